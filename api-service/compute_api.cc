@@ -1,0 +1,138 @@
+#include "api-service/compute_api.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "api-service/faults.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+namespace shareplane {
+namespace {
+
+using json = nlohmann::json;
+
+std::string BaseUrl(const HttpRequest& req) {
+  std::string host = req.Header("Host");
+  return absl::StrCat("http://", host.empty() ? "localhost" : host);
+}
+
+json V21Doc(const HttpRequest& req) {
+  return {{"id", "v2.1"},
+          {"status", "CURRENT"},
+          {"version",
+           absl::StrCat(kMaxApiVersion.major, ".", kMaxApiVersion.minor)},
+          {"min_version",
+           absl::StrCat(kMinApiVersion.major, ".", kMinApiVersion.minor)},
+          {"updated", "2013-07-23T11:33:21Z"},
+          {"links",
+           json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/v2.1/"}},
+                        {{"rel", "describedby"},
+                         {"type", "text/html"},
+                         {"href", "http://docs.openstack.org/"}}})},
+          {"media-types",
+           json::array(
+               {{{"base", "application/json"},
+                 {"type",
+                  "application/vnd.openstack.compute+json;version=2.1"}}})}};
+}
+
+std::string VersionString(const ApiVersion& v) {
+  return absl::StrCat(v.major, ".", v.minor);
+}
+
+}  // namespace
+
+ComputeApi::ComputeApi(SharesApi& shares) : shares_(shares) {}
+
+HttpResponse ComputeApi::Handle(const HttpRequest& req) {
+  const auto start = std::chrono::steady_clock::now();
+  RequestContext ctx;
+  ctx.request_id = NewRequestId();
+  std::string global = req.Header("X-Openstack-Request-Id");
+  if (IsRequestId(global)) ctx.global_request_id = global;
+  ScopedRequestId log_id(ctx.log_request_id());
+
+  HttpResponse resp = Route(req, ctx);
+  resp.SetHeader("x-openstack-request-id", ctx.request_id);
+  resp.SetHeader("x-compute-request-id", ctx.request_id);
+  const std::string v = VersionString(ctx.version);
+  resp.SetHeader("OpenStack-API-Version", "compute " + v);
+  resp.SetHeader("X-OpenStack-Nova-API-Version", v);
+  resp.SetHeader("Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+  SP_LOG(Info) << req.remote_addr << " \"" << req.method << " " << req.path
+               << "\" status: " << resp.status << " len: " << resp.body.size()
+               << " microversion: " << v << " time: " << micros / 1e6;
+  return resp;
+}
+
+HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
+  std::vector<std::string> parts =
+      absl::StrSplit(req.path, '/', absl::SkipEmpty());
+  // Version discovery needs no token and no microversion.
+  if (parts.empty()) {
+    if (req.method != "GET") return FaultResponse(405, "Method not allowed");
+    json v20 = {
+        {"id", "v2.0"},
+        {"status", "DEPRECATED"},
+        {"version", ""},
+        {"min_version", ""},
+        {"updated", "2025-07-04T12:00:00Z"},
+        {"links",
+         json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/v2/"}}})}};
+    json v21 = V21Doc(req);
+    v21.erase("media-types");
+    v21["links"] =
+        json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/v2.1/"}}});
+    return JsonResponse(200, {{"versions", json::array({v20, v21})}});
+  }
+  if (parts[0] != "v2.1") {
+    return FaultResponse(404, "The resource could not be found.");
+  }
+  if (parts.size() == 1) {
+    if (req.method != "GET") return FaultResponse(405, "Method not allowed");
+    return JsonResponse(200, {{"version", V21Doc(req)}});
+  }
+
+  auto version = ParseApiVersion(req);
+  if (!version.ok()) {
+    const bool out_of_range =
+        version.status().code() == absl::StatusCode::kOutOfRange;
+    return FaultResponse(out_of_range ? 406 : 400,
+                         std::string(version.status().message()));
+  }
+  ctx.version = *version;
+  if (absl::Status s = AuthenticateNoauth(req, ctx); !s.ok()) {
+    return JsonResponse(401, {{"error",
+                               {{"code", 401},
+                                {"title", "Unauthorized"},
+                                {"message", std::string(s.message())}}}});
+  }
+  // A project id after /v2.1 is accepted, as Nova does.
+  if (parts.size() > 2 && parts[1] == ctx.project_id && parts[2] == "servers") {
+    parts.erase(parts.begin() + 1);
+  }
+  const std::string& m = req.method;
+  if (parts.size() >= 4 && parts[1] == "servers" && parts[3] == "shares" &&
+      ctx.version.AtLeast(2, 97)) {
+    const std::string& server_id = parts[2];
+    if (parts.size() == 4) {
+      if (m == "GET") return shares_.List(ctx, req, server_id);
+      if (m == "POST") return shares_.Attach(ctx, req, server_id);
+      return FaultResponse(405, "Method not allowed");
+    }
+    if (parts.size() == 5) {
+      if (m == "GET") return shares_.Show(ctx, req, server_id, parts[4]);
+      if (m == "DELETE") return shares_.Detach(ctx, req, server_id, parts[4]);
+      return FaultResponse(405, "Method not allowed");
+    }
+  }
+  return FaultResponse(404, "The resource could not be found.");
+}
+
+}  // namespace shareplane

@@ -1,0 +1,21 @@
+// Nova-shaped JSON responses and faults:
+// {"itemNotFound": {"code": 404, "message": "..."}}.
+#ifndef SHAREPLANE_API_SERVICE_FAULTS_H_
+#define SHAREPLANE_API_SERVICE_FAULTS_H_
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/http.h"
+
+namespace shareplane {
+
+HttpResponse JsonResponse(int status, const nlohmann::json& body);
+HttpResponse FaultResponse(int code, const std::string& message);
+// Uses the status's message as the fault message and HttpStatusFor(code).
+HttpResponse FaultFromStatus(const absl::Status& status);
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_API_SERVICE_FAULTS_H_

@@ -1,0 +1,53 @@
+// Who is calling and at which microversion, for one compute API request.
+#ifndef SHAREPLANE_API_SERVICE_REQUEST_CONTEXT_H_
+#define SHAREPLANE_API_SERVICE_REQUEST_CONTEXT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/http.h"
+
+namespace shareplane {
+
+struct ApiVersion {
+  int major = 2;
+  int minor = 1;
+  bool AtLeast(int maj, int min) const {
+    return major > maj || (major == maj && minor >= min);
+  }
+};
+
+inline constexpr ApiVersion kMinApiVersion{2, 1};
+inline constexpr ApiVersion kMaxApiVersion{2, 97};
+
+struct RequestContext {
+  std::string request_id;         // ours, req-<uuid>
+  std::string global_request_id;  // the caller's X-Openstack-Request-Id
+  std::string user_id;
+  std::string project_id;
+  std::vector<std::string> roles;
+  bool is_admin = false;
+  std::string auth_token;  // forwarded to Manila; never logged
+  ApiVersion version;
+
+  bool HasRole(const std::string& role) const;
+  // The id logs, tasks and notifications carry: global if given, else ours.
+  const std::string& log_request_id() const {
+    return global_request_id.empty() ? request_id : global_request_id;
+  }
+};
+
+// Reads OpenStack-API-Version ("compute X.Y" or "compute latest") or the
+// legacy X-OpenStack-Nova-API-Version. No header means 2.1.
+// InvalidArgument: malformed (400). OutOfRange: outside min..max (406).
+absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request);
+
+// noauth2: the token is "user:project" (project defaults to user); the user
+// "admin" is an administrator. Unauthenticated when no token is given.
+absl::Status AuthenticateNoauth(const HttpRequest& request,
+                                RequestContext& context);
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_API_SERVICE_REQUEST_CONTEXT_H_

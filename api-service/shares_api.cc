@@ -1,0 +1,366 @@
+#include "api-service/shares_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "api-service/faults.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "common/store.h"
+#include "shareplane/task/v1/task.pb.h"
+
+namespace shareplane {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Invalid(const std::string& field, const json& value,
+                    const std::string& why) {
+  std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+  return absl::StrCat("Invalid input for field/attribute ", field,
+                      ". Value: ", v, ". ", why);
+}
+
+absl::Status NoQuery(const HttpRequest& req) {
+  if (req.query.empty()) return absl::OkStatus();
+  std::string keys;
+  for (const auto& [k, v] : ParseQuery(req.query)) {
+    absl::StrAppend(&keys, keys.empty() ? "" : ", ", "'", k, "'");
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "Invalid input for query parameters ", keys, ". Value: ", req.query,
+      ". Additional properties are not allowed (", keys, " was unexpected)"));
+}
+
+absl::Status InstanceNotFound(const std::string& id) {
+  return absl::NotFoundError(
+      absl::StrCat("Instance ", id, " could not be found."));
+}
+
+// Servers of other projects are reported as not found (no probing).
+absl::StatusOr<Server> LoadServer(pqxx::work& w, const RequestContext& ctx,
+                                  const std::string& id, bool lock) {
+  if (!IsUuid(id)) return InstanceNotFound(id);
+  std::optional<Server> s = GetServer(w, absl::AsciiStrToLower(id));
+  if (!s || (!ctx.is_admin && s->project_id != ctx.project_id)) {
+    return InstanceNotFound(id);
+  }
+  if (lock) {
+    w.exec_params("SELECT 1 FROM servers WHERE uuid = $1 FOR SHARE", s->uuid);
+  }
+  return *s;
+}
+
+absl::Status Authorize(const RequestContext& ctx, const std::string& op) {
+  const bool write = op == "create" || op == "delete";
+  if (ctx.is_admin || ctx.HasRole(write ? "member" : "reader")) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("Policy doesn't allow os_compute_api:os-server-shares:", op,
+                   " to be performed."));
+}
+
+json MappingJson(const ShareMapping& m, const RequestContext& ctx,
+                 bool detailed) {
+  json j;
+  if (detailed && ctx.is_admin) j["uuid"] = m.uuid;
+  j["share_id"] = m.share_id;
+  j["status"] = m.status;
+  if (detailed && ctx.is_admin) j["export_location"] = m.export_location;
+  j["tag"] = m.tag;
+  return j;
+}
+
+// Section 1, check 5: virtiofs and some way to share guest memory.
+absl::Status CheckHostSupportsShares(pqxx::work& w, const Server& server) {
+  const absl::Status unsupported = absl::FailedPreconditionError(
+      "Feature not supported because either compute or instance are not "
+      "configured correctly.");
+  if (server.host.empty()) return unsupported;
+  std::optional<ComputeHost> host = GetComputeHost(w, server.host);
+  if (!host) return unsupported;
+  auto has = [&](const char* trait) {
+    return std::find(host->traits.begin(), host->traits.end(), trait) !=
+           host->traits.end();
+  };
+  if (!has("COMPUTE_STORAGE_VIRTIO_FS")) return unsupported;
+  if (has("COMPUTE_MEM_BACKING_FILE") || has("CUSTOM_MEM_BACKING_MEMFD")) {
+    return absl::OkStatus();
+  }
+  std::optional<Flavor> flavor = GetFlavor(w, server.flavor_id);
+  if (flavor) {
+    auto it = flavor->extra_specs.find("hw:mem_page_size");
+    if (it != flavor->extra_specs.end() && it->second != "small") {
+      return absl::OkStatus();
+    }
+  }
+  return unsupported;
+}
+
+std::string EnqueueTask(pqxx::work& w, const std::string& queue,
+                        shareplane::task::v1::Task& task) {
+  task.set_task_id(NewUuid());
+  std::string bytes;
+  task.SerializeToString(&bytes);
+  InsertOutbox(w, queue, bytes, task.request_id());
+  return task.task_id();
+}
+
+}  // namespace
+
+bool IsValidTag(const std::string& tag) {
+  if (tag.empty() || tag.size() > 36) return false;
+  for (char c : tag) {
+    if (!absl::ascii_isalnum(c) && c != '-') return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> ParseAttachBody(
+    const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) {
+    return absl::InvalidArgumentError("Malformed request body");
+  }
+  if (!j.is_object() || !j.contains("share")) {
+    return absl::InvalidArgumentError(
+        Invalid("share", j, "'share' is a required property"));
+  }
+  for (auto& [k, v] : j.items()) {
+    if (k != "share") {
+      return absl::InvalidArgumentError(
+          Invalid(k, j,
+                  absl::StrCat("Additional properties are not allowed ('", k,
+                               "' was unexpected)")));
+    }
+  }
+  const json& share = j["share"];
+  if (!share.is_object()) {
+    return absl::InvalidArgumentError(
+        Invalid("share", share,
+                absl::StrCat(share.dump(), " is not of type 'object'")));
+  }
+  for (auto& [k, v] : share.items()) {
+    if (k != "share_id" && k != "tag") {
+      return absl::InvalidArgumentError(
+          Invalid("share", share,
+                  absl::StrCat("Additional properties are not allowed ('", k,
+                               "' was unexpected)")));
+    }
+  }
+  if (!share.contains("share_id")) {
+    return absl::InvalidArgumentError(
+        Invalid("share", share, "'share_id' is a required property"));
+  }
+  const json& id = share["share_id"];
+  if (!id.is_string() || !IsUuid(id.get<std::string>())) {
+    return absl::InvalidArgumentError(
+        Invalid("share_id", id,
+                absl::StrCat(id.is_string() ? "'" + id.get<std::string>() + "'"
+                                            : id.dump(),
+                             " is not a 'uuid'")));
+  }
+  std::string share_id = absl::AsciiStrToLower(id.get<std::string>());
+  std::string tag = share_id;
+  if (share.contains("tag")) {
+    const json& t = share["tag"];
+    if (!t.is_string()) {
+      return absl::InvalidArgumentError(Invalid(
+          "tag", t, absl::StrCat(t.dump(), " is not of type 'string'")));
+    }
+    tag = t.get<std::string>();
+    if (!IsValidTag(tag)) {
+      return absl::InvalidArgumentError(Invalid(
+          "tag", t,
+          absl::StrCat("'", tag, "' does not match '^[A-Za-z0-9-]{1,36}$'")));
+    }
+  }
+  return std::make_pair(share_id, tag);
+}
+
+SharesApi::SharesApi(Database& db, ManilaClient& manila, std::string task_queue)
+    : db_(db), manila_(manila), task_queue_(std::move(task_queue)) {}
+
+HttpResponse SharesApi::List(const RequestContext& ctx, const HttpRequest& req,
+                             const std::string& server_id) {
+  if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
+  json shares = json::array();
+  absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
+    SP_RETURN_IF_ERROR(Authorize(ctx, "index"));
+    for (const auto& m : ListShareMappings(w, server.uuid)) {
+      shares.push_back(MappingJson(m, ctx, false));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return FaultFromStatus(s);
+  return JsonResponse(200, {{"shares", shares}});
+}
+
+HttpResponse SharesApi::Show(const RequestContext& ctx, const HttpRequest& req,
+                             const std::string& server_id,
+                             const std::string& share_id) {
+  if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
+  json share;
+  absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
+    SP_RETURN_IF_ERROR(Authorize(ctx, "show"));
+    std::optional<ShareMapping> m;
+    if (IsUuid(share_id)) {
+      m = GetShareMappingByShare(w, server.uuid,
+                                 absl::AsciiStrToLower(share_id));
+    }
+    if (!m) {
+      return absl::NotFoundError(
+          absl::StrCat("Share ", share_id, " could not be found."));
+    }
+    share = MappingJson(*m, ctx, true);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return FaultFromStatus(s);
+  return JsonResponse(200, {{"share", share}});
+}
+
+HttpResponse SharesApi::Attach(const RequestContext& ctx,
+                               const HttpRequest& req,
+                               const std::string& server_id) {
+  auto parsed = ParseAttachBody(req.body);
+  if (!parsed.ok()) return FaultFromStatus(parsed.status());
+  const auto& [share_id, tag] = *parsed;
+
+  auto check_server = [&](pqxx::work& w, bool lock) -> absl::StatusOr<Server> {
+    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, lock));
+    SP_RETURN_IF_ERROR(Authorize(ctx, "create"));
+    if (server.vm_state != "stopped") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Cannot 'create share' instance ", server_id,
+                       " while it is in vm_state ", server.vm_state));
+    }
+    SP_RETURN_IF_ERROR(CheckHostSupportsShares(w, server));
+    return server;
+  };
+  absl::Status s = db_.Transact(
+      [&](pqxx::work& w) { return check_server(w, false).status(); });
+  if (!s.ok()) return FaultFromStatus(s);
+
+  // Manila decides what the caller may see: ask with the caller's token.
+  ManilaAuth auth{ctx.auth_token, ""};
+  auto share = manila_.GetShare(share_id, auth);
+  if (!share.ok()) {
+    if (share.status().code() == absl::StatusCode::kNotFound) {
+      return FaultResponse(
+          404, absl::StrCat("Share ", share_id, " could not be found."));
+    }
+    SP_LOG(Warning) << "Manila share check failed: " << share.status();
+    return FaultFromStatus(share.status());
+  }
+  if (share->status != "available") {
+    return FaultResponse(
+        409, absl::StrCat("Share ", share_id, " is in '", share->status,
+                          "' instead of 'available' status."));
+  }
+  auto locations = manila_.ListExportLocations(share_id, auth);
+  if (!locations.ok()) return FaultFromStatus(locations.status());
+  auto export_location = PickExportLocation(*locations);
+  if (!export_location.ok()) {
+    return FaultResponse(
+        409, absl::StrCat("Share ", share_id, " export location is missing."));
+  }
+  const std::string proto = absl::AsciiStrToUpper(share->share_proto);
+  if (proto != "NFS" && proto != "CEPHFS") {
+    return FaultResponse(409,
+                         absl::StrCat("Share protocol ", share->share_proto,
+                                      " is not supported."));
+  }
+
+  ShareMapping m;
+  m.uuid = NewUuid();
+  m.share_id = share_id;
+  m.tag = tag;
+  m.status = "attaching";
+  m.share_proto = proto;
+  m.export_location = *export_location;
+  s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+    // Re-check under a row lock: the server may have started meanwhile.
+    SP_ASSIGN_OR_RETURN(Server server, check_server(w, true));
+    m.server_uuid = server.uuid;
+    InsertShareMapping(w, m);
+    InsertInstanceAction(w, ctx.request_id, server.uuid, "attach_share",
+                         ctx.project_id, ctx.user_id);
+    shareplane::task::v1::Task task;
+    task.set_kind(shareplane::task::v1::TASK_KIND_ATTACH_SHARE);
+    task.set_request_id(ctx.request_id);
+    task.set_global_request_id(ctx.global_request_id);
+    task.set_server_uuid(server.uuid);
+    task.set_mapping_uuid(m.uuid);
+    task.set_share_id(share_id);
+    task.set_project_id(ctx.project_id);
+    task.set_user_id(ctx.user_id);
+    EnqueueTask(w, task_queue_, task);
+    return absl::OkStatus();
+  });
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    return FaultResponse(409,
+                         absl::StrCat("Share '", share_id, "' or tag '", tag,
+                                      "' already associated to this "
+                                      "server."));
+  }
+  if (!s.ok()) return FaultFromStatus(s);
+  SP_LOG(Info) << "Attaching share " << share_id << " to server "
+               << m.server_uuid << " as mapping " << m.uuid;
+  return JsonResponse(201, {{"share", MappingJson(m, ctx, true)}});
+}
+
+HttpResponse SharesApi::Detach(const RequestContext& ctx,
+                               const HttpRequest& req,
+                               const std::string& server_id,
+                               const std::string& share_id) {
+  if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
+  absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, true));
+    SP_RETURN_IF_ERROR(Authorize(ctx, "delete"));
+    if (server.vm_state != "stopped" && server.vm_state != "error") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Cannot 'delete share' instance ", server_id,
+                       " while it is in vm_state ", server.vm_state));
+    }
+    std::optional<ShareMapping> m;
+    if (IsUuid(share_id)) {
+      m = GetShareMappingByShare(w, server.uuid,
+                                 absl::AsciiStrToLower(share_id));
+    }
+    if (!m) {
+      return absl::NotFoundError(
+          absl::StrCat("Share ", share_id, " could not be found."));
+    }
+    if (m->status == "detaching") return absl::OkStatus();  // already queued
+    if (!UpdateShareMappingStatus(w, m->uuid, m->version, "detaching", "",
+                                  "")) {
+      return absl::AbortedError("share mapping changed concurrently");
+    }
+    InsertInstanceAction(w, ctx.request_id, server.uuid, "detach_share",
+                         ctx.project_id, ctx.user_id);
+    shareplane::task::v1::Task task;
+    task.set_kind(shareplane::task::v1::TASK_KIND_DETACH_SHARE);
+    task.set_request_id(ctx.request_id);
+    task.set_global_request_id(ctx.global_request_id);
+    task.set_server_uuid(server.uuid);
+    task.set_mapping_uuid(m->uuid);
+    task.set_share_id(m->share_id);
+    task.set_project_id(ctx.project_id);
+    task.set_user_id(ctx.user_id);
+    EnqueueTask(w, task_queue_, task);
+    return absl::OkStatus();
+  });
+  if (s.code() == absl::StatusCode::kAborted) {
+    return FaultResponse(409, absl::StrCat("Share ", share_id,
+                                           " changed while detaching; retry."));
+  }
+  if (!s.ok()) return FaultFromStatus(s);
+  return HttpResponse{200, {}, ""};
+}
+
+}  // namespace shareplane

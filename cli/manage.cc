@@ -1,0 +1,169 @@
+#include "cli/manage.h"
+
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "common/config.h"
+#include "common/ids.h"
+#include "common/settings.h"
+#include "common/store.h"
+
+namespace shareplane {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: shareplane-manage [--config-file FILE] [--section.key=value ...] "
+    "COMMAND\n"
+    "commands:\n"
+    "  db sync | db version\n"
+    "  flavor create --name N [--id I] [--vcpus 1] [--ram 512] [--disk 0] "
+    "[--property k=v]...\n"
+    "  server create --name N --flavor F --host H --project P [--user U] "
+    "[--state stopped|active]\n"
+    "  host list\n";
+
+struct Parsed {
+  std::vector<std::string> config_args{"shareplane-manage"};
+  std::vector<std::string> words;
+  std::multimap<std::string, std::string> opts;
+};
+
+// Config-style flags (--config-file, --x.y=z) before the command; command
+// options (--name value) after it.
+Parsed Parse(const std::vector<std::string>& args) {
+  Parsed p;
+  size_t i = 0;
+  for (; i < args.size() && absl::StartsWith(args[i], "--"); ++i) {
+    p.config_args.push_back(args[i]);
+    if ((args[i] == "--config-file" || args[i] == "--config_file") &&
+        i + 1 < args.size()) {
+      p.config_args.push_back(args[++i]);
+    }
+  }
+  for (; i < args.size(); ++i) {
+    if (absl::StartsWith(args[i], "--")) {
+      std::string key = args[i].substr(2);
+      std::string value = i + 1 < args.size() ? args[++i] : "";
+      p.opts.emplace(key, value);
+    } else {
+      p.words.push_back(args[i]);
+    }
+  }
+  return p;
+}
+
+std::string Opt(const Parsed& p, const std::string& key,
+                const std::string& fallback = "") {
+  auto it = p.opts.find(key);
+  return it == p.opts.end() ? fallback : it->second;
+}
+
+int Fail(std::ostream& err, const absl::Status& s) {
+  err << "error: " << s.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int RunManage(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err) {
+  Parsed p = Parse(args);
+  std::vector<char*> argv;
+  for (auto& a : p.config_args) argv.push_back(a.data());
+  auto config = Config::FromArgs(static_cast<int>(argv.size()), argv.data(),
+                                 {"/etc/shareplane/shareplane.conf"});
+  if (!config.ok()) return Fail(err, config.status());
+  if (p.words.size() < 2) {
+    err << kUsage;
+    return 2;
+  }
+  Database db(DatabaseOptionsFrom(*config));
+  const std::string cmd = p.words[0] + " " + p.words[1];
+
+  if (cmd == "db sync") {
+    auto v = MigrateSchema(db);
+    if (!v.ok()) return Fail(err, v.status());
+    out << "Database schema at version " << *v << "\n";
+    return 0;
+  }
+  if (cmd == "db version") {
+    auto v = SchemaVersion(db);
+    if (!v.ok()) return Fail(err, v.status());
+    out << *v << "\n";
+    return 0;
+  }
+  if (cmd == "flavor create") {
+    Flavor f;
+    f.name = Opt(p, "name");
+    f.id = Opt(p, "id", f.name);
+    if (f.name.empty()) {
+      err << "flavor create needs --name\n";
+      return 2;
+    }
+    if (!absl::SimpleAtoi(Opt(p, "vcpus", "1"), &f.vcpus) ||
+        !absl::SimpleAtoi(Opt(p, "ram", "512"), &f.ram_mb) ||
+        !absl::SimpleAtoi(Opt(p, "disk", "0"), &f.disk_gb)) {
+      err << "--vcpus, --ram and --disk take integers\n";
+      return 2;
+    }
+    auto props = p.opts.equal_range("property");
+    for (auto it = props.first; it != props.second; ++it) {
+      size_t eq = it->second.find('=');
+      if (eq == std::string::npos) {
+        err << "--property takes key=value\n";
+        return 2;
+      }
+      f.extra_specs[it->second.substr(0, eq)] = it->second.substr(eq + 1);
+    }
+    absl::Status s = db.Transact([&](pqxx::work& w) {
+      InsertFlavor(w, f);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return Fail(err, s);
+    out << f.id << "\n";
+    return 0;
+  }
+  if (cmd == "server create") {
+    Server s;
+    s.uuid = NewUuid();
+    s.name = Opt(p, "name");
+    s.flavor_id = Opt(p, "flavor");
+    s.host = Opt(p, "host");
+    s.project_id = Opt(p, "project");
+    s.user_id = Opt(p, "user", s.project_id);
+    s.vm_state = Opt(p, "state", "stopped");
+    s.power_state = s.vm_state == "active" ? 1 : 4;
+    if (s.name.empty() || s.flavor_id.empty() || s.host.empty() ||
+        s.project_id.empty()) {
+      err << "server create needs --name, --flavor, --host and --project\n";
+      return 2;
+    }
+    absl::Status st = db.Transact([&](pqxx::work& w) {
+      InsertServer(w, s);
+      return absl::OkStatus();
+    });
+    if (!st.ok()) return Fail(err, st);
+    out << s.uuid << "\n";
+    return 0;
+  }
+  if (cmd == "host list") {
+    std::vector<ComputeHost> hosts;
+    absl::Status s = db.Transact([&](pqxx::work& w) {
+      hosts = ListComputeHosts(w);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return Fail(err, s);
+    for (const auto& h : hosts) {
+      out << h.hostname << " " << h.storage_ip << " " << h.agent_endpoint
+          << " libvirt=" << h.libvirt_version << " "
+          << absl::StrJoin(h.traits, ",") << "\n";
+    }
+    return 0;
+  }
+  err << kUsage;
+  return 2;
+}
+
+}  // namespace shareplane

@@ -1,0 +1,16 @@
+# Writes OUT, a C++ file defining BuiltinMigrations() from the numbered SQL
+# files in DIR (NNN_name.sql).
+file(GLOB files "${DIR}/*.sql")
+list(SORT files)
+set(body "")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_(.*)$" _ ${name})
+  set(number ${CMAKE_MATCH_1})
+  set(label ${CMAKE_MATCH_2})
+  math(EXPR number "${number} + 0")
+  file(READ ${f} sql)
+  string(APPEND body "    {${number}, \"${label}\", R\"SQL(${sql})SQL\"},\n")
+endforeach()
+file(WRITE ${OUT}.tmp "// Generated from common/db/migrations/*.sql. Do not edit.\n#include \"common/db.h\"\n\nnamespace shareplane {\nconst std::vector<Migration>& BuiltinMigrations() {\n  static const std::vector<Migration>* m = new std::vector<Migration>{\n${body}  };\n  return *m;\n}\n}  // namespace shareplane\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

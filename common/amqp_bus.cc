@@ -1,0 +1,302 @@
+#include "common/amqp_bus.h"
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <sys/time.h>
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace shareplane {
+
+std::string RedactUrl(absl::string_view url) {
+  size_t scheme = url.find("://");
+  size_t at = url.rfind('@');
+  if (scheme == absl::string_view::npos || at == absl::string_view::npos ||
+      at < scheme) {
+    return std::string(url);
+  }
+  size_t colon = url.find(':', scheme + 3);
+  if (colon == absl::string_view::npos || colon > at) return std::string(url);
+  return absl::StrCat(url.substr(0, colon + 1), "***", url.substr(at));
+}
+
+namespace {
+
+std::string ReplyError(const amqp_rpc_reply_t& r, absl::string_view what) {
+  switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return "";
+    case AMQP_RESPONSE_NONE:
+      return absl::StrCat(what, ": missing RPC reply");
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return absl::StrCat(what, ": ", amqp_error_string2(r.library_error));
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
+        return absl::StrCat(
+            what, ": connection closed by broker: ",
+            absl::string_view(static_cast<char*>(m->reply_text.bytes),
+                              m->reply_text.len));
+      }
+      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
+        return absl::StrCat(
+            what, ": channel closed by broker: ",
+            absl::string_view(static_cast<char*>(m->reply_text.bytes),
+                              m->reply_text.len));
+      }
+      return absl::StrCat(what, ": broker error");
+  }
+  return absl::StrCat(what, ": unknown error");
+}
+
+}  // namespace
+
+// One connection and channel 1. Not thread-safe.
+class AmqpChannel {
+ public:
+  ~AmqpChannel() {
+    if (conn_ != nullptr) {
+      if (open_) {
+        amqp_channel_close(conn_, 1, AMQP_REPLY_SUCCESS);
+        amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+      }
+      amqp_destroy_connection(conn_);
+    }
+  }
+
+  absl::Status Open(const std::string& url, int heartbeat) {
+    std::vector<char> buf(url.begin(), url.end());
+    buf.push_back('\0');
+    amqp_connection_info info;
+    amqp_default_connection_info(&info);
+    if (amqp_parse_url(buf.data(), &info) != AMQP_STATUS_OK) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Malformed AMQP URL '", RedactUrl(url), "'"));
+    }
+    // "amqp://host/" parses to the empty vhost; treat it as "/" as
+    // oslo.messaging does.
+    if (info.vhost == nullptr || info.vhost[0] == '\0') {
+      info.vhost = const_cast<char*>("/");
+    }
+    conn_ = amqp_new_connection();
+    amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
+    if (socket == nullptr) return absl::InternalError("amqp_tcp_socket_new");
+    struct timeval tv = {5, 0};
+    int rc = amqp_socket_open_noblock(socket, info.host, info.port, &tv);
+    if (rc != AMQP_STATUS_OK) {
+      return absl::UnavailableError(
+          absl::StrCat("Cannot connect to RabbitMQ at ", info.host, ":",
+                       info.port, ": ", amqp_error_string2(rc)));
+    }
+    amqp_rpc_reply_t r =
+        amqp_login(conn_, info.vhost, 0, 131072, heartbeat,
+                   AMQP_SASL_METHOD_PLAIN, info.user, info.password);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+      return absl::UnavailableError(ReplyError(r, "RabbitMQ login"));
+    }
+    amqp_channel_open(conn_, 1);
+    SP_RETURN_IF_ERROR(Check(amqp_get_rpc_reply(conn_), "channel.open"));
+    open_ = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status Declare(const std::string& queue) {
+    amqp_queue_declare(conn_, 1, amqp_cstring_bytes(queue.c_str()), 0,
+                       /*durable=*/1, 0, /*auto_delete=*/0, amqp_empty_table);
+    return Check(amqp_get_rpc_reply(conn_), "queue.declare " + queue);
+  }
+
+  absl::Status Check(const amqp_rpc_reply_t& r, absl::string_view what) {
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) return absl::OkStatus();
+    return absl::UnavailableError(ReplyError(r, what));
+  }
+
+  amqp_connection_state_t conn() { return conn_; }
+
+ private:
+  amqp_connection_state_t conn_ = nullptr;
+  bool open_ = false;
+};
+
+AmqpPublisher::AmqpPublisher(AmqpOptions options)
+    : options_(std::move(options)) {}
+AmqpPublisher::~AmqpPublisher() = default;
+
+absl::Status AmqpPublisher::Publish(const std::string& queue,
+                                    const std::string& body,
+                                    const std::string& message_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto fail = [&](absl::Status s) {
+    channel_.reset();  // reconnect on the next call
+    declared_.clear();
+    return s;
+  };
+  if (!channel_) {
+    auto channel = std::make_unique<AmqpChannel>();
+    absl::Status s = channel->Open(options_.url, /*heartbeat=*/0);
+    if (!s.ok()) return s;
+    amqp_confirm_select(channel->conn(), 1);
+    s = channel->Check(amqp_get_rpc_reply(channel->conn()), "confirm.select");
+    if (!s.ok()) return s;
+    channel_ = std::move(channel);
+    next_tag_ = 1;
+  }
+  if (!declared_.count(queue)) {
+    absl::Status s = channel_->Declare(queue);
+    if (!s.ok()) return fail(s);
+    declared_.insert(queue);
+  }
+  amqp_basic_properties_t props;
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
+                 AMQP_BASIC_MESSAGE_ID_FLAG;
+  props.delivery_mode = 2;  // persistent
+  props.content_type = amqp_cstring_bytes("application/x-protobuf");
+  props.message_id = amqp_cstring_bytes(message_id.c_str());
+  amqp_bytes_t bytes{body.size(), const_cast<char*>(body.data())};
+  int rc = amqp_basic_publish(channel_->conn(), 1, amqp_cstring_bytes(""),
+                              amqp_cstring_bytes(queue.c_str()),
+                              /*mandatory=*/1, 0, &props, bytes);
+  if (rc != AMQP_STATUS_OK) {
+    return fail(absl::UnavailableError(absl::StrCat(
+        "Publish to '", queue, "' failed: ", amqp_error_string2(rc))));
+  }
+  const uint64_t tag = next_tag_++;
+  bool returned = false;
+  auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(
+      options_.confirm_timeout);
+  while (true) {
+    amqp_frame_t frame;
+    struct timeval tv = {static_cast<time_t>(timeout.count() / 1000000),
+                         static_cast<suseconds_t>(timeout.count() % 1000000)};
+    amqp_maybe_release_buffers(channel_->conn());
+    rc = amqp_simple_wait_frame_noblock(channel_->conn(), &frame, &tv);
+    if (rc != AMQP_STATUS_OK) {
+      return fail(absl::UnavailableError(
+          absl::StrCat("No confirm from RabbitMQ for '", queue,
+                       "': ", amqp_error_string2(rc))));
+    }
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;  // returned content
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_RETURN_METHOD:
+        returned = true;
+        break;
+      case AMQP_BASIC_ACK_METHOD: {
+        auto* ack =
+            static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+        if (ack->delivery_tag == tag ||
+            (ack->multiple && ack->delivery_tag >= tag)) {
+          if (returned) {
+            return absl::UnavailableError(absl::StrCat(
+                "RabbitMQ returned the message: no queue '", queue, "'"));
+          }
+          return absl::OkStatus();
+        }
+        break;
+      }
+      case AMQP_BASIC_NACK_METHOD:
+        return fail(absl::UnavailableError(
+            absl::StrCat("RabbitMQ nacked the message for '", queue, "'")));
+      case AMQP_CHANNEL_CLOSE_METHOD:
+      case AMQP_CONNECTION_CLOSE_METHOD:
+        return fail(absl::UnavailableError(absl::StrCat(
+            "RabbitMQ closed the channel publishing to '", queue, "'")));
+      default:
+        break;
+    }
+  }
+}
+
+AmqpConsumer::AmqpConsumer(AmqpOptions options, std::string queue)
+    : options_(std::move(options)), queue_(std::move(queue)) {}
+AmqpConsumer::~AmqpConsumer() = default;
+
+absl::Status AmqpConsumer::Connect() {
+  auto channel = std::make_unique<AmqpChannel>();
+  SP_RETURN_IF_ERROR(channel->Open(options_.url, /*heartbeat=*/30));
+  SP_RETURN_IF_ERROR(channel->Declare(queue_));
+  amqp_basic_qos(channel->conn(), 1, 0, options_.prefetch, 0);
+  SP_RETURN_IF_ERROR(
+      channel->Check(amqp_get_rpc_reply(channel->conn()), "basic.qos"));
+  amqp_basic_consume(channel->conn(), 1, amqp_cstring_bytes(queue_.c_str()),
+                     amqp_empty_bytes, 0, /*no_ack=*/0, 0, amqp_empty_table);
+  SP_RETURN_IF_ERROR(
+      channel->Check(amqp_get_rpc_reply(channel->conn()), "basic.consume"));
+  channel_ = std::move(channel);
+  return absl::OkStatus();
+}
+
+void AmqpConsumer::Run(const Handler& handler, StopSignal& stop) {
+  bool logged_down = false;
+  while (!stop.stopped()) {
+    if (!channel_) {
+      absl::Status s = Connect();
+      if (!s.ok()) {
+        if (!logged_down)
+          SP_LOG(Warning) << "Consumer of '" << queue_ << "': " << s.message();
+        logged_down = true;
+        stop.WaitFor(options_.reconnect_interval);
+        continue;
+      }
+      SP_LOG(Info) << "Consuming '" << queue_ << "' on "
+                   << RedactUrl(options_.url);
+      logged_down = false;
+    }
+    amqp_connection_state_t conn = channel_->conn();
+    amqp_maybe_release_buffers(conn);
+    amqp_envelope_t env;
+    struct timeval tv = {0, 200000};
+    amqp_rpc_reply_t r = amqp_consume_message(conn, &env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+      AmqpMessage msg;
+      msg.body.assign(static_cast<char*>(env.message.body.bytes),
+                      env.message.body.len);
+      if (env.message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
+        msg.message_id.assign(
+            static_cast<char*>(env.message.properties.message_id.bytes),
+            env.message.properties.message_id.len);
+      }
+      msg.redelivered = env.redelivered;
+      uint64_t tag = env.delivery_tag;
+      amqp_destroy_envelope(&env);
+      Disposition d = handler(msg);
+      int rc = d == Disposition::kAck
+                   ? amqp_basic_ack(conn, 1, tag, 0)
+                   : amqp_basic_reject(conn, 1, tag,
+                                       d == Disposition::kRequeue ? 1 : 0);
+      if (rc != AMQP_STATUS_OK) {
+        // The broker redelivers the message: handlers are idempotent.
+        SP_LOG(Warning) << "Ack failed on '" << queue_
+                        << "': " << amqp_error_string2(rc);
+        channel_.reset();
+      }
+      continue;
+    }
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_TIMEOUT) {
+      continue;
+    }
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      amqp_frame_t frame;
+      if (amqp_simple_wait_frame(conn, &frame) == AMQP_STATUS_OK &&
+          frame.frame_type == AMQP_FRAME_METHOD &&
+          frame.payload.method.id != AMQP_CHANNEL_CLOSE_METHOD &&
+          frame.payload.method.id != AMQP_CONNECTION_CLOSE_METHOD) {
+        continue;
+      }
+    }
+    SP_LOG(Warning) << ReplyError(r, "Consumer of '" + queue_ +
+                                         "' lost the connection")
+                    << "; reconnecting";
+    channel_.reset();
+    stop.WaitFor(options_.reconnect_interval);
+  }
+  channel_.reset();
+}
+
+}  // namespace shareplane

@@ -1,0 +1,81 @@
+// The message bus on RabbitMQ (rabbitmq-c): durable queues, persistent
+// messages, publisher confirms, manual acks, reconnection after the broker
+// restarts. Messages go through the default exchange, routed by queue name.
+#ifndef SHAREPLANE_COMMON_AMQP_BUS_H_
+#define SHAREPLANE_COMMON_AMQP_BUS_H_
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/clock.h"
+
+namespace shareplane {
+
+struct AmqpOptions {
+  // amqp://user:password@host:port/vhost
+  std::string url = "amqp://guest:guest@127.0.0.1:5672/";
+  Duration confirm_timeout = std::chrono::seconds(10);
+  Duration reconnect_interval = std::chrono::milliseconds(500);
+  int prefetch = 1;
+};
+
+class AmqpChannel;  // one connection with one channel; in amqp_bus.cc
+
+// Thread-safe (calls are serialized). Blocks until the broker confirms.
+class AmqpPublisher {
+ public:
+  explicit AmqpPublisher(AmqpOptions options);
+  ~AmqpPublisher();
+
+  // Publishes a persistent message to the durable queue `queue` (declared
+  // on first use) and waits for the broker's confirm. Unavailable when the
+  // broker cannot be reached or nacks; the next call reconnects.
+  absl::Status Publish(const std::string& queue, const std::string& body,
+                       const std::string& message_id);
+
+ private:
+  AmqpOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<AmqpChannel> channel_;
+  std::set<std::string> declared_;
+  uint64_t next_tag_ = 1;
+};
+
+struct AmqpMessage {
+  std::string body;
+  std::string message_id;
+  bool redelivered = false;
+};
+
+enum class Disposition { kAck, kRequeue, kReject };
+
+// Consumes one durable queue with manual acks until `stop` is signalled;
+// reconnects (and re-declares) whenever the connection drops. Unacked
+// messages return to the queue when the connection dies.
+class AmqpConsumer {
+ public:
+  using Handler = std::function<Disposition(const AmqpMessage&)>;
+  AmqpConsumer(AmqpOptions options, std::string queue);
+  ~AmqpConsumer();
+
+  // Blocks; the handler runs on this thread, one message at a time.
+  void Run(const Handler& handler, StopSignal& stop);
+
+ private:
+  absl::Status Connect();
+  AmqpOptions options_;
+  std::string queue_;
+  std::unique_ptr<AmqpChannel> channel_;
+};
+
+// Masks the password of an AMQP or PostgreSQL URL for logging.
+std::string RedactUrl(absl::string_view url);
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_COMMON_AMQP_BUS_H_

@@ -1,0 +1,123 @@
+#include "common/db.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace shareplane {
+
+Database::Database(Options options) : options_(std::move(options)) {}
+Database::~Database() = default;
+
+absl::Status StatusFromCurrentException(absl::string_view context) {
+  try {
+    throw;
+  } catch (const pqxx::unique_violation& e) {
+    return absl::AlreadyExistsError(absl::StrCat(context, ": ", e.what()));
+  } catch (const pqxx::serialization_failure& e) {
+    return absl::AbortedError(absl::StrCat(context, ": ", e.what()));
+  } catch (const pqxx::deadlock_detected& e) {
+    return absl::AbortedError(absl::StrCat(context, ": ", e.what()));
+  } catch (const pqxx::integrity_constraint_violation& e) {
+    return absl::FailedPreconditionError(absl::StrCat(context, ": ", e.what()));
+  } catch (const pqxx::broken_connection& e) {
+    return absl::UnavailableError(absl::StrCat(context, ": ", e.what()));
+  } catch (const pqxx::in_doubt_error& e) {
+    return absl::UnavailableError(absl::StrCat(context, ": ", e.what()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(context, ": ", e.what()));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Connect() {
+  try {
+    return std::make_unique<pqxx::connection>(options_.conninfo);
+  } catch (...) {
+    return StatusFromCurrentException("Cannot connect to the database");
+  }
+}
+
+std::unique_ptr<pqxx::connection> Database::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock,
+           [&] { return !idle_.empty() || in_use_ < options_.pool_size; });
+  ++in_use_;
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return conn;
+  }
+  return nullptr;  // caller opens a new connection outside the lock
+}
+
+void Database::Release(std::unique_ptr<pqxx::connection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --in_use_;
+  if (conn && conn->is_open()) idle_.push_back(std::move(conn));
+  cv_.notify_one();
+}
+
+absl::Status Database::Transact(
+    const std::function<absl::Status(pqxx::work&)>& fn) {
+  std::unique_ptr<pqxx::connection> conn = Acquire();
+  absl::Status status;
+  try {
+    if (!conn) conn = std::make_unique<pqxx::connection>(options_.conninfo);
+    pqxx::work txn(*conn);
+    status = fn(txn);
+    if (status.ok()) txn.commit();
+  } catch (...) {
+    status = StatusFromCurrentException("Database error");
+    if (status.code() == absl::StatusCode::kUnavailable) conn.reset();
+  }
+  Release(std::move(conn));
+  return status;
+}
+
+absl::StatusOr<int> SchemaVersion(Database& db) {
+  int version = 0;
+  absl::Status s = db.Transact([&](pqxx::work& w) {
+    pqxx::result r =
+        w.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+    if (!r[0][0].as<bool>()) return absl::OkStatus();
+    r = w.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    version = r[0][0].as<int>();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return version;
+}
+
+absl::StatusOr<int> MigrateSchema(Database& db) {
+  int reached = 0;
+  for (const Migration& m : BuiltinMigrations()) {
+    bool applied = false;
+    absl::Status s = db.Transact([&](pqxx::work& w) {
+      // Serializes concurrent migrators; released at commit.
+      w.exec("SELECT pg_advisory_xact_lock(726354)");
+      w.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          " version integer PRIMARY KEY, name text NOT NULL,"
+          " applied_at timestamptz NOT NULL DEFAULT now())");
+      pqxx::result r = w.exec_params(
+          "SELECT 1 FROM schema_migrations WHERE version = $1", m.number);
+      if (!r.empty()) return absl::OkStatus();
+      w.exec(m.sql);
+      w.exec_params(
+          "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+          m.number, std::string(m.name));
+      applied = true;
+      return absl::OkStatus();
+    });
+    if (!s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("Migration ", m.number, " (", m.name,
+                                       ") failed: ", s.message()));
+    }
+    if (applied)
+      SP_LOG(Info) << "Applied migration " << m.number << " " << m.name;
+    reached = m.number;
+  }
+  return reached;
+}
+
+}  // namespace shareplane

@@ -1,0 +1,80 @@
+// HTTP message types shared by the server core (Boost.Beast) and the client
+// (libcurl). No Beast or curl header leaks from here.
+#ifndef SHAREPLANE_COMMON_HTTP_H_
+#define SHAREPLANE_COMMON_HTTP_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/clock.h"
+
+namespace shareplane {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // without the query string
+  std::string query;   // after '?', undecoded; empty if none
+  std::map<std::string, std::string> headers;  // keys lowercase
+  std::string body;
+  std::string remote_addr;
+
+  // Header value by case-insensitive name, "" if absent.
+  std::string Header(absl::string_view name) const;
+  bool HasHeader(absl::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  std::string Header(absl::string_view name) const;
+  void SetHeader(std::string name, std::string value);
+};
+
+// Decodes application/x-www-form-urlencoded query strings. Repeated keys keep
+// the last value.
+std::map<std::string, std::string> ParseQuery(absl::string_view query);
+std::string UrlDecode(absl::string_view s);
+
+// An HTTP/1.1 server: keep-alive, a fixed pool of I/O threads; the handler
+// runs on them and may block. Thread-safe handler required.
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  HttpServer(Handler handler, int threads);
+  ~HttpServer();  // stops
+
+  // Binds host:port (port 0 picks a free one); returns the bound port.
+  absl::StatusOr<int> Listen(const std::string& host, int port);
+  void Start();
+  // Stops accepting, closes connections and joins the threads. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct HttpClientRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  Duration timeout = std::chrono::seconds(30);
+};
+
+// Performs one request with libcurl, reusing a per-thread connection cache.
+// Any HTTP status is a successful exchange; Unavailable when the peer cannot
+// be reached, DeadlineExceeded on timeout.
+absl::StatusOr<HttpResponse> HttpFetch(const HttpClientRequest& request);
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_COMMON_HTTP_H_

@@ -1,0 +1,302 @@
+#include "common/store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace shareplane {
+namespace {
+
+std::string Str(const pqxx::field& f) {
+  return f.is_null() ? std::string() : f.as<std::string>();
+}
+
+// Postgres text[] literal from strings of [A-Za-z0-9_] (traits).
+std::string ArrayLiteral(const std::vector<std::string>& v) {
+  return "{" + absl::StrJoin(v, ",") + "}";
+}
+
+std::vector<std::string> ParseArray(const std::string& literal) {
+  absl::string_view s = literal;
+  if (s.size() >= 2) s = s.substr(1, s.size() - 2);
+  return absl::StrSplit(s, ',', absl::SkipEmpty());
+}
+
+Server ServerFromRow(const pqxx::row& r) {
+  Server s;
+  s.uuid = Str(r["uuid"]);
+  s.name = Str(r["name"]);
+  s.project_id = Str(r["project_id"]);
+  s.user_id = Str(r["user_id"]);
+  s.flavor_id = Str(r["flavor_id"]);
+  s.host = Str(r["host"]);
+  s.vm_state = Str(r["vm_state"]);
+  s.task_state = Str(r["task_state"]);
+  s.power_state = r["power_state"].as<int>();
+  s.version = r["version"].as<int64_t>();
+  return s;
+}
+
+ShareMapping MappingFromRow(const pqxx::row& r) {
+  ShareMapping m;
+  m.uuid = Str(r["uuid"]);
+  m.server_uuid = Str(r["server_uuid"]);
+  m.share_id = Str(r["share_id"]);
+  m.tag = Str(r["tag"]);
+  m.status = Str(r["status"]);
+  m.share_proto = Str(r["share_proto"]);
+  m.export_location = Str(r["export_location"]);
+  m.access_id = Str(r["access_id"]);
+  m.error_message = Str(r["error_message"]);
+  m.version = r["version"].as<int64_t>();
+  return m;
+}
+
+ComputeHost HostFromRow(const pqxx::row& r) {
+  ComputeHost h;
+  h.hostname = Str(r["hostname"]);
+  h.storage_ip = Str(r["storage_ip"]);
+  h.agent_endpoint = Str(r["agent_endpoint"]);
+  h.traits = ParseArray(Str(r["traits"]));
+  h.libvirt_version = Str(r["libvirt_version"]);
+  h.hypervisor_type = Str(r["hypervisor_type"]);
+  h.hypervisor_version = Str(r["hypervisor_version"]);
+  h.disabled = r["disabled"].as<bool>();
+  h.heartbeat_age_seconds = r["age"].is_null() ? -1 : r["age"].as<double>();
+  return h;
+}
+
+constexpr char kMappingColumns[] =
+    "uuid, server_uuid, share_id, tag, status, share_proto, export_location, "
+    "access_id, error_message, version";
+constexpr char kHostColumns[] =
+    "hostname, storage_ip, agent_endpoint, traits, libvirt_version, "
+    "hypervisor_type, hypervisor_version, disabled, "
+    "EXTRACT(EPOCH FROM now() - last_heartbeat)::float8 AS age";
+
+}  // namespace
+
+void InsertFlavor(pqxx::work& w, const Flavor& f) {
+  nlohmann::json specs(f.extra_specs);
+  w.exec_params(
+      "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb, extra_specs) "
+      "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+      f.id, f.name, f.vcpus, f.ram_mb, f.disk_gb, specs.dump());
+}
+
+std::optional<Flavor> GetFlavor(pqxx::work& w, const std::string& id) {
+  pqxx::result r = w.exec_params(
+      "SELECT id, name, vcpus, ram_mb, disk_gb, extra_specs::text "
+      "FROM flavors WHERE id = $1",
+      id);
+  if (r.empty()) return std::nullopt;
+  Flavor f;
+  f.id = Str(r[0][0]);
+  f.name = Str(r[0][1]);
+  f.vcpus = r[0][2].as<int>();
+  f.ram_mb = r[0][3].as<int>();
+  f.disk_gb = r[0][4].as<int>();
+  const nlohmann::json specs = nlohmann::json::parse(Str(r[0][5]));
+  for (auto& [k, v] : specs.items()) {
+    f.extra_specs[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  return f;
+}
+
+void UpsertComputeHost(pqxx::work& w, const ComputeHost& h) {
+  w.exec_params(
+      "INSERT INTO compute_hosts (hostname, storage_ip, agent_endpoint, "
+      " traits, libvirt_version, hypervisor_type, hypervisor_version, "
+      " last_heartbeat) VALUES ($1, $2, $3, $4::text[], $5, $6, $7, now()) "
+      "ON CONFLICT (hostname) DO UPDATE SET storage_ip = EXCLUDED.storage_ip, "
+      " agent_endpoint = EXCLUDED.agent_endpoint, traits = EXCLUDED.traits, "
+      " libvirt_version = EXCLUDED.libvirt_version, "
+      " hypervisor_type = EXCLUDED.hypervisor_type, "
+      " hypervisor_version = EXCLUDED.hypervisor_version, "
+      " last_heartbeat = now(), updated_at = now(), "
+      " version = compute_hosts.version + 1",
+      h.hostname, h.storage_ip, h.agent_endpoint, ArrayLiteral(h.traits),
+      h.libvirt_version, h.hypervisor_type, h.hypervisor_version);
+}
+
+bool TouchComputeHost(pqxx::work& w, const std::string& hostname) {
+  pqxx::result r = w.exec_params(
+      "UPDATE compute_hosts SET last_heartbeat = now() WHERE hostname = $1",
+      hostname);
+  return r.affected_rows() == 1;
+}
+
+std::optional<ComputeHost> GetComputeHost(pqxx::work& w,
+                                          const std::string& hostname) {
+  pqxx::result r = w.exec_params(std::string("SELECT ") + kHostColumns +
+                                     " FROM compute_hosts WHERE hostname = $1",
+                                 hostname);
+  if (r.empty()) return std::nullopt;
+  return HostFromRow(r[0]);
+}
+
+std::vector<ComputeHost> ListComputeHosts(pqxx::work& w) {
+  std::vector<ComputeHost> out;
+  for (const auto& row : w.exec(std::string("SELECT ") + kHostColumns +
+                                " FROM compute_hosts ORDER BY hostname")) {
+    out.push_back(HostFromRow(row));
+  }
+  return out;
+}
+
+void InsertServer(pqxx::work& w, const Server& s) {
+  w.exec_params(
+      "INSERT INTO servers (uuid, name, project_id, user_id, flavor_id, host, "
+      " vm_state, task_state, power_state) "
+      "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9)",
+      s.uuid, s.name, s.project_id, s.user_id, s.flavor_id, s.host, s.vm_state,
+      s.task_state, s.power_state);
+}
+
+std::optional<Server> GetServer(pqxx::work& w, const std::string& uuid) {
+  pqxx::result r = w.exec_params(
+      "SELECT uuid, name, project_id, user_id, flavor_id, host, vm_state, "
+      " task_state, power_state, version FROM servers "
+      "WHERE uuid = $1::uuid AND deleted_at IS NULL",
+      uuid);
+  if (r.empty()) return std::nullopt;
+  return ServerFromRow(r[0]);
+}
+
+void InsertShareMapping(pqxx::work& w, const ShareMapping& m) {
+  w.exec_params(
+      "INSERT INTO share_mappings (uuid, server_uuid, share_id, tag, status, "
+      " share_proto, export_location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      m.uuid, m.server_uuid, m.share_id, m.tag, m.status, m.share_proto,
+      m.export_location);
+}
+
+std::optional<ShareMapping> GetShareMapping(pqxx::work& w,
+                                            const std::string& uuid) {
+  pqxx::result r = w.exec_params(std::string("SELECT ") + kMappingColumns +
+                                     " FROM share_mappings WHERE uuid = $1",
+                                 uuid);
+  if (r.empty()) return std::nullopt;
+  return MappingFromRow(r[0]);
+}
+
+std::optional<ShareMapping> GetShareMappingByShare(
+    pqxx::work& w, const std::string& server_uuid,
+    const std::string& share_id) {
+  pqxx::result r = w.exec_params(
+      std::string("SELECT ") + kMappingColumns +
+          " FROM share_mappings WHERE server_uuid = $1 AND share_id = $2",
+      server_uuid, share_id);
+  if (r.empty()) return std::nullopt;
+  return MappingFromRow(r[0]);
+}
+
+std::vector<ShareMapping> ListShareMappings(pqxx::work& w,
+                                            const std::string& server_uuid) {
+  std::vector<ShareMapping> out;
+  for (const auto& row :
+       w.exec_params(std::string("SELECT ") + kMappingColumns +
+                         " FROM share_mappings WHERE server_uuid = $1 "
+                         "ORDER BY created_at, uuid",
+                     server_uuid)) {
+    out.push_back(MappingFromRow(row));
+  }
+  return out;
+}
+
+bool UpdateShareMappingStatus(pqxx::work& w, const std::string& uuid,
+                              int64_t expected_version,
+                              const std::string& status,
+                              const std::string& access_id,
+                              const std::string& error_message) {
+  pqxx::result r = w.exec_params(
+      "UPDATE share_mappings SET status = $3, "
+      " access_id = COALESCE(NULLIF($4, ''), access_id), "
+      " error_message = NULLIF($5, ''), updated_at = now(), "
+      " version = version + 1 WHERE uuid = $1 AND version = $2",
+      uuid, expected_version, status, access_id, error_message);
+  return r.affected_rows() == 1;
+}
+
+bool DeleteShareMapping(pqxx::work& w, const std::string& uuid,
+                        int64_t expected_version) {
+  pqxx::result r = w.exec_params(
+      "DELETE FROM share_mappings WHERE uuid = $1 AND version = $2", uuid,
+      expected_version);
+  return r.affected_rows() == 1;
+}
+
+int CountOtherRuleUsers(pqxx::work& w, const std::string& share_id,
+                        const std::string& mapping_uuid,
+                        const std::string& host, bool same_host_only) {
+  pqxx::result r = w.exec_params(
+      "SELECT count(*) FROM share_mappings m JOIN servers s "
+      " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid <> $2 "
+      " AND (NOT $4 OR s.host = $3)",
+      share_id, mapping_uuid, host, same_host_only);
+  return r[0][0].as<int>();
+}
+
+void LockShareAccess(pqxx::work& w, const std::string& share_id) {
+  w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))",
+                share_id);
+}
+
+int64_t InsertInstanceAction(pqxx::work& w, const std::string& request_id,
+                             const std::string& server_uuid,
+                             const std::string& action,
+                             const std::string& project_id,
+                             const std::string& user_id) {
+  pqxx::result r = w.exec_params(
+      "INSERT INTO instance_actions (request_id, server_uuid, action, "
+      " project_id, user_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+      request_id, server_uuid, action, project_id, user_id);
+  return r[0][0].as<int64_t>();
+}
+
+void RecordActionEvent(pqxx::work& w, const std::string& server_uuid,
+                       const std::string& request_id, const std::string& event,
+                       const std::string& result, const std::string& details) {
+  w.exec_params(
+      "INSERT INTO instance_action_events (action_id, event, finish_time, "
+      " result, details) SELECT id, $3, now(), $4, NULLIF($5, '') "
+      "FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
+      server_uuid, request_id, event, result, details);
+}
+
+void InsertOutbox(pqxx::work& w, const std::string& routing_key,
+                  const std::string& payload, const std::string& request_id) {
+  w.exec_params(
+      "INSERT INTO outbox (routing_key, payload, request_id) "
+      "VALUES ($1, $2, $3)",
+      routing_key, pqxx::binarystring(payload), request_id);
+  w.exec(std::string("NOTIFY ") + kOutboxChannel);
+}
+
+std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::work& w, int limit) {
+  std::vector<OutboxRow> out;
+  for (const auto& row : w.exec_params(
+           "SELECT id, routing_key, payload, request_id FROM outbox "
+           "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+           limit)) {
+    OutboxRow o;
+    o.id = row[0].as<int64_t>();
+    o.routing_key = Str(row[1]);
+    o.payload = pqxx::binarystring(row[2]).str();
+    o.request_id = Str(row[3]);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+void MarkOutboxSent(pqxx::work& w, const std::vector<int64_t>& ids) {
+  if (ids.empty()) return;
+  w.exec_params(
+      "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+      "{" + absl::StrJoin(ids, ",") + "}");
+  // Keep the table small: sent rows are only kept for an hour, for audit.
+  w.exec("DELETE FROM outbox WHERE sent_at < now() - interval '1 hour'");
+}
+
+}  // namespace shareplane

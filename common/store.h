@@ -1,0 +1,138 @@
+// Typed queries over the Shareplane schema. Each function runs inside the
+// caller's transaction so several can commit together (e.g. a mapping and
+// its outbox task). Errors surface as libpqxx exceptions, which
+// Database::Transact converts; "not found" is an empty optional.
+#ifndef SHAREPLANE_COMMON_STORE_H_
+#define SHAREPLANE_COMMON_STORE_H_
+
+#include <map>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace shareplane {
+
+struct Flavor {
+  std::string id;
+  std::string name;
+  int vcpus = 1;
+  int ram_mb = 512;
+  int disk_gb = 0;
+  std::map<std::string, std::string> extra_specs;
+};
+
+struct ComputeHost {
+  std::string hostname;
+  std::string storage_ip;
+  std::string agent_endpoint;
+  std::vector<std::string> traits;
+  std::string libvirt_version;
+  std::string hypervisor_type;
+  std::string hypervisor_version;
+  bool disabled = false;
+  // Seconds since the last heartbeat, -1 if never.
+  double heartbeat_age_seconds = -1;
+};
+
+struct Server {
+  std::string uuid;
+  std::string name;
+  std::string project_id;
+  std::string user_id;
+  std::string flavor_id;
+  std::string host;
+  std::string vm_state;
+  std::string task_state;
+  int power_state = 0;
+  int64_t version = 0;
+};
+
+struct ShareMapping {
+  std::string uuid;
+  std::string server_uuid;
+  std::string share_id;
+  std::string tag;
+  std::string status;
+  std::string share_proto;
+  std::string export_location;
+  std::string access_id;
+  std::string error_message;
+  int64_t version = 0;
+};
+
+struct OutboxRow {
+  int64_t id = 0;
+  std::string routing_key;
+  std::string payload;
+  std::string request_id;
+};
+
+// Channel the outbox NOTIFYs on when a row is inserted.
+inline constexpr char kOutboxChannel[] = "shareplane_outbox";
+
+void InsertFlavor(pqxx::work& w, const Flavor& f);
+std::optional<Flavor> GetFlavor(pqxx::work& w, const std::string& id);
+
+// Creates the host or refreshes its facts and heartbeat (idempotent).
+void UpsertComputeHost(pqxx::work& w, const ComputeHost& h);
+// False when the host is unknown.
+bool TouchComputeHost(pqxx::work& w, const std::string& hostname);
+std::optional<ComputeHost> GetComputeHost(pqxx::work& w,
+                                          const std::string& hostname);
+std::vector<ComputeHost> ListComputeHosts(pqxx::work& w);
+
+void InsertServer(pqxx::work& w, const Server& s);
+// Only servers not deleted.
+std::optional<Server> GetServer(pqxx::work& w, const std::string& uuid);
+
+void InsertShareMapping(pqxx::work& w, const ShareMapping& m);
+std::optional<ShareMapping> GetShareMapping(pqxx::work& w,
+                                            const std::string& uuid);
+std::optional<ShareMapping> GetShareMappingByShare(
+    pqxx::work& w, const std::string& server_uuid, const std::string& share_id);
+std::vector<ShareMapping> ListShareMappings(pqxx::work& w,
+                                            const std::string& server_uuid);
+// Compare-and-set: applies only if the row still has `expected_version`.
+// Returns false when it lost the race (or the row is gone); never creates.
+bool UpdateShareMappingStatus(pqxx::work& w, const std::string& uuid,
+                              int64_t expected_version,
+                              const std::string& status,
+                              const std::string& access_id,
+                              const std::string& error_message);
+
+// Deletes the mapping if it still has `expected_version`; false otherwise.
+bool DeleteShareMapping(pqxx::work& w, const std::string& uuid,
+                        int64_t expected_version);
+// Other mappings of `share_id` that rely on the same access rule as
+// `mapping_uuid`: those on servers of `host` when `same_host_only` (NFS
+// rules are per host), else all of them (CephFS rules are per deployment).
+int CountOtherRuleUsers(pqxx::work& w, const std::string& share_id,
+                        const std::string& mapping_uuid,
+                        const std::string& host, bool same_host_only);
+// Serializes access-rule changes of one share across conductors until the
+// transaction ends.
+void LockShareAccess(pqxx::work& w, const std::string& share_id);
+
+// Records an instance action; returns its id.
+int64_t InsertInstanceAction(pqxx::work& w, const std::string& request_id,
+                             const std::string& server_uuid,
+                             const std::string& action,
+                             const std::string& project_id,
+                             const std::string& user_id);
+// Appends a finished event to the action of (server, request_id), if any.
+void RecordActionEvent(pqxx::work& w, const std::string& server_uuid,
+                       const std::string& request_id, const std::string& event,
+                       const std::string& result, const std::string& details);
+
+// Inserts an outbox row and NOTIFYs the relay (delivered at commit).
+void InsertOutbox(pqxx::work& w, const std::string& routing_key,
+                  const std::string& payload, const std::string& request_id);
+// Locks up to `limit` unsent rows (SKIP LOCKED, so relays can run in
+// parallel) in id order.
+std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::work& w, int limit);
+void MarkOutboxSent(pqxx::work& w, const std::vector<int64_t>& ids);
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_COMMON_STORE_H_

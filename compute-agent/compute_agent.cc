@@ -1,0 +1,168 @@
+#include "compute-agent/compute_agent.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "compute-agent/host_facts.h"
+#include "shareplane/agent/v1/agent.grpc.pb.h"
+
+namespace shareplane {
+namespace {
+
+namespace agentpb = shareplane::agent::v1;
+
+absl::StatusOr<agentpb::HostFacts> CollectFacts(Hypervisor& hv,
+                                                const HostSettings& settings) {
+  auto info = hv.Info();
+  if (!info.ok()) return info.status();
+  agentpb::HostFacts f;
+  f.set_hostname(settings.hostname);
+  f.set_storage_ip(settings.storage_ip);
+  f.set_agent_endpoint(settings.agent_endpoint);
+  const bool virtiofsd = access(settings.virtiofsd_path.c_str(), X_OK) == 0;
+  for (const auto& t : ComputeTraits(*info, settings, virtiofsd)) {
+    f.add_traits(t);
+  }
+  f.set_libvirt_version(VersionString(info->libvirt_version));
+  f.set_hypervisor_type(info->type);
+  f.set_hypervisor_version(VersionString(info->hypervisor_version));
+  return f;
+}
+
+class AgentService final : public agentpb::ComputeAgent::Service {
+ public:
+  AgentService(Hypervisor& hv, const HostSettings& settings)
+      : hv_(hv), settings_(settings) {}
+
+  grpc::Status GetHostFacts(grpc::ServerContext*,
+                            const agentpb::GetHostFactsRequest*,
+                            agentpb::HostFacts* reply) override {
+    auto facts = CollectFacts(hv_, settings_);
+    if (!facts.ok()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          std::string(facts.status().message()));
+    }
+    *reply = std::move(*facts);
+    return grpc::Status::OK;
+  }
+
+ private:
+  Hypervisor& hv_;
+  const HostSettings& settings_;
+};
+
+}  // namespace
+
+struct ComputeAgent::Parts {
+  Config config;
+  std::unique_ptr<Hypervisor> hypervisor;
+  HostSettings settings;
+  std::unique_ptr<AgentService> service;
+  std::unique_ptr<grpc::Server> server;
+  std::thread registration;
+  StopSignal stop;
+  int port = 0;
+
+  // Registers until the conductor accepts, then heartbeats; registers again
+  // when the conductor no longer knows this host.
+  void RegistrationLoop() {
+    auto channel = grpc::CreateChannel(
+        config.GetString("compute", "conductor_endpoint", "127.0.0.1:8780"),
+        grpc::InsecureChannelCredentials());
+    auto stub = agentpb::AgentRegistry::NewStub(channel);
+    bool registered = false, logged = false;
+    Duration interval = std::chrono::seconds(1);
+    while (!stop.stopped()) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+      grpc::Status s;
+      if (!registered) {
+        auto facts = CollectFacts(*hypervisor, settings);
+        if (!facts.ok()) {
+          s = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                           std::string(facts.status().message()));
+        } else {
+          agentpb::RegisterRequest req;
+          *req.mutable_facts() = *facts;
+          agentpb::RegisterReply reply;
+          s = stub->Register(&ctx, req, &reply);
+          if (s.ok()) {
+            registered = true;
+            interval = std::chrono::seconds(
+                std::max(1, reply.heartbeat_interval_seconds()));
+            SP_LOG(Info) << "Registered host " << settings.hostname
+                         << " with traits [" << facts->traits_size() << "]";
+          }
+        }
+      } else {
+        agentpb::HeartbeatRequest req;
+        req.set_hostname(settings.hostname);
+        agentpb::HeartbeatReply reply;
+        s = stub->Heartbeat(&ctx, req, &reply);
+        if (s.error_code() == grpc::StatusCode::NOT_FOUND) registered = false;
+      }
+      if (!s.ok() && !logged) {
+        SP_LOG(Warning) << "Conductor registry: " << s.error_message()
+                        << "; retrying";
+      }
+      logged = !s.ok();
+      stop.WaitFor(registered && s.ok() ? interval : std::chrono::seconds(1));
+    }
+  }
+};
+
+ComputeAgent::ComputeAgent(std::unique_ptr<Parts> parts)
+    : parts_(std::move(parts)) {}
+ComputeAgent::~ComputeAgent() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
+    const Config& config, std::unique_ptr<Hypervisor> hypervisor) {
+  auto parts = std::make_unique<Parts>();
+  parts->config = config;
+  parts->hypervisor =
+      hypervisor ? std::move(hypervisor)
+                 : std::make_unique<LibvirtHypervisor>(config.GetString(
+                       "libvirt", "connection_uri", "qemu:///system"));
+  return std::unique_ptr<ComputeAgent>(new ComputeAgent(std::move(parts)));
+}
+
+absl::Status ComputeAgent::Start() {
+  Parts& p = *parts_;
+  const std::string host = p.config.GetString("compute", "listen", "0.0.0.0");
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(
+      absl::StrCat(host, ":", p.config.GetInt("compute", "listen_port", 8781)),
+      grpc::InsecureServerCredentials(), &p.port);
+  // Settings need the bound port, so the service reads them by reference.
+  p.service = std::make_unique<AgentService>(*p.hypervisor, p.settings);
+  builder.RegisterService(p.service.get());
+  p.server = builder.BuildAndStart();
+  if (!p.server || p.port == 0) {
+    return absl::UnavailableError("Cannot start the agent's gRPC server");
+  }
+  p.settings = HostSettingsFrom(p.config, p.port);
+  SP_LOG(Info) << "Compute agent for host " << p.settings.hostname
+               << " listening on port " << p.port;
+  p.registration = std::thread([&p] { p.RegistrationLoop(); });
+  return absl::OkStatus();
+}
+
+void ComputeAgent::Stop() {
+  parts_->stop.Stop();
+  if (parts_->registration.joinable()) parts_->registration.join();
+  if (parts_->server) {
+    parts_->server->Shutdown(std::chrono::system_clock::now() +
+                             std::chrono::seconds(2));
+    parts_->server.reset();
+  }
+}
+
+int ComputeAgent::port() const { return parts_->port; }
+
+}  // namespace shareplane

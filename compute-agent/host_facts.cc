@@ -1,0 +1,47 @@
+#include "compute-agent/host_facts.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace shareplane {
+
+HostSettings HostSettingsFrom(const Config& config, int agent_port) {
+  HostSettings s;
+  char name[256] = {0};
+  gethostname(name, sizeof(name) - 1);
+  s.hostname = config.GetString("DEFAULT", "host", name);
+  const std::string my_ip = config.GetString("DEFAULT", "my_ip", "127.0.0.1");
+  s.storage_ip = config.GetString("compute", "storage_ip", my_ip);
+  s.agent_endpoint = absl::StrCat(my_ip, ":", agent_port);
+  s.shared_memory = config.GetString("libvirt", "shared_memory", "memfd");
+  s.file_backed_memory_mb = config.GetInt("libvirt", "file_backed_memory", 0);
+  s.virtiofsd_path =
+      config.GetString("libvirt", "virtiofsd_path", s.virtiofsd_path);
+  return s;
+}
+
+std::vector<std::string> ComputeTraits(const HypervisorInfo& info,
+                                       const HostSettings& settings,
+                                       bool virtiofsd_present) {
+  constexpr unsigned long kV = 1000000, kM = 1000;
+  const bool test = info.type == "TEST" || info.type == "Test";
+  const bool qemu = info.type == "QEMU";
+  std::vector<std::string> traits;
+  if (info.libvirt_version >= 6 * kV + 2 * kM &&
+      (test ||
+       (qemu && info.hypervisor_version >= 5 * kV && virtiofsd_present))) {
+    traits.push_back("COMPUTE_STORAGE_VIRTIO_FS");
+  }
+  if (settings.file_backed_memory_mb > 0) {
+    traits.push_back("COMPUTE_MEM_BACKING_FILE");
+  }
+  if (settings.shared_memory == "memfd" &&
+      info.libvirt_version >= 4 * kV + 10 * kM &&
+      (test || (qemu && info.hypervisor_version >= 4 * kV))) {
+    traits.push_back("CUSTOM_MEM_BACKING_MEMFD");
+  }
+  return traits;
+}
+
+}  // namespace shareplane

@@ -1,0 +1,130 @@
+#include "conductor/agent_registry.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "shareplane/agent/v1/agent.grpc.pb.h"
+
+namespace shareplane {
+namespace {
+
+namespace agentpb = shareplane::agent::v1;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+bool ValidTrait(const std::string& t) {
+  if (t.empty()) return false;
+  for (char c : t) {
+    if (!absl::ascii_isupper(c) && !absl::ascii_isdigit(c) && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+class RegistryService final : public agentpb::AgentRegistry::Service {
+ public:
+  RegistryService(Database& db, int interval) : db_(db), interval_(interval) {}
+
+  grpc::Status Register(grpc::ServerContext*,
+                        const agentpb::RegisterRequest* req,
+                        agentpb::RegisterReply* reply) override {
+    const agentpb::HostFacts& f = req->facts();
+    if (f.hostname().empty() || f.storage_ip().empty() ||
+        f.agent_endpoint().empty()) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          "hostname, storage_ip and agent_endpoint are required");
+    }
+    ComputeHost h;
+    h.hostname = f.hostname();
+    h.storage_ip = f.storage_ip();
+    h.agent_endpoint = f.agent_endpoint();
+    for (const auto& t : f.traits()) {
+      if (!ValidTrait(t)) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat("invalid trait '", t, "'"));
+      }
+      h.traits.push_back(t);
+    }
+    h.libvirt_version = f.libvirt_version();
+    h.hypervisor_type = f.hypervisor_type();
+    h.hypervisor_version = f.hypervisor_version();
+    absl::Status s = db_.Transact([&](pqxx::work& w) {
+      UpsertComputeHost(w, h);
+      return absl::OkStatus();
+    });
+    if (s.ok()) {
+      SP_LOG(Info) << "Compute host " << h.hostname << " registered from "
+                   << h.agent_endpoint << " (storage ip " << h.storage_ip
+                   << ", " << h.traits.size() << " traits)";
+    }
+    reply->set_heartbeat_interval_seconds(interval_);
+    return ToGrpc(s);
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext*,
+                         const agentpb::HeartbeatRequest* req,
+                         agentpb::HeartbeatReply*) override {
+    bool known = false;
+    absl::Status s = db_.Transact([&](pqxx::work& w) {
+      known = TouchComputeHost(w, req->hostname());
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return ToGrpc(s);
+    if (!known) {
+      return grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat("host ", req->hostname(), " is not registered"));
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  Database& db_;
+  int interval_;
+};
+
+}  // namespace
+
+struct AgentRegistryServer::Impl {
+  RegistryService service;
+  std::unique_ptr<grpc::Server> server;
+  Impl(Database& db, int interval) : service(db, interval) {}
+};
+
+AgentRegistryServer::AgentRegistryServer(Database& db, int interval)
+    : impl_(std::make_unique<Impl>(db, interval)) {}
+AgentRegistryServer::~AgentRegistryServer() { Stop(); }
+
+absl::StatusOr<int> AgentRegistryServer::Start(const std::string& host,
+                                               int port) {
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(absl::StrCat(host, ":", port),
+                           grpc::InsecureServerCredentials(), &bound);
+  builder.RegisterService(&impl_->service);
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || bound == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("Cannot serve gRPC on ", host, ":", port));
+  }
+  return bound;
+}
+
+void AgentRegistryServer::Stop() {
+  if (impl_->server) {
+    impl_->server->Shutdown(std::chrono::system_clock::now() +
+                            std::chrono::seconds(2));
+    impl_->server.reset();
+  }
+}
+
+}  // namespace shareplane

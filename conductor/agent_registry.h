@@ -1,0 +1,30 @@
+// The conductor's gRPC endpoint for compute agents: Register (creates or
+// refreshes the host in compute_hosts) and Heartbeat. No gRPC header here.
+#ifndef SHAREPLANE_CONDUCTOR_AGENT_REGISTRY_H_
+#define SHAREPLANE_CONDUCTOR_AGENT_REGISTRY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/db.h"
+
+namespace shareplane {
+
+class AgentRegistryServer {
+ public:
+  AgentRegistryServer(Database& db, int heartbeat_interval_seconds);
+  ~AgentRegistryServer();
+
+  // Serves on host:port (0 picks a free port); returns the bound port.
+  absl::StatusOr<int> Start(const std::string& host, int port);
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_CONDUCTOR_AGENT_REGISTRY_H_

@@ -1,0 +1,145 @@
+// Attach: grant the server's host access to the share in Manila (locked
+// rule), wait for it to be active, then mark the mapping inactive.
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "conductor/workflow.h"
+#include "shareplane/task/v1/task.pb.h"
+
+namespace shareplane {
+namespace {
+
+struct Loaded {
+  ShareMapping mapping;
+  Server server;
+  ComputeHost host;
+};
+
+// Finds or creates the rule under the share's lock, so a concurrent detach
+// on the same host cannot revoke it in between.
+absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
+                                       const task::v1::Task& task,
+                                       const Loaded& l,
+                                       const AccessTarget& target) {
+  const ManilaAuth auth = AuthFor(task, deps.options);
+  std::string rule_id;
+  absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
+    LockShareAccess(w, l.mapping.share_id);
+    return Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
+      SP_ASSIGN_OR_RETURN(
+          auto rules, deps.manila.ListAccessRules(l.mapping.share_id, auth));
+      if (auto rule = FindRule(rules, target)) {
+        rule_id = rule->id;
+        return absl::OkStatus();
+      }
+      SP_ASSIGN_OR_RETURN(
+          ManilaAccessRule created,
+          deps.manila.AllowAccess(
+              l.mapping.share_id, target.type, target.to,
+              absl::StrCat("Locked by shareplane for server ", l.server.uuid),
+              auth));
+      rule_id = created.id;
+      return absl::OkStatus();
+    });
+  });
+  if (!s.ok()) return s;
+  return rule_id;
+}
+
+absl::Status WaitActive(WorkflowDeps& deps, const task::v1::Task& task,
+                        const std::string& share_id,
+                        const AccessTarget& target) {
+  const ManilaAuth auth = AuthFor(task, deps.options);
+  return PollUntil(
+      deps.clock, deps.options.access_rule_timeout,
+      deps.options.access_rule_poll,
+      absl::StrCat("access rule ", target.type, ":", target.to,
+                   " to become active"),
+      [&]() -> absl::StatusOr<bool> {
+        std::vector<ManilaAccessRule> rules;
+        absl::Status s =
+            Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
+              SP_ASSIGN_OR_RETURN(rules,
+                                  deps.manila.ListAccessRules(share_id, auth));
+              return absl::OkStatus();
+            });
+        if (!s.ok()) return s;
+        auto rule = FindRule(rules, target);
+        if (!rule) return absl::NotFoundError("access rule disappeared");
+        if (rule->state == "error") {
+          return absl::FailedPreconditionError("access rule went to error");
+        }
+        return rule->state == "active";
+      });
+}
+
+// Moves the mapping from attaching to `status`; a lost race (the mapping was
+// detached or changed meanwhile) leaves it alone.
+absl::Status Finish(WorkflowDeps& deps, const task::v1::Task& task,
+                    const ShareMapping& m, const std::string& status,
+                    const std::string& access_id, const std::string& error) {
+  return deps.db.Transact([&](pqxx::work& w) {
+    if (!UpdateShareMappingStatus(w, m.uuid, m.version, status, access_id,
+                                  error)) {
+      SP_LOG(Info) << "Mapping " << m.uuid
+                   << " changed while attaching; leaving it as it is";
+      return absl::OkStatus();
+    }
+    RecordActionEvent(w, m.server_uuid, task.request_id(),
+                      "compute_attach_share",
+                      status == "error" ? "Error" : "Success", error);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace
+
+absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
+  Loaded l;
+  bool skip = false;
+  std::string load_error;
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+    auto m = GetShareMapping(w, task.mapping_uuid());
+    if (!m || m->status != "attaching") {
+      skip = true;  // done before, or detached since: nothing to do
+      return absl::OkStatus();
+    }
+    l.mapping = *m;
+    auto server = GetServer(w, m->server_uuid);
+    auto host = server && !server->host.empty()
+                    ? GetComputeHost(w, server->host)
+                    : std::nullopt;
+    if (!server || !host) {
+      load_error = "server or its compute host no longer exists";
+      return absl::OkStatus();
+    }
+    l.server = *server;
+    l.host = *host;
+    return absl::OkStatus();
+  }));
+  if (skip) {
+    SP_LOG(Info) << "Attach of mapping " << task.mapping_uuid()
+                 << " has nothing left to do";
+    return absl::OkStatus();
+  }
+  if (!load_error.empty()) {
+    return Finish(deps, task, l.mapping, "error", "", load_error);
+  }
+  const AccessTarget target = AccessTargetFor(l.mapping, l.host, deps.options);
+  SP_LOG(Info) << "Granting " << target.type << " access on share "
+               << l.mapping.share_id << " for server " << l.server.uuid;
+  auto rule_id = EnsureRule(deps, task, l, target);
+  absl::Status s = rule_id.status();
+  if (s.ok()) s = WaitActive(deps, task, l.mapping.share_id, target);
+  if (!s.ok()) {
+    std::string reason = absl::StrCat("Failed to grant access to share '",
+                                      l.mapping.share_id, "': ", s.message());
+    SP_LOG(Warning) << reason;
+    return Finish(deps, task, l.mapping, "error", "", reason);
+  }
+  SP_LOG(Info) << "Share " << l.mapping.share_id << " attached to server "
+               << l.server.uuid << " (rule " << *rule_id << ")";
+  return Finish(deps, task, l.mapping, "inactive", *rule_id, "");
+}
+
+}  // namespace shareplane

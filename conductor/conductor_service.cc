@@ -1,0 +1,132 @@
+#include "conductor/conductor_service.h"
+
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "common/settings.h"
+#include "conductor/agent_registry.h"
+#include "conductor/workflow.h"
+#include "shareplane/task/v1/task.pb.h"
+
+namespace shareplane {
+
+namespace {
+
+WorkflowOptions WorkflowOptionsFrom(const Config& c) {
+  WorkflowOptions o;
+  o.access_rule_timeout =
+      std::chrono::seconds(c.GetInt("manila", "access_rule_timeout", 60));
+  o.access_rule_poll =
+      std::chrono::milliseconds(c.GetInt("manila", "access_rule_poll_ms", 50));
+  o.manila_retry.max_attempts = c.GetInt("manila", "retry_attempts", 5);
+  o.cephx_id = c.GetString("manila", "cephx_id", "nova");
+  o.service_token = c.GetString("manila", "service_user", "nova") + ":" +
+                    c.GetString("manila", "service_project", "service");
+  return o;
+}
+
+}  // namespace
+
+class TaskDispatcher {
+ public:
+  explicit TaskDispatcher(WorkflowDeps deps) : deps_(std::move(deps)) {}
+
+  Disposition Handle(const AmqpMessage& msg) {
+    task::v1::Task task;
+    if (!task.ParseFromString(msg.body) || task.mapping_uuid().empty()) {
+      SP_LOG(Error) << "Dropping undecodable task message " << msg.message_id;
+      return Disposition::kReject;
+    }
+    ScopedRequestId log_id(task.global_request_id().empty()
+                               ? task.request_id()
+                               : task.global_request_id());
+    absl::Status s;
+    switch (task.kind()) {
+      case task::v1::TASK_KIND_ATTACH_SHARE:
+        s = RunAttach(deps_, task);
+        break;
+      case task::v1::TASK_KIND_DETACH_SHARE:
+        s = RunDetach(deps_, task);
+        break;
+      default:
+        SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
+        return Disposition::kReject;
+    }
+    if (s.ok()) return Disposition::kAck;
+    // Nothing could be recorded (the database is down): try again later.
+    SP_LOG(Warning) << "Task " << task.task_id()
+                    << " will be retried: " << s.message();
+    deps_.clock.SleepFor(std::chrono::seconds(1));
+    return Disposition::kRequeue;
+  }
+
+ private:
+  WorkflowDeps deps_;
+};
+
+struct ConductorService::Parts {
+  const Config config;
+  Database db;
+  ManilaClient manila;
+  TaskDispatcher dispatcher;
+  AgentRegistryServer registry;
+  StopSignal stop;
+  std::vector<std::thread> consumers;
+  int port = 0;
+
+  explicit Parts(const Config& c)
+      : config(c),
+        db(DatabaseOptionsFrom(c)),
+        manila(ManilaOptionsFrom(c)),
+        dispatcher(WorkflowDeps{db, manila, *RealClock::Get(),
+                                WorkflowOptionsFrom(c)}),
+        registry(db, c.GetInt("conductor", "heartbeat_interval", 10)) {}
+};
+
+ConductorService::ConductorService(std::unique_ptr<Parts> parts)
+    : parts_(std::move(parts)) {}
+ConductorService::~ConductorService() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<ConductorService>> ConductorService::Create(
+    const Config& config) {
+  auto parts = std::make_unique<Parts>(config);
+  if (config.GetBool("database", "sync_on_start", false)) {
+    auto version = MigrateSchema(parts->db);
+    if (!version.ok()) return version.status();
+  }
+  return std::unique_ptr<ConductorService>(
+      new ConductorService(std::move(parts)));
+}
+
+absl::Status ConductorService::Start() {
+  const Config& c = parts_->config;
+  auto port =
+      parts_->registry.Start(c.GetString("conductor", "listen", "0.0.0.0"),
+                             c.GetInt("conductor", "listen_port", 8780));
+  if (!port.ok()) return port.status();
+  parts_->port = *port;
+  SP_LOG(Info) << "Agent registry listening on port " << *port;
+  const int workers = std::max(1, c.GetInt("conductor", "workers", 2));
+  for (int i = 0; i < workers; ++i) {
+    parts_->consumers.emplace_back([this] {
+      AmqpConsumer consumer(AmqpOptionsFrom(parts_->config),
+                            TaskQueueFrom(parts_->config));
+      consumer.Run(
+          [this](const AmqpMessage& m) { return parts_->dispatcher.Handle(m); },
+          parts_->stop);
+    });
+  }
+  return absl::OkStatus();
+}
+
+void ConductorService::Stop() {
+  parts_->stop.Stop();
+  for (auto& t : parts_->consumers) t.join();
+  parts_->consumers.clear();
+  parts_->registry.Stop();
+}
+
+int ConductorService::registry_port() const { return parts_->port; }
+
+}  // namespace shareplane

@@ -1,0 +1,32 @@
+// shareplane-conductor: task workflows and the agent registry.
+#include "common/daemon.h"
+#include "common/log.h"
+#include "common/settings.h"
+#include "conductor/conductor_service.h"
+
+int main(int argc, char** argv) {
+  using namespace shareplane;
+  BlockTerminationSignals();
+  SetLogProgramName("shareplane-conductor");
+  auto config = Config::FromArgs(
+      argc, argv,
+      {"/etc/shareplane/shareplane.conf", "/etc/shareplane/conductor.conf"});
+  if (!config.ok()) {
+    SP_LOG(Error) << config.status().message();
+    return 2;
+  }
+  ConfigureLogging(*config, "shareplane-conductor");
+  auto service = ConductorService::Create(*config);
+  if (!service.ok()) {
+    SP_LOG(Error) << service.status().message();
+    return 1;
+  }
+  if (absl::Status s = (*service)->Start(); !s.ok()) {
+    SP_LOG(Error) << s.message();
+    return 1;
+  }
+  int sig = WaitForTerminationSignal();
+  SP_LOG(Info) << "Stopping on signal " << sig;
+  (*service)->Stop();
+  return 0;
+}

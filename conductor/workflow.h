@@ -1,0 +1,66 @@
+// What the share workflows need, and the access-rule steps they share.
+// Every step is idempotent and keyed by the mapping's UUID, so a redelivered
+// task repeats nothing that was already done.
+#ifndef SHAREPLANE_CONDUCTOR_WORKFLOW_H_
+#define SHAREPLANE_CONDUCTOR_WORKFLOW_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/db.h"
+#include "common/manila_client.h"
+#include "common/retry.h"
+#include "common/store.h"
+
+namespace shareplane {
+
+namespace task::v1 {
+class Task;
+}
+
+struct WorkflowOptions {
+  // How long a grant may take to become active before the mapping errors.
+  Duration access_rule_timeout = std::chrono::seconds(60);
+  Duration access_rule_poll = std::chrono::milliseconds(50);
+  // Retries of transient Manila failures.
+  RetryPolicy manila_retry;
+  // CephFS identity granted to ("cephx" access); may not contain '.'.
+  std::string cephx_id = "nova";
+  // Identity used as X-Service-Token (noauth form "user:project").
+  std::string service_token = "nova:service";
+};
+
+struct WorkflowDeps {
+  Database& db;
+  ManilaClient& manila;
+  Clock& clock;
+  WorkflowOptions options;
+};
+
+// The access rule a mapping needs on a host: ("ip", storage ip) for NFS,
+// ("cephx", id) for CephFS.
+struct AccessTarget {
+  std::string type;
+  std::string to;
+};
+AccessTarget AccessTargetFor(const ShareMapping& m, const ComputeHost& host,
+                             const WorkflowOptions& options);
+
+// Identity for calls made on behalf of the task's user: the user's token with
+// the service token (noauth tokens are "user:project").
+ManilaAuth AuthFor(const task::v1::Task& task, const WorkflowOptions& options);
+
+// Finds the matching rule, if any (ip compares as networks: a.b.c.d and
+// a.b.c.d/32 match).
+std::optional<ManilaAccessRule> FindRule(
+    const std::vector<ManilaAccessRule>& rules, const AccessTarget& target);
+
+// Outcome of a workflow run. Transient errors (database or broker down) ask
+// for redelivery; everything else has been recorded on the mapping.
+absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task);
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_CONDUCTOR_WORKFLOW_H_

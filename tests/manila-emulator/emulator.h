@@ -1,0 +1,37 @@
+// An emulator of the Manila v2 subset Shareplane calls (see
+// shared/spec/MANILA.md): shares, export locations, access rules applied
+// asynchronously, lock side effects. State is in memory. Thread-safe.
+#ifndef SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_
+#define SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/http.h"
+
+namespace shareplane {
+
+struct ManilaEmulatorOptions {
+  // Time a rule spends in queued_to_apply + applying (and denying).
+  Duration apply_delay = std::chrono::milliseconds(50);
+  // Host part of NFS export locations.
+  std::string nfs_export_host = "127.0.0.1";
+};
+
+class ManilaEmulator {
+ public:
+  explicit ManilaEmulator(ManilaEmulatorOptions options);
+  ~ManilaEmulator();
+
+  // Serves one request (the HttpServer handler).
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_

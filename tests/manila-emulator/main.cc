@@ -1,0 +1,37 @@
+// shareplane-manila-emulator: the Manila v2 subset, in memory.
+#include "common/config.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "tests/manila-emulator/emulator.h"
+
+int main(int argc, char** argv) {
+  using namespace shareplane;
+  BlockTerminationSignals();
+  SetLogProgramName("shareplane-manila-emulator");
+  auto config = Config::FromArgs(argc, argv, {});
+  if (!config.ok()) {
+    SP_LOG(Error) << config.status().message();
+    return 2;
+  }
+  ManilaEmulatorOptions options;
+  options.apply_delay = std::chrono::milliseconds(
+      config->GetInt("DEFAULT", "apply_delay_ms", 50));
+  options.nfs_export_host =
+      config->GetString("DEFAULT", "nfs_export_host", "127.0.0.1");
+  ManilaEmulator emulator(options);
+  HttpServer server([&](const HttpRequest& r) { return emulator.Handle(r); },
+                    4);
+  std::string host = config->GetString("DEFAULT", "host", "127.0.0.1");
+  auto port = server.Listen(host, config->GetInt("DEFAULT", "port", 8786));
+  if (!port.ok()) {
+    SP_LOG(Error) << port.status().message();
+    return 1;
+  }
+  server.Start();
+  SP_LOG(Info) << "Manila emulator listening on http://" << host << ":" << *port
+               << "/v2";
+  int sig = WaitForTerminationSignal();
+  SP_LOG(Info) << "Stopping on signal " << sig;
+  server.Stop();
+  return 0;
+}
