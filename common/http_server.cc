@@ -1,10 +1,13 @@
 // HTTP/1.1 server core on Boost.Beast (asynchronous, a fixed thread pool).
+// Boost 1.74's asio uses std::exchange without including <utility>.
+// clang-format off
+#include <utility>
+#include <optional>
+#include <thread>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <optional>
-#include <thread>
-#include <utility>
+// clang-format on
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
