@@ -1,0 +1,262 @@
+// The attach path through the real daemons: shareplane-api,
+// shareplane-conductor, shareplane-compute and the Manila emulator as
+// processes, over the shared PostgreSQL and RabbitMQ.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/store.h"
+#include "tests/support/stack.h"
+
+using namespace shareplane;
+using namespace shareplane::testing;
+using json = nlohmann::json;
+
+namespace {
+
+std::string AttachBody(const std::string& share, const std::string& tag = "") {
+  json s = {{"share_id", share}};
+  if (!tag.empty()) s["tag"] = tag;
+  return json{{"share", s}}.dump();
+}
+
+json RulesAsAdmin(Stack& stack, const std::string& share) {
+  HttpResponse r =
+      Http("GET", stack.manila_url() + "/share-access-rules?share_id=" + share,
+           {{"X-Auth-Token", "admin:admin"}});
+  REQUIRE(r.status == 200);
+  return json::parse(r.body)["access_list"];
+}
+
+}  // namespace
+
+TEST_CASE(
+    "attach to a stopped server goes attaching then inactive across "
+    "the three daemons",
+    "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();  // registers hv1 with storage ip 192.0.2.10
+  stack.StartApi();
+  const std::string server = stack.CreateServer("hv1");
+  const std::string share = stack.CreateShare();
+
+  HttpResponse r = stack.Api("POST", "/v2.1/servers/" + server + "/shares",
+                             AttachBody(share, "data"));
+  INFO(stack.Logs());
+  REQUIRE(r.status == 201);
+  json body = json::parse(r.body)["share"];
+  CHECK(body ==
+        json{{"share_id", share}, {"status", "attaching"}, {"tag", "data"}});
+  CHECK(r.Header("x-openstack-request-id").rfind("req-", 0) == 0);
+
+  REQUIRE(WaitUntil(
+      [&] { return stack.ShareStatus(server, share) == "inactive"; }));
+
+  // Manila holds one active, locked rw rule for the host's storage IP.
+  json rules = RulesAsAdmin(stack, share);
+  REQUIRE(rules.size() == 1);
+  CHECK(rules[0]["access_type"] == "ip");
+  CHECK(rules[0]["access_to"] == "192.0.2.10");
+  CHECK(rules[0]["access_level"] == "rw");
+  CHECK(rules[0]["state"] == "active");
+  HttpResponse del = Http("DELETE", stack.manila_url() + "/shares/" + share,
+                          {{"X-Auth-Token", "alice:demo"}});
+  CHECK(del.status == 403);  // the lock protects the share
+
+  // Admins see the attachment's uuid and export location.
+  HttpResponse show = stack.Api(
+      "GET", "/v2.1/servers/" + server + "/shares/" + share, "", "admin:demo");
+  REQUIRE(show.status == 200);
+  json admin_view = json::parse(show.body)["share"];
+  CHECK(admin_view["export_location"] == "127.0.0.1:/shares/share-" + share);
+  CHECK(admin_view["status"] == "inactive");
+  CHECK(admin_view.contains("uuid"));
+
+  // The attach is recorded as an instance action with a successful event.
+  std::string result;
+  REQUIRE(stack.db()
+              .Transact([&](pqxx::work& w) {
+                pqxx::result rows = w.exec_params(
+                    "SELECT e.result FROM instance_actions a JOIN "
+                    "instance_action_events e ON e.action_id = a.id "
+                    "WHERE a.server_uuid = $1 AND a.action = 'attach_share'",
+                    server);
+                if (!rows.empty()) result = rows[0][0].as<std::string>();
+                return absl::OkStatus();
+              })
+              .ok());
+  CHECK(result == "Success");
+}
+
+TEST_CASE(
+    "a task published while the conductor is down is processed when "
+    "it starts",
+    "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartApi();
+  const std::string server = stack.CreateServer("hv-offline");
+  const std::string share = stack.CreateShare();
+  HttpResponse r = stack.Api("POST", "/v2.1/servers/" + server + "/shares",
+                             AttachBody(share));
+  REQUIRE(r.status == 201);
+  CHECK(json::parse(r.body)["share"]["tag"] == share);  // default tag
+
+  // The relay has handed the task to RabbitMQ; nobody consumes it yet.
+  REQUIRE(WaitUntil([&] {
+    bool sent = false;
+    (void)stack.db().Transact([&](pqxx::work& w) {
+      sent = w.exec("SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0]
+                 .as<int>() == 0;
+      return absl::OkStatus();
+    });
+    return sent;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(stack.ShareStatus(server, share) == "attaching");
+
+  stack.StartConductor();
+  INFO(stack.Logs());
+  REQUIRE(WaitUntil(
+      [&] { return stack.ShareStatus(server, share) == "inactive"; }));
+  json rules = RulesAsAdmin(stack, share);
+  REQUIRE(rules.size() == 1);
+  CHECK(rules[0]["access_to"] == "192.0.2.20");
+}
+
+TEST_CASE("racing attaches of one share to one server give one 201 and 409s",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartApi();
+  const std::string server = stack.CreateServer();
+  const std::string share = stack.CreateShare();
+  std::vector<int> codes(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      codes[i] = stack
+                     .Api("POST", "/v2.1/servers/" + server + "/shares",
+                          AttachBody(share, "t" + std::to_string(i)))
+                     .status;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(std::count(codes.begin(), codes.end(), 201) == 1);
+  CHECK(std::count(codes.begin(), codes.end(), 409) == 7);
+  HttpResponse list = stack.Api("GET", "/v2.1/servers/" + server + "/shares");
+  CHECK(json::parse(list.body)["shares"].size() == 1);
+}
+
+TEST_CASE("detach revokes the access rule and removes the attachment",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartApi();
+  const std::string a = stack.CreateServer("hv2");
+  const std::string b = stack.CreateServer("hv2");
+  const std::string share = stack.CreateShare();
+  REQUIRE(stack.Api("POST", "/v2.1/servers/" + a + "/shares", AttachBody(share))
+              .status == 201);
+  REQUIRE(stack.Api("POST", "/v2.1/servers/" + b + "/shares", AttachBody(share))
+              .status == 201);
+  INFO(stack.Logs());
+  REQUIRE(WaitUntil([&] {
+    return stack.ShareStatus(a, share) == "inactive" &&
+           stack.ShareStatus(b, share) == "inactive";
+  }));
+  CHECK(RulesAsAdmin(stack, share).size() == 1);  // one rule per host
+
+  // Server b still uses the host's rule: it stays.
+  HttpResponse d =
+      stack.Api("DELETE", "/v2.1/servers/" + a + "/shares/" + share);
+  CHECK(d.status == 200);
+  CHECK(d.body.empty());
+  REQUIRE(WaitUntil([&] { return stack.ShareStatus(a, share).empty(); }));
+  CHECK(RulesAsAdmin(stack, share).size() == 1);
+
+  // The last user goes: the rule goes.
+  REQUIRE(
+      stack.Api("DELETE", "/v2.1/servers/" + b + "/shares/" + share).status ==
+      200);
+  REQUIRE(WaitUntil([&] { return stack.ShareStatus(b, share).empty(); }));
+  REQUIRE(WaitUntil([&] { return RulesAsAdmin(stack, share).empty(); }));
+}
+
+TEST_CASE("attach errors follow the spec's order and messages",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartApi();
+  const std::string server = stack.CreateServer();
+  const std::string running = stack.CreateServer("hv1", "active");
+  const std::string share = stack.CreateShare();
+  const std::string base = "/v2.1/servers/" + server + "/shares";
+  struct Case {
+    std::string name, method, path, body, token;
+    int code;
+    std::string fault, message;
+  };
+  const std::string unknown = "11111111-2222-3333-4444-555555555555";
+  std::vector<Case> cases = {
+      {"bad body", "POST", base, R"({"share": {}})", "alice:demo", 400,
+       "badRequest", "'share_id' is a required property"},
+      {"unknown server", "POST", "/v2.1/servers/" + unknown + "/shares",
+       AttachBody(share), "alice:demo", 404, "itemNotFound",
+       "Instance " + unknown + " could not be found."},
+      {"other project's server", "POST", base, AttachBody(share), "eve:other",
+       404, "itemNotFound", "Instance " + server + " could not be found."},
+      {"running server", "POST", "/v2.1/servers/" + running + "/shares",
+       AttachBody(share), "alice:demo", 409, "conflictingRequest",
+       "Cannot 'create share' instance " + running +
+           " while it is in vm_state active"},
+      {"unknown share", "POST", base, AttachBody(unknown), "alice:demo", 404,
+       "itemNotFound", "Share " + unknown + " could not be found."},
+      {"query on list", "GET", base + "?limit=1", "", "alice:demo", 400,
+       "badRequest", "Additional properties are not allowed"},
+      {"show not attached", "GET", base + "/" + unknown, "", "alice:demo", 404,
+       "itemNotFound", "Share " + unknown + " could not be found."},
+      {"detach not attached", "DELETE", base + "/" + unknown, "", "alice:demo",
+       404, "itemNotFound", "Share " + unknown + " could not be found."},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    HttpResponse r = stack.Api(c.method, c.path, c.body, c.token);
+    CHECK(r.status == c.code);
+    json body = json::parse(r.body, nullptr, false);
+    REQUIRE(body.contains(c.fault));
+    CHECK(body[c.fault]["code"] == c.code);
+    CHECK(body[c.fault]["message"].get<std::string>().find(c.message) !=
+          std::string::npos);
+  }
+  // Share routes do not exist below microversion 2.97.
+  HttpResponse old = Http("GET", stack.api_url() + base,
+                          {{"X-Auth-Token", "alice:demo"},
+                           {"OpenStack-API-Version", "compute 2.96"}});
+  CHECK(old.status == 404);
+  HttpResponse too_new = Http("GET", stack.api_url() + base,
+                              {{"X-Auth-Token", "alice:demo"},
+                               {"OpenStack-API-Version", "compute 2.200"}});
+  CHECK(too_new.status == 406);
+
+  // A share that is not available, and a CIFS share.
+  HttpResponse cifs = Http(
+      "POST", stack.manila_url() + "/shares", {{"X-Auth-Token", "admin:admin"}},
+      json{{"share", {{"share_proto", "CIFS"}, {"project_id", "demo"}}}}
+          .dump());
+  std::string cifs_id = json::parse(cifs.body)["share"]["id"];
+  HttpResponse r = stack.Api("POST", base, AttachBody(cifs_id));
+  CHECK(r.status == 409);
+  CHECK(json::parse(r.body)["conflictingRequest"]["message"] ==
+        "Share protocol CIFS is not supported.");
+  Http("POST", stack.manila_url() + "/shares/" + share + "/action",
+       {{"X-Auth-Token", "admin:admin"}},
+       R"({"reset_status": {"status": "error"}})");
+  r = stack.Api("POST", base, AttachBody(share));
+  CHECK(r.status == 409);
+  CHECK(json::parse(r.body)["conflictingRequest"]["message"] ==
+        "Share " + share + " is in 'error' instead of 'available' status.");
+}

@@ -1,0 +1,183 @@
+#include "tests/support/stack.h"
+
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/store.h"
+
+namespace shareplane::testing {
+
+Stack::Stack()
+    : queue_(UniqueName("test.tasks")),
+      api_port_(FreePort()),
+      conductor_port_(FreePort()),
+      compute_port_(FreePort()),
+      manila_port_(FreePort()) {
+  config_path_ = WriteConfig(Config());
+}
+
+Stack::~Stack() {
+  api_.reset();
+  conductor_.reset();
+  compute_.reset();
+  emulator_.reset();
+}
+
+std::string Stack::Config() const {
+  return absl::StrCat(
+      "[DEFAULT]\n", "transport_url = ", TestServices::Get().amqp_url, "\n",
+      "host = hv1\n"
+      "my_ip = 127.0.0.1\n"
+      "debug = true\n"
+      "[database]\n"
+      "connection = ",
+      database_.url(), "\n",
+      "[api]\nlisten = 127.0.0.1\nlisten_port = ", api_port_, "\n",
+      "[manila]\nendpoint = ", manila_url(), "\naccess_rule_timeout = 10\n",
+      "[conductor]\nlisten = 127.0.0.1\nlisten_port = ", conductor_port_,
+      "\ntask_queue = ", queue_, "\nheartbeat_interval = 1\n",
+      "[compute]\nlisten = 127.0.0.1\nlisten_port = ", compute_port_,
+      "\nstorage_ip = 192.0.2.10\nconductor_endpoint = 127.0.0.1:",
+      conductor_port_, "\n", "[libvirt]\nconnection_uri = test:///default\n");
+}
+
+std::string Stack::api_url() const {
+  return absl::StrCat("http://127.0.0.1:", api_port_);
+}
+
+std::string Stack::manila_url() const {
+  return absl::StrCat("http://127.0.0.1:", manila_port_, "/v2");
+}
+
+namespace {
+void WaitServing(Process& p, const std::string& url) {
+  bool up = WaitUntil([&] {
+    if (!p.running()) return false;
+    try {
+      Http("GET", url);
+      return true;
+    } catch (...) {
+      return false;
+    }
+  });
+  if (!up) {
+    throw std::runtime_error(
+        absl::StrCat(p.name(), " did not start:\n", p.Log()));
+  }
+}
+}  // namespace
+
+void Stack::StartEmulator() {
+  emulator_ = std::make_unique<Process>(
+      "manila-emulator",
+      std::vector<std::string>{
+          BinaryPath("tests/manila-emulator/shareplane-manila-emulator"),
+          absl::StrCat("--port=", manila_port_), "--apply_delay_ms=30"});
+  WaitServing(*emulator_, manila_url());
+}
+
+void Stack::StartApi() {
+  api_ = std::make_unique<Process>(
+      "api", std::vector<std::string>{BinaryPath("api-service/shareplane-api"),
+                                      "--config-file", config_path_});
+  WaitServing(*api_, api_url() + "/");
+}
+
+void Stack::StartConductor() {
+  conductor_ = std::make_unique<Process>(
+      "conductor",
+      std::vector<std::string>{BinaryPath("conductor/shareplane-conductor"),
+                               "--config-file", config_path_});
+  if (!WaitUntil([&] {
+        return conductor_->Log().find("Consuming") != std::string::npos;
+      })) {
+    throw std::runtime_error("conductor did not start:\n" + conductor_->Log());
+  }
+}
+
+void Stack::StartCompute() {
+  compute_ = std::make_unique<Process>(
+      "compute",
+      std::vector<std::string>{BinaryPath("compute-agent/shareplane-compute"),
+                               "--config-file", config_path_});
+  bool registered = WaitUntil([&] {
+    std::optional<ComputeHost> h;
+    (void)db().Transact([&](pqxx::work& w) {
+      h = GetComputeHost(w, "hv1");
+      return absl::OkStatus();
+    });
+    return h.has_value();
+  });
+  if (!registered) {
+    throw std::runtime_error("compute agent did not register:\n" + Logs());
+  }
+}
+
+std::string Stack::CreateServer(const std::string& host,
+                                const std::string& state) {
+  Server s;
+  s.uuid = NewUuid();
+  s.name = "vm-" + s.uuid.substr(0, 8);
+  s.project_id = "demo";
+  s.user_id = "alice";
+  s.flavor_id = "m1.test";
+  s.host = host;
+  s.vm_state = state;
+  absl::Status st = db().Transact([&](pqxx::work& w) {
+    if (!GetFlavor(w, "m1.test")) {
+      InsertFlavor(w, Flavor{"m1.test", "m1.test", 1, 256, 0, {}});
+    }
+    if (!GetComputeHost(w, host)) {
+      ComputeHost h;
+      h.hostname = host;
+      h.storage_ip = "192.0.2.20";
+      h.agent_endpoint = "127.0.0.1:1";
+      h.traits = {"COMPUTE_STORAGE_VIRTIO_FS", "CUSTOM_MEM_BACKING_MEMFD"};
+      UpsertComputeHost(w, h);
+    }
+    InsertServer(w, s);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) throw std::runtime_error(std::string(st.message()));
+  return s.uuid;
+}
+
+std::string Stack::CreateShare(const std::string& proto) {
+  HttpResponse r =
+      Http("POST", manila_url() + "/shares", {{"X-Auth-Token", "admin:admin"}},
+           nlohmann::json{
+               {"share", {{"share_proto", proto}, {"project_id", "demo"}}}}
+               .dump());
+  if (r.status != 200) throw std::runtime_error("share create: " + r.body);
+  return nlohmann::json::parse(r.body)["share"]["id"];
+}
+
+HttpResponse Stack::Api(const std::string& method, const std::string& path,
+                        const std::string& body, const std::string& token) {
+  return Http(
+      method, api_url() + path,
+      {{"X-Auth-Token", token}, {"OpenStack-API-Version", "compute 2.97"}},
+      body);
+}
+
+std::string Stack::ShareStatus(const std::string& server_id,
+                               const std::string& share_id) {
+  HttpResponse r = Api("GET", "/v2.1/servers/" + server_id + "/shares");
+  if (r.status != 200) return "http-" + std::to_string(r.status);
+  const nlohmann::json body = nlohmann::json::parse(r.body);
+  for (const auto& s : body["shares"]) {
+    if (s["share_id"] == share_id) return s["status"];
+  }
+  return "";
+}
+
+std::string Stack::Logs() const {
+  std::string out;
+  for (const auto* p : {&emulator_, &api_, &conductor_, &compute_}) {
+    if (*p) absl::StrAppend(&out, "---- ", (*p)->name(), "\n", (*p)->Log());
+  }
+  return out;
+}
+
+}  // namespace shareplane::testing

@@ -1,0 +1,62 @@
+// The Shareplane daemons as real processes over the shared test PostgreSQL
+// and RabbitMQ, each on free loopback ports, with a private database and task
+// queue so tests can run side by side.
+#ifndef SHAREPLANE_TESTS_SUPPORT_STACK_H_
+#define SHAREPLANE_TESTS_SUPPORT_STACK_H_
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/test_support.h"
+
+namespace shareplane::testing {
+
+class Stack {
+ public:
+  Stack();
+  ~Stack();
+
+  // Each starts its daemon and waits until it serves.
+  void StartEmulator();
+  void StartApi();
+  void StartConductor();
+  // Registers host "hv1" (storage ip 192.0.2.10) through the conductor.
+  void StartCompute();
+  void StopConductor() { conductor_.reset(); }
+
+  Database& db() { return database_.db(); }
+  std::string api_url() const;
+  std::string manila_url() const;
+
+  // Seeds a flavor and a server of project "demo" (user "alice") on
+  // `host`, in vm_state `state`; returns the server id. Registers `host`
+  // directly in the database with virtiofs+memfd traits if it is unknown.
+  std::string CreateServer(const std::string& host = "hv1",
+                           const std::string& state = "stopped");
+  // Creates a share in the emulator for project "demo"; returns its id.
+  std::string CreateShare(const std::string& proto = "NFS");
+
+  // Compute API call as `token` at microversion 2.97.
+  HttpResponse Api(const std::string& method, const std::string& path,
+                   const std::string& body = "",
+                   const std::string& token = "alice:demo");
+  // Status of the share on the server as GET .../shares shows it; "" if
+  // absent.
+  std::string ShareStatus(const std::string& server_id,
+                          const std::string& share_id);
+  // Logs of every daemon, for failure messages.
+  std::string Logs() const;
+
+ private:
+  std::string Config() const;
+  ScopedDatabase database_;
+  std::string queue_;
+  int api_port_, conductor_port_, compute_port_, manila_port_;
+  std::string config_path_;
+  std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
+};
+
+}  // namespace shareplane::testing
+
+#endif  // SHAREPLANE_TESTS_SUPPORT_STACK_H_

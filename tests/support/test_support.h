@@ -1,0 +1,87 @@
+// Test harness: the shared PostgreSQL and RabbitMQ started by
+// tests/support/services (a CTest fixture), a private database per test,
+// daemons run as real processes, and waiting with a deadline.
+#ifndef SHAREPLANE_TESTS_SUPPORT_TEST_SUPPORT_H_
+#define SHAREPLANE_TESTS_SUPPORT_TEST_SUPPORT_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/db.h"
+#include "common/http.h"
+
+namespace shareplane::testing {
+
+// URLs of the services the fixture started (from $SHAREPLANE_TEST_ENV).
+// Fails the test (throws) when the fixture did not run.
+struct TestServices {
+  std::string pg_url;    // postgresql://postgres@127.0.0.1:PORT/postgres
+  std::string amqp_url;  // amqp://guest:guest@127.0.0.1:PORT
+  std::string services_dir;
+  static const TestServices& Get();
+  // Stops and starts the broker (same port). Blocks until it is up again.
+  void RestartRabbitMq() const;
+};
+
+// A fresh database with the schema applied, dropped at destruction.
+class ScopedDatabase {
+ public:
+  ScopedDatabase();
+  ~ScopedDatabase();
+  const std::string& url() const { return url_; }
+  Database& db() { return *db_; }
+
+ private:
+  std::string name_;
+  std::string url_;
+  std::unique_ptr<Database> db_;
+};
+
+// A loopback TCP port that was free a moment ago.
+int FreePort();
+// A unique name for queues and the like.
+std::string UniqueName(const std::string& prefix);
+
+// A child process started with an argv (never a shell); output goes to a
+// log file kept for failure reports. Terminated (SIGTERM, then SIGKILL) at
+// destruction, and killed if the test process dies.
+class Process {
+ public:
+  Process(const std::string& name, std::vector<std::string> argv);
+  ~Process();
+  void Stop();
+  bool running();
+  std::string Log() const;
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// Path of a built binary, from $SHAREPLANE_BIN_DIR.
+std::string BinaryPath(const std::string& relative);
+
+// Polls `pred` every 20 ms until it returns true or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& pred,
+               std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// Writes an INI file in a temp dir and returns its path.
+std::string WriteConfig(const std::string& text);
+
+// HTTP helpers for tests.
+HttpResponse Http(
+    const std::string& method, const std::string& url,
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    const std::string& body = "");
+
+}  // namespace shareplane::testing
+
+#endif  // SHAREPLANE_TESTS_SUPPORT_TEST_SUPPORT_H_

@@ -1,0 +1,68 @@
+#include "common/retry.h"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+using namespace shareplane;
+
+TEST_CASE("retry stops at the first success", "[unit]") {
+  FakeClock clock;
+  int calls = 0;
+  std::thread advancer([&] {
+    while (calls < 3) {
+      if (clock.sleepers() > 0) clock.Advance(std::chrono::seconds(10));
+      std::this_thread::yield();
+    }
+  });
+  absl::Status s = Retry(clock, RetryPolicy{}, [&] {
+    ++calls;
+    return calls < 3 ? absl::UnavailableError("down") : absl::OkStatus();
+  });
+  advancer.join();
+  CHECK(s.ok());
+  CHECK(calls == 3);
+}
+
+TEST_CASE("retry does not repeat a permanent error", "[unit]") {
+  FakeClock clock;
+  int calls = 0;
+  absl::Status s = Retry(clock, RetryPolicy{}, [&] {
+    ++calls;
+    return absl::InvalidArgumentError("bad");
+  });
+  CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(calls == 1);
+}
+
+TEST_CASE("retry gives up after max_attempts with the last error", "[unit]") {
+  RealClock clock;
+  RetryPolicy policy;
+  policy.max_attempts = 3;
+  policy.initial_backoff = std::chrono::milliseconds(1);
+  int calls = 0;
+  absl::Status s = Retry(clock, policy, [&] {
+    ++calls;
+    return absl::UnavailableError("still down");
+  });
+  CHECK(s.code() == absl::StatusCode::kUnavailable);
+  CHECK(calls == 3);
+}
+
+TEST_CASE("poll times out with DeadlineExceeded naming what it waited for",
+          "[unit]") {
+  FakeClock clock;
+  std::atomic<bool> done{false};
+  std::thread advancer([&] {
+    while (!done) {
+      if (clock.sleepers() > 0) clock.Advance(std::chrono::seconds(1));
+      std::this_thread::yield();
+    }
+  });
+  absl::Status s =
+      PollUntil(clock, std::chrono::seconds(5), std::chrono::seconds(1),
+                "the rule", [] { return absl::StatusOr<bool>(false); });
+  done = true;
+  advancer.join();
+  CHECK(s.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(std::string(s.message()).find("the rule") != std::string::npos);
+}
