@@ -107,7 +107,7 @@ absl::Status ConductorService::Start() {
   if (!port.ok()) return port.status();
   parts_->port = *port;
   SP_LOG(Info) << "Agent registry listening on port " << *port;
-  const int workers = std::max(1, c.GetInt("conductor", "workers", 2));
+  const int workers = std::max(1, c.GetInt("conductor", "workers", 8));
   for (int i = 0; i < workers; ++i) {
     parts_->consumers.emplace_back([this] {
       AmqpConsumer consumer(AmqpOptionsFrom(parts_->config),

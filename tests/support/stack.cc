@@ -1,5 +1,6 @@
 #include "tests/support/stack.h"
 
+#include <fstream>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -170,6 +171,18 @@ std::string Stack::ShareStatus(const std::string& server_id,
     if (s["share_id"] == share_id) return s["status"];
   }
   return "";
+}
+
+long Stack::RssKiB(const std::string& daemon) const {
+  for (const auto* p : {&emulator_, &api_, &conductor_, &compute_}) {
+    if (!*p || (*p)->name() != daemon) continue;
+    std::ifstream in("/proc/" + std::to_string((*p)->pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    }
+  }
+  return 0;
 }
 
 std::string Stack::Logs() const {

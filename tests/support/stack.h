@@ -45,6 +45,9 @@ class Stack {
   // absent.
   std::string ShareStatus(const std::string& server_id,
                           const std::string& share_id);
+  // Resident memory of a daemon ("api", "conductor", ...) in KiB, 0 if
+  // not running.
+  long RssKiB(const std::string& daemon) const;
   // Logs of every daemon, for failure messages.
   std::string Logs() const;
 

@@ -59,6 +59,7 @@ class Process {
   bool running();
   std::string Log() const;
   const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
 
  private:
   std::string name_;
