@@ -12,7 +12,7 @@
 namespace shareplane {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string BaseUrl(const HttpRequest& req) {
   std::string host = req.Header("Host");

@@ -4,7 +4,7 @@
 
 namespace shareplane {
 
-HttpResponse JsonResponse(int status, const nlohmann::json& body) {
+HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body) {
   return HttpResponse{
       status, {{"Content-Type", "application/json"}}, body.dump()};
 }
@@ -46,7 +46,9 @@ HttpResponse FaultResponse(int code, const std::string& message) {
       name = "computeFault";
       break;
   }
-  return JsonResponse(code, {{name, {{"code", code}, {"message", message}}}});
+  return JsonResponse(
+      code,
+      nlohmann::ordered_json{{name, {{"code", code}, {"message", message}}}});
 }
 
 HttpResponse FaultFromStatus(const absl::Status& status) {

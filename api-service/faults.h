@@ -11,7 +11,8 @@
 
 namespace shareplane {
 
-HttpResponse JsonResponse(int status, const nlohmann::json& body);
+// Keeps the fields in the order given (Nova's sample order).
+HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body);
 HttpResponse FaultResponse(int code, const std::string& message);
 // Uses the status's message as the fault message and HttpStatusFor(code).
 HttpResponse FaultFromStatus(const absl::Status& status);

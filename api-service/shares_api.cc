@@ -63,9 +63,10 @@ absl::Status Authorize(const RequestContext& ctx, const std::string& op) {
                    " to be performed."));
 }
 
-json MappingJson(const ShareMapping& m, const RequestContext& ctx,
-                 bool detailed) {
-  json j;
+// Fields in the order of Nova's samples.
+nlohmann::ordered_json MappingJson(const ShareMapping& m,
+                                   const RequestContext& ctx, bool detailed) {
+  nlohmann::ordered_json j;
   if (detailed && ctx.is_admin) j["uuid"] = m.uuid;
   j["share_id"] = m.share_id;
   j["status"] = m.status;
@@ -187,7 +188,7 @@ SharesApi::SharesApi(Database& db, ManilaClient& manila, std::string task_queue)
 HttpResponse SharesApi::List(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& server_id) {
   if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
-  json shares = json::array();
+  nlohmann::ordered_json shares = nlohmann::ordered_json::array();
   absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
     SP_RETURN_IF_ERROR(Authorize(ctx, "index"));
@@ -197,14 +198,14 @@ HttpResponse SharesApi::List(const RequestContext& ctx, const HttpRequest& req,
     return absl::OkStatus();
   });
   if (!s.ok()) return FaultFromStatus(s);
-  return JsonResponse(200, {{"shares", shares}});
+  return JsonResponse(200, nlohmann::ordered_json{{"shares", shares}});
 }
 
 HttpResponse SharesApi::Show(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& server_id,
                              const std::string& share_id) {
   if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
-  json share;
+  nlohmann::ordered_json share;
   absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
     SP_RETURN_IF_ERROR(Authorize(ctx, "show"));
@@ -221,7 +222,7 @@ HttpResponse SharesApi::Show(const RequestContext& ctx, const HttpRequest& req,
     return absl::OkStatus();
   });
   if (!s.ok()) return FaultFromStatus(s);
-  return JsonResponse(200, {{"share", share}});
+  return JsonResponse(200, nlohmann::ordered_json{{"share", share}});
 }
 
 HttpResponse SharesApi::Attach(const RequestContext& ctx,
@@ -311,7 +312,8 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
   if (!s.ok()) return FaultFromStatus(s);
   SP_LOG(Info) << "Attaching share " << share_id << " to server "
                << m.server_uuid << " as mapping " << m.uuid;
-  return JsonResponse(201, {{"share", MappingJson(m, ctx, true)}});
+  return JsonResponse(
+      201, nlohmann::ordered_json{{"share", MappingJson(m, ctx, true)}});
 }
 
 HttpResponse SharesApi::Detach(const RequestContext& ctx,

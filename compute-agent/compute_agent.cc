@@ -34,15 +34,36 @@ absl::StatusOr<agentpb::HostFacts> CollectFacts(Hypervisor& hv,
   return f;
 }
 
+// Settings are complete only once the server knows its bound port.
+class SettingsBox {
+ public:
+  void Set(HostSettings s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    settings_ = std::move(s);
+  }
+  HostSettings Get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return settings_;
+  }
+
+ private:
+  std::mutex mu_;
+  HostSettings settings_;
+};
+
 class AgentService final : public agentpb::ComputeAgent::Service {
  public:
-  AgentService(Hypervisor& hv, const HostSettings& settings)
+  AgentService(Hypervisor& hv, SettingsBox& settings)
       : hv_(hv), settings_(settings) {}
 
   grpc::Status GetHostFacts(grpc::ServerContext*,
                             const agentpb::GetHostFactsRequest*,
                             agentpb::HostFacts* reply) override {
-    auto facts = CollectFacts(hv_, settings_);
+    HostSettings settings = settings_.Get();
+    if (settings.hostname.empty()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent is starting");
+    }
+    auto facts = CollectFacts(hv_, settings);
     if (!facts.ok()) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           std::string(facts.status().message()));
@@ -53,7 +74,7 @@ class AgentService final : public agentpb::ComputeAgent::Service {
 
  private:
   Hypervisor& hv_;
-  const HostSettings& settings_;
+  SettingsBox& settings_;
 };
 
 }  // namespace
@@ -61,7 +82,7 @@ class AgentService final : public agentpb::ComputeAgent::Service {
 struct ComputeAgent::Parts {
   Config config;
   std::unique_ptr<Hypervisor> hypervisor;
-  HostSettings settings;
+  SettingsBox settings;
   std::unique_ptr<AgentService> service;
   std::unique_ptr<grpc::Server> server;
   std::thread registration;
@@ -83,7 +104,7 @@ struct ComputeAgent::Parts {
                        std::chrono::seconds(5));
       grpc::Status s;
       if (!registered) {
-        auto facts = CollectFacts(*hypervisor, settings);
+        auto facts = CollectFacts(*hypervisor, settings.Get());
         if (!facts.ok()) {
           s = grpc::Status(grpc::StatusCode::UNAVAILABLE,
                            std::string(facts.status().message()));
@@ -96,13 +117,13 @@ struct ComputeAgent::Parts {
             registered = true;
             interval = std::chrono::seconds(
                 std::max(1, reply.heartbeat_interval_seconds()));
-            SP_LOG(Info) << "Registered host " << settings.hostname
+            SP_LOG(Info) << "Registered host " << facts->hostname()
                          << " with traits [" << facts->traits_size() << "]";
           }
         }
       } else {
         agentpb::HeartbeatRequest req;
-        req.set_hostname(settings.hostname);
+        req.set_hostname(settings.Get().hostname);
         agentpb::HeartbeatReply reply;
         s = stub->Heartbeat(&ctx, req, &reply);
         if (s.error_code() == grpc::StatusCode::NOT_FOUND) registered = false;
@@ -139,15 +160,14 @@ absl::Status ComputeAgent::Start() {
   builder.AddListeningPort(
       absl::StrCat(host, ":", p.config.GetInt("compute", "listen_port", 8781)),
       grpc::InsecureServerCredentials(), &p.port);
-  // Settings need the bound port, so the service reads them by reference.
   p.service = std::make_unique<AgentService>(*p.hypervisor, p.settings);
   builder.RegisterService(p.service.get());
   p.server = builder.BuildAndStart();
   if (!p.server || p.port == 0) {
     return absl::UnavailableError("Cannot start the agent's gRPC server");
   }
-  p.settings = HostSettingsFrom(p.config, p.port);
-  SP_LOG(Info) << "Compute agent for host " << p.settings.hostname
+  p.settings.Set(HostSettingsFrom(p.config, p.port));
+  SP_LOG(Info) << "Compute agent for host " << p.settings.Get().hostname
                << " listening on port " << p.port;
   p.registration = std::thread([&p] { p.RegistrationLoop(); });
   return absl::OkStatus();

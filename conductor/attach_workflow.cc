@@ -16,7 +16,8 @@ struct Loaded {
 };
 
 // Finds or creates the rule under the share's lock, so a concurrent detach
-// on the same host cannot revoke it in between.
+// on the same host cannot revoke it in between. Returns "" when the mapping
+// stopped being `attaching` meanwhile (a detach came first).
 absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
                                        const task::v1::Task& task,
                                        const Loaded& l,
@@ -25,6 +26,13 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
   std::string rule_id;
   absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
     LockShareAccess(w, l.mapping.share_id);
+    // A detach that ran first (it takes the same lock) must not be
+    // followed by a grant nobody will revoke.
+    auto current = GetShareMapping(w, l.mapping.uuid);
+    if (!current || current->status != "attaching") {
+      rule_id.clear();
+      return absl::OkStatus();
+    }
     return Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
       SP_ASSIGN_OR_RETURN(
           auto rules, deps.manila.ListAccessRules(l.mapping.share_id, auth));
@@ -129,6 +137,11 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   SP_LOG(Info) << "Granting " << target.type << " access on share "
                << l.mapping.share_id << " for server " << l.server.uuid;
   auto rule_id = EnsureRule(deps, task, l, target);
+  if (rule_id.ok() && rule_id->empty()) {
+    SP_LOG(Info) << "Mapping " << l.mapping.uuid
+                 << " was detached before access was granted";
+    return absl::OkStatus();
+  }
   absl::Status s = rule_id.status();
   if (s.ok()) s = WaitActive(deps, task, l.mapping.share_id, target);
   if (!s.ok()) {

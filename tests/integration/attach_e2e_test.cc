@@ -186,6 +186,28 @@ TEST_CASE("detach revokes the access rule and removes the attachment",
   REQUIRE(WaitUntil([&] { return RulesAsAdmin(stack, share).empty(); }));
 }
 
+TEST_CASE("a detach queued before the attach ran leaves no access rule",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartApi();
+  const std::string server = stack.CreateServer();
+  const std::string share = stack.CreateShare();
+  REQUIRE(
+      stack
+          .Api("POST", "/v2.1/servers/" + server + "/shares", AttachBody(share))
+          .status == 201);
+  REQUIRE(stack.Api("DELETE", "/v2.1/servers/" + server + "/shares/" + share)
+              .status == 200);
+  CHECK(stack.ShareStatus(server, share) == "detaching");
+  stack.StartConductor();
+  INFO(stack.Logs());
+  REQUIRE(WaitUntil([&] { return stack.ShareStatus(server, share).empty(); }));
+  // Both tasks are done: nothing granted, nothing left behind.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(RulesAsAdmin(stack, share).empty());
+}
+
 TEST_CASE("attach errors follow the spec's order and messages",
           "[integration][e2e]") {
   Stack stack;

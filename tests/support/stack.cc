@@ -47,6 +47,10 @@ std::string Stack::api_url() const {
   return absl::StrCat("http://127.0.0.1:", api_port_);
 }
 
+std::string Stack::compute_endpoint() const {
+  return absl::StrCat("127.0.0.1:", compute_port_);
+}
+
 std::string Stack::manila_url() const {
   return absl::StrCat("http://127.0.0.1:", manila_port_, "/v2");
 }

@@ -28,6 +28,7 @@ class Stack {
   Database& db() { return database_.db(); }
   std::string api_url() const;
   std::string manila_url() const;
+  std::string compute_endpoint() const;
 
   // Seeds a flavor and a server of project "demo" (user "alice") on
   // `host`, in vm_state `state`; returns the server id. Registers `host`
