@@ -1,6 +1,7 @@
 #include "api-service/api_service.h"
 
 #include "api-service/compute_api.h"
+#include "api-service/faults.h"
 #include "api-service/outbox_relay.h"
 #include "common/log.h"
 #include "common/settings.h"
@@ -27,7 +28,7 @@ struct ApiService::Parts {
         compute(shares),
         relay(db, publisher),
         server([this](const HttpRequest& r) { return compute.Handle(r); },
-               c.GetInt("api", "workers", 16)) {}
+               c.GetInt("api", "workers", 16), FaultResponse) {}
 };
 
 ApiService::ApiService(std::unique_ptr<Parts> parts)

@@ -52,18 +52,34 @@ absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
 
 absl::Status AuthenticateNoauth(const HttpRequest& request,
                                 RequestContext& context) {
+  std::string user = request.Header("X-Auth-User");
+  std::string project = request.Header("X-Auth-Project-Id");
   std::string token = request.Header("X-Auth-Token");
-  if (token.empty()) {
-    return absl::UnauthenticatedError("Authentication required");
+  if (user.empty()) {
+    if (token.empty()) {
+      return absl::UnauthenticatedError("Authentication required");
+    }
+    std::vector<std::string> parts = absl::StrSplit(token, ':');
+    user = parts[0];
+    if (project.empty() && parts.size() > 1) project = parts[1];
   }
-  std::vector<std::string> parts = absl::StrSplit(token, ':');
-  context.user_id = parts[0];
-  context.project_id =
-      parts.size() > 1 && !parts[1].empty() ? parts[1] : parts[0];
-  context.is_admin = context.user_id == "admin";
-  context.roles = {"reader", "member"};
-  if (context.is_admin) context.roles.push_back("admin");
-  context.auth_token = token;
+  context.user_id = user;
+  context.project_id = project.empty() ? user : project;
+  if (request.HasHeader("X-Roles")) {
+    for (absl::string_view role :
+         absl::StrSplit(request.Header("X-Roles"), ',', absl::SkipEmpty())) {
+      context.roles.emplace_back(absl::StripAsciiWhitespace(role));
+    }
+  } else {
+    context.roles = {"reader", "member"};
+  }
+  context.is_admin = context.user_id == "admin" || context.HasRole("admin");
+  if (context.is_admin && !context.HasRole("admin")) {
+    context.roles.push_back("admin");
+  }
+  // Forwarded to Manila: the emulator's noauth takes "user:project".
+  context.auth_token =
+      token.empty() ? context.user_id + ":" + context.project_id : token;
   return absl::OkStatus();
 }
 

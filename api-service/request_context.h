@@ -43,8 +43,10 @@ struct RequestContext {
 // InvalidArgument: malformed (400). OutOfRange: outside min..max (406).
 absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request);
 
-// noauth2: the token is "user:project" (project defaults to user); the user
-// "admin" is an administrator. Unauthenticated when no token is given.
+// noauth: trusts X-Auth-User, X-Auth-Project-Id and X-Roles (comma
+// separated; default "reader,member"), or an X-Auth-Token "user:project"
+// (project defaults to the user). Admin when the roles contain "admin" or the
+// user is "admin". Unauthenticated when neither user nor token is given.
 absl::Status AuthenticateNoauth(const HttpRequest& request,
                                 RequestContext& context);
 

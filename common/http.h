@@ -44,11 +44,16 @@ std::map<std::string, std::string> ParseQuery(absl::string_view query);
 std::string UrlDecode(absl::string_view s);
 
 // An HTTP/1.1 server: keep-alive, a fixed pool of I/O threads; the handler
-// runs on them and may block. Thread-safe handler required.
+// runs on them and may block. Thread-safe handler required. Bodies over
+// 1 MiB are refused with 413 and a client that does not send a whole
+// request within 30 s is disconnected; neither ties up a thread.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
-  HttpServer(Handler handler, int threads);
+  // Formats the errors the server answers by itself (413, 500).
+  using ErrorFormatter =
+      std::function<HttpResponse(int status, const std::string& message)>;
+  HttpServer(Handler handler, int threads, ErrorFormatter errors = nullptr);
   ~HttpServer();  // stops
 
   // Binds host:port (port 0 picks a free one); returns the bound port.

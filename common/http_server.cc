@@ -26,8 +26,9 @@ constexpr size_t kMaxBodyBytes = 1 << 20;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpServer::Handler& handler)
-      : stream_(std::move(socket)), handler_(handler) {}
+  Session(tcp::socket socket, const HttpServer::Handler& handler,
+          const HttpServer::ErrorFormatter& errors)
+      : stream_(std::move(socket)), handler_(handler), errors_(errors) {}
 
   void Run() {
     asio::dispatch(
@@ -39,7 +40,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Read() {
     parser_.emplace();
     parser_->body_limit(kMaxBodyBytes);
-    stream_.expires_after(std::chrono::seconds(120));
+    stream_.expires_after(std::chrono::seconds(30));
     bhttp::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::OnRead, shared_from_this()));
@@ -48,7 +49,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, size_t) {
     if (ec == bhttp::error::end_of_stream || ec) {
       if (ec == bhttp::error::body_limit) {
-        SendError(413, "Request body too large");
+        SendError(413, "Request is too large.");
         return;
       }
       beast::error_code ignored;
@@ -86,9 +87,13 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(std::move(out), req.version(), req.keep_alive());
   }
 
-  void SendError(int status, std::string body) {
-    Write(HttpResponse{status, {{"Content-Type", "text/plain"}}, body}, 11,
-          false);
+  HttpResponse Error(int status, const std::string& message) {
+    if (errors_) return errors_(status, message);
+    return HttpResponse{status, {{"Content-Type", "text/plain"}}, message};
+  }
+
+  void SendError(int status, const std::string& message) {
+    Write(Error(status, message), 11, false);
   }
 
   void Write(HttpResponse out, unsigned version, bool keep_alive) {
@@ -117,12 +122,14 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const HttpServer::Handler& handler_;
+  const HttpServer::ErrorFormatter& errors_;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(Handler h, int n) : handler(std::move(h)), threads(n), ioc(n) {}
+  Impl(Handler h, int n, ErrorFormatter e)
+      : handler(std::move(h)), errors(std::move(e)), threads(n), ioc(n) {}
 
   void Accept() {
     acceptor->async_accept(
@@ -130,13 +137,14 @@ struct HttpServer::Impl {
           if (ec) {
             if (ec == asio::error::operation_aborted) return;
           } else {
-            std::make_shared<Session>(std::move(s), handler)->Run();
+            std::make_shared<Session>(std::move(s), handler, errors)->Run();
           }
           Accept();
         });
   }
 
   Handler handler;
+  ErrorFormatter errors;
   int threads;
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
@@ -144,8 +152,9 @@ struct HttpServer::Impl {
   bool stopped = false;
 };
 
-HttpServer::HttpServer(Handler handler, int threads)
-    : impl_(std::make_unique<Impl>(std::move(handler), threads)) {}
+HttpServer::HttpServer(Handler handler, int threads, ErrorFormatter errors)
+    : impl_(std::make_unique<Impl>(std::move(handler), threads,
+                                   std::move(errors))) {}
 
 HttpServer::~HttpServer() { Stop(); }
 

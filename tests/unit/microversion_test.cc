@@ -48,3 +48,35 @@ TEST_CASE("out of range microversions are 406, malformed ones 400", "[unit]") {
         "Version 2.200 is not supported by the API. Minimum is 2.1 and "
         "maximum is 2.97.");
 }
+
+TEST_CASE("noauth trusts user, project and roles headers", "[unit]") {
+  HttpRequest r;
+  r.headers["x-auth-user"] = "bob";
+  r.headers["x-auth-project-id"] = "p1";
+  r.headers["x-roles"] = "reader, member";
+  RequestContext ctx;
+  REQUIRE(AuthenticateNoauth(r, ctx).ok());
+  CHECK(ctx.user_id == "bob");
+  CHECK(ctx.project_id == "p1");
+  CHECK(ctx.HasRole("member"));
+  CHECK_FALSE(ctx.is_admin);
+
+  HttpRequest admin;
+  admin.headers["x-auth-user"] = "carol";
+  admin.headers["x-roles"] = "admin";
+  RequestContext actx;
+  REQUIRE(AuthenticateNoauth(admin, actx).ok());
+  CHECK(actx.is_admin);
+  CHECK(actx.project_id == "carol");
+
+  HttpRequest token;
+  token.headers["x-auth-token"] = "admin:demo";
+  RequestContext tctx;
+  REQUIRE(AuthenticateNoauth(token, tctx).ok());
+  CHECK(tctx.is_admin);
+  CHECK(tctx.project_id == "demo");
+
+  RequestContext none;
+  CHECK(AuthenticateNoauth(HttpRequest{}, none).code() ==
+        absl::StatusCode::kUnauthenticated);
+}
