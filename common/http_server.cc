@@ -81,8 +81,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       SP_LOG(Error) << "Unhandled exception serving " << in.method << " "
                     << in.path << ": " << e.what();
-      out = HttpResponse{
-          500, {{"Content-Type", "text/plain"}}, "Internal Server Error\n"};
+      out = Error(500, "Unexpected API Error.");
     }
     Write(std::move(out), req.version(), req.keep_alive());
   }
