@@ -23,6 +23,20 @@ std::vector<std::string> ParseArray(const std::string& literal) {
   return absl::StrSplit(s, ',', absl::SkipEmpty());
 }
 
+// SQL rendering a timestamptz column as Nova does: 2013-09-23T13:37:00Z.
+std::string Iso(const std::string& column) {
+  return "to_char(" + column +
+         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+}
+
+const std::string& ServerColumns() {
+  static const std::string* cols = new std::string(
+      "uuid, name, project_id, user_id, flavor_id, host, vm_state, "
+      "task_state, power_state, version, image_ref, availability_zone, " +
+      Iso("created_at") + " AS created, " + Iso("updated_at") + " AS updated");
+  return *cols;
+}
+
 Server ServerFromRow(const pqxx::row& r) {
   Server s;
   s.uuid = Str(r["uuid"]);
@@ -35,6 +49,10 @@ Server ServerFromRow(const pqxx::row& r) {
   s.task_state = Str(r["task_state"]);
   s.power_state = r["power_state"].as<int>();
   s.version = r["version"].as<int64_t>();
+  s.image_ref = Str(r["image_ref"]);
+  s.availability_zone = Str(r["availability_zone"]);
+  s.created_at = Str(r["created"]);
+  s.updated_at = Str(r["updated"]);
   return s;
 }
 
@@ -72,52 +90,89 @@ constexpr char kMappingColumns[] =
     "access_id, error_message, version";
 constexpr char kHostColumns[] =
     "hostname, storage_ip, agent_endpoint, traits, libvirt_version, "
-    "hypervisor_type, hypervisor_version, disabled, "
-    "EXTRACT(EPOCH FROM now() - last_heartbeat)::float8 AS age";
+    "hypervisor_type, hypervisor_version, disabled, memory_mb, vcpus, "
+    "EXTRACT(EPOCH FROM now() - last_heartbeat)::float8 AS age, "
+    "to_char(last_heartbeat AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS heartbeat";
 
 }  // namespace
 
 void InsertFlavor(pqxx::work& w, const Flavor& f) {
   nlohmann::json specs(f.extra_specs);
   w.exec_params(
-      "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb, extra_specs) "
-      "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-      f.id, f.name, f.vcpus, f.ram_mb, f.disk_gb, specs.dump());
+      "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb, extra_specs, "
+      " ephemeral_gb, swap_mb, is_public, description) "
+      "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, NULLIF($10, ''))",
+      f.id, f.name, f.vcpus, f.ram_mb, f.disk_gb, specs.dump(), f.ephemeral_gb,
+      f.swap_mb, f.is_public, f.description);
 }
 
-std::optional<Flavor> GetFlavor(pqxx::work& w, const std::string& id) {
-  pqxx::result r = w.exec_params(
-      "SELECT id, name, vcpus, ram_mb, disk_gb, extra_specs::text "
-      "FROM flavors WHERE id = $1",
-      id);
-  if (r.empty()) return std::nullopt;
+namespace {
+constexpr char kFlavorColumns[] =
+    "id, name, vcpus, ram_mb, disk_gb, extra_specs::text, ephemeral_gb, "
+    "swap_mb, is_public, description";
+
+Flavor FlavorFromRow(const pqxx::row& r) {
   Flavor f;
-  f.id = Str(r[0][0]);
-  f.name = Str(r[0][1]);
-  f.vcpus = r[0][2].as<int>();
-  f.ram_mb = r[0][3].as<int>();
-  f.disk_gb = r[0][4].as<int>();
-  const nlohmann::json specs = nlohmann::json::parse(Str(r[0][5]));
+  f.id = Str(r[0]);
+  f.name = Str(r[1]);
+  f.vcpus = r[2].as<int>();
+  f.ram_mb = r[3].as<int>();
+  f.disk_gb = r[4].as<int>();
+  const nlohmann::json specs = nlohmann::json::parse(Str(r[5]));
   for (auto& [k, v] : specs.items()) {
     f.extra_specs[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
+  f.ephemeral_gb = r[6].as<int>();
+  f.swap_mb = r[7].as<int>();
+  f.is_public = r[8].as<bool>();
+  f.description = Str(r[9]);
   return f;
+}
+}  // namespace
+
+std::optional<Flavor> GetFlavor(pqxx::work& w, const std::string& id) {
+  pqxx::result r = w.exec_params(
+      std::string("SELECT ") + kFlavorColumns + " FROM flavors WHERE id = $1",
+      id);
+  if (r.empty()) return std::nullopt;
+  return FlavorFromRow(r[0]);
+}
+
+std::vector<Flavor> ListFlavors(pqxx::work& w) {
+  std::vector<Flavor> out;
+  for (const auto& row : w.exec(std::string("SELECT ") + kFlavorColumns +
+                                " FROM flavors ORDER BY ram_mb, id")) {
+    out.push_back(FlavorFromRow(row));
+  }
+  return out;
+}
+
+void SetFlavorExtraSpecs(pqxx::work& w, const std::string& id,
+                         const std::map<std::string, std::string>& specs) {
+  w.exec_params(
+      "UPDATE flavors SET extra_specs = $2::jsonb, version = version + 1 "
+      "WHERE id = $1",
+      id, nlohmann::json(specs).dump());
 }
 
 void UpsertComputeHost(pqxx::work& w, const ComputeHost& h) {
   w.exec_params(
       "INSERT INTO compute_hosts (hostname, storage_ip, agent_endpoint, "
       " traits, libvirt_version, hypervisor_type, hypervisor_version, "
-      " last_heartbeat) VALUES ($1, $2, $3, $4::text[], $5, $6, $7, now()) "
+      " memory_mb, vcpus, last_heartbeat) "
+      "VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, now()) "
       "ON CONFLICT (hostname) DO UPDATE SET storage_ip = EXCLUDED.storage_ip, "
       " agent_endpoint = EXCLUDED.agent_endpoint, traits = EXCLUDED.traits, "
       " libvirt_version = EXCLUDED.libvirt_version, "
       " hypervisor_type = EXCLUDED.hypervisor_type, "
       " hypervisor_version = EXCLUDED.hypervisor_version, "
+      " memory_mb = EXCLUDED.memory_mb, vcpus = EXCLUDED.vcpus, "
       " last_heartbeat = now(), updated_at = now(), "
       " version = compute_hosts.version + 1",
       h.hostname, h.storage_ip, h.agent_endpoint, ArrayLiteral(h.traits),
-      h.libvirt_version, h.hypervisor_type, h.hypervisor_version);
+      h.libvirt_version, h.hypervisor_type, h.hypervisor_version, h.memory_mb,
+      h.vcpus);
 }
 
 bool TouchComputeHost(pqxx::work& w, const std::string& hostname) {
@@ -156,12 +211,74 @@ void InsertServer(pqxx::work& w, const Server& s) {
 
 std::optional<Server> GetServer(pqxx::work& w, const std::string& uuid) {
   pqxx::result r = w.exec_params(
-      "SELECT uuid, name, project_id, user_id, flavor_id, host, vm_state, "
-      " task_state, power_state, version FROM servers "
-      "WHERE uuid = $1::uuid AND deleted_at IS NULL",
+      "SELECT " + ServerColumns() +
+          " FROM servers WHERE uuid = $1::uuid AND deleted_at IS NULL",
       uuid);
   if (r.empty()) return std::nullopt;
   return ServerFromRow(r[0]);
+}
+
+std::vector<Server> ListServers(pqxx::work& w, const std::string& project_id) {
+  std::vector<Server> out;
+  for (const auto& row : w.exec_params(
+           "SELECT " + ServerColumns() +
+               " FROM servers WHERE deleted_at IS NULL AND ($1 = '' OR "
+               "project_id = $1) ORDER BY created_at DESC, uuid",
+           project_id)) {
+    out.push_back(ServerFromRow(row));
+  }
+  return out;
+}
+
+bool UpdateServerState(pqxx::work& w, const std::string& uuid,
+                       int64_t expected_version, const std::string& vm_state,
+                       const std::string& task_state, int power_state) {
+  pqxx::result r = w.exec_params(
+      "UPDATE servers SET vm_state = $3, task_state = NULLIF($4, ''), "
+      " power_state = $5, updated_at = now(), version = version + 1, "
+      " launched_at = CASE WHEN $3 = 'active' THEN COALESCE(launched_at, "
+      " now()) ELSE launched_at END "
+      "WHERE uuid = $1 AND version = $2 AND deleted_at IS NULL",
+      uuid, expected_version, vm_state, task_state, power_state);
+  return r.affected_rows() == 1;
+}
+
+bool MarkServerDeleted(pqxx::work& w, const std::string& uuid,
+                       int64_t expected_version) {
+  pqxx::result r = w.exec_params(
+      "UPDATE servers SET vm_state = 'deleted', task_state = NULL, "
+      " power_state = 0, deleted_at = now(), updated_at = now(), "
+      " version = version + 1 WHERE uuid = $1 AND version = $2 "
+      " AND deleted_at IS NULL",
+      uuid, expected_version);
+  return r.affected_rows() == 1;
+}
+
+std::optional<std::string> PickHost(pqxx::work& w, const Flavor& flavor,
+                                    const std::vector<std::string>& required,
+                                    int up_seconds, double ram_ratio,
+                                    double cpu_ratio) {
+  pqxx::result r = w.exec_params(
+      "SELECT h.hostname FROM compute_hosts h "
+      "LEFT JOIN LATERAL (SELECT COALESCE(sum(f.ram_mb), 0) AS ram, "
+      "  COALESCE(sum(f.vcpus), 0) AS cpus FROM servers s JOIN flavors f "
+      "  ON f.id = s.flavor_id WHERE s.host = h.hostname "
+      "  AND s.deleted_at IS NULL) used ON true "
+      "WHERE NOT h.disabled AND h.last_heartbeat > now() - make_interval("
+      "  secs => $1) AND h.traits @> $2::text[] "
+      "  AND used.ram + $3 <= h.memory_mb * $5 "
+      "  AND used.cpus + $4 <= h.vcpus * $6 "
+      "ORDER BY h.memory_mb * $5 - used.ram DESC, h.hostname LIMIT 1",
+      up_seconds, ArrayLiteral(required), flavor.ram_mb, flavor.vcpus,
+      ram_ratio, cpu_ratio);
+  if (r.empty()) return std::nullopt;
+  std::string host = Str(r[0][0]);
+  // Serializes placements on this host until commit; the caller re-checks
+  // nothing, so two racing placements can exceed the ratio by one server
+  // at most when they picked the host before either locked it.
+  w.exec_params("SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE",
+                host);
+  return host;
 }
 
 void InsertShareMapping(pqxx::work& w, const ShareMapping& m) {
@@ -263,6 +380,60 @@ void RecordActionEvent(pqxx::work& w, const std::string& server_uuid,
       " result, details) SELECT id, $3, now(), $4, NULLIF($5, '') "
       "FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
       server_uuid, request_id, event, result, details);
+}
+
+namespace {
+InstanceAction ActionFromRow(const pqxx::row& r) {
+  InstanceAction a;
+  a.request_id = Str(r["request_id"]);
+  a.server_uuid = Str(r["server_uuid"]);
+  a.action = Str(r["action"]);
+  a.project_id = Str(r["project_id"]);
+  a.user_id = Str(r["user_id"]);
+  a.message = Str(r["message"]);
+  a.start_time = Str(r["start"]);
+  a.updated_at = Str(r["updated"]);
+  return a;
+}
+const std::string& ActionColumns() {
+  static const std::string* cols = new std::string(
+      "id, request_id, server_uuid, action, project_id, user_id, message, " +
+      Iso("start_time") + " AS start, " + Iso("updated_at") + " AS updated");
+  return *cols;
+}
+}  // namespace
+
+std::vector<InstanceAction> ListInstanceActions(
+    pqxx::work& w, const std::string& server_uuid) {
+  std::vector<InstanceAction> out;
+  for (const auto& row : w.exec_params(
+           "SELECT " + ActionColumns() +
+               " FROM instance_actions WHERE server_uuid = $1 "
+               "ORDER BY start_time DESC, id DESC",
+           server_uuid)) {
+    out.push_back(ActionFromRow(row));
+  }
+  return out;
+}
+
+std::optional<InstanceAction> GetInstanceAction(
+    pqxx::work& w, const std::string& server_uuid,
+    const std::string& request_id) {
+  pqxx::result r = w.exec_params(
+      "SELECT " + ActionColumns() +
+          " FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
+      server_uuid, request_id);
+  if (r.empty()) return std::nullopt;
+  InstanceAction a = ActionFromRow(r[0]);
+  for (const auto& e : w.exec_params(
+           "SELECT event, " + Iso("start_time") + ", " + Iso("finish_time") +
+               ", result, details FROM instance_action_events "
+               "WHERE action_id = $1 ORDER BY id",
+           r[0]["id"].as<int64_t>())) {
+    a.events.push_back(
+        {Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4])});
+  }
+  return a;
 }
 
 void InsertOutbox(pqxx::work& w, const std::string& routing_key,

@@ -20,6 +20,10 @@ struct Flavor {
   int ram_mb = 512;
   int disk_gb = 0;
   std::map<std::string, std::string> extra_specs;
+  int ephemeral_gb = 0;
+  int swap_mb = 0;
+  bool is_public = true;
+  std::string description;
 };
 
 struct ComputeHost {
@@ -33,6 +37,9 @@ struct ComputeHost {
   bool disabled = false;
   // Seconds since the last heartbeat, -1 if never.
   double heartbeat_age_seconds = -1;
+  int64_t memory_mb = 0;
+  int vcpus = 0;
+  std::string updated_at;  // last heartbeat, ISO 8601 UTC
 };
 
 struct Server {
@@ -46,6 +53,10 @@ struct Server {
   std::string task_state;
   int power_state = 0;
   int64_t version = 0;
+  std::string image_ref;
+  std::string availability_zone = "nova";
+  std::string created_at;  // ISO 8601 UTC, read only
+  std::string updated_at;
 };
 
 struct ShareMapping {
@@ -73,6 +84,9 @@ inline constexpr char kOutboxChannel[] = "shareplane_outbox";
 
 void InsertFlavor(pqxx::work& w, const Flavor& f);
 std::optional<Flavor> GetFlavor(pqxx::work& w, const std::string& id);
+std::vector<Flavor> ListFlavors(pqxx::work& w);
+void SetFlavorExtraSpecs(pqxx::work& w, const std::string& id,
+                         const std::map<std::string, std::string>& specs);
 
 // Creates the host or refreshes its facts and heartbeat (idempotent).
 void UpsertComputeHost(pqxx::work& w, const ComputeHost& h);
@@ -85,6 +99,47 @@ std::vector<ComputeHost> ListComputeHosts(pqxx::work& w);
 void InsertServer(pqxx::work& w, const Server& s);
 // Only servers not deleted.
 std::optional<Server> GetServer(pqxx::work& w, const std::string& uuid);
+// Servers not deleted, newest first; all projects when `project_id` is "".
+std::vector<Server> ListServers(pqxx::work& w, const std::string& project_id);
+// Compare-and-set of the lifecycle fields; false when the version moved.
+bool UpdateServerState(pqxx::work& w, const std::string& uuid,
+                       int64_t expected_version, const std::string& vm_state,
+                       const std::string& task_state, int power_state);
+// Marks the server deleted (it disappears from Get/List).
+bool MarkServerDeleted(pqxx::work& w, const std::string& uuid,
+                       int64_t expected_version);
+// Picks the up, enabled host with the most free RAM that has every trait in
+// `required` and room for `flavor`, and locks its row until commit so
+// concurrent placements see each other. `up_seconds`: heartbeat age limit.
+std::optional<std::string> PickHost(pqxx::work& w, const Flavor& flavor,
+                                    const std::vector<std::string>& required,
+                                    int up_seconds, double ram_ratio,
+                                    double cpu_ratio);
+
+struct ActionEvent {
+  std::string event;
+  std::string start_time;
+  std::string finish_time;
+  std::string result;
+  std::string details;
+};
+struct InstanceAction {
+  std::string request_id;
+  std::string server_uuid;
+  std::string action;
+  std::string project_id;
+  std::string user_id;
+  std::string message;
+  std::string start_time;
+  std::string updated_at;
+  std::vector<ActionEvent> events;
+};
+// Newest first; events are filled only by GetInstanceAction.
+std::vector<InstanceAction> ListInstanceActions(pqxx::work& w,
+                                                const std::string& server_uuid);
+std::optional<InstanceAction> GetInstanceAction(pqxx::work& w,
+                                                const std::string& server_uuid,
+                                                const std::string& request_id);
 
 void InsertShareMapping(pqxx::work& w, const ShareMapping& m);
 std::optional<ShareMapping> GetShareMapping(pqxx::work& w,

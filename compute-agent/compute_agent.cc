@@ -31,6 +31,8 @@ absl::StatusOr<agentpb::HostFacts> CollectFacts(Hypervisor& hv,
   f.set_libvirt_version(VersionString(info->libvirt_version));
   f.set_hypervisor_type(info->type);
   f.set_hypervisor_version(VersionString(info->hypervisor_version));
+  f.set_memory_mb(info->memory_mb);
+  f.set_vcpus(info->vcpus);
   return f;
 }
 

@@ -16,6 +16,8 @@ struct HypervisorInfo {
   unsigned long libvirt_version = 0;
   std::string type;  // libvirt's driver name: "QEMU", "TEST", ...
   unsigned long hypervisor_version = 0;
+  int64_t memory_mb = 0;
+  int vcpus = 0;
 };
 
 std::string VersionString(unsigned long v);

@@ -55,6 +55,11 @@ absl::StatusOr<HypervisorInfo> LibvirtHypervisor::Info() {
   if (virConnectGetVersion(Conn(conn_), &info.hypervisor_version) < 0) {
     info.hypervisor_version = 0;
   }
+  virNodeInfo node;
+  if (virNodeGetInfo(Conn(conn_), &node) == 0) {
+    info.memory_mb = static_cast<int64_t>(node.memory / 1024);
+    info.vcpus = static_cast<int>(node.cpus);
+  }
   return info;
 }
 

@@ -57,6 +57,8 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
     h.libvirt_version = f.libvirt_version();
     h.hypervisor_type = f.hypervisor_type();
     h.hypervisor_version = f.hypervisor_version();
+    h.memory_mb = f.memory_mb();
+    h.vcpus = f.vcpus();
     absl::Status s = db_.Transact([&](pqxx::work& w) {
       UpsertComputeHost(w, h);
       return absl::OkStatus();

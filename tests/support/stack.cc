@@ -139,6 +139,8 @@ std::string Stack::CreateServer(const std::string& host,
       h.storage_ip = "192.0.2.20";
       h.agent_endpoint = "127.0.0.1:1";
       h.traits = {"COMPUTE_STORAGE_VIRTIO_FS", "CUSTOM_MEM_BACKING_MEMFD"};
+      h.memory_mb = 16384;
+      h.vcpus = 8;
       UpsertComputeHost(w, h);
     }
     InsertServer(w, s);
