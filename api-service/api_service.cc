@@ -1,5 +1,6 @@
 #include "api-service/api_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "api-service/compute_api.h"
 #include "api-service/faults.h"
 #include "api-service/outbox_relay.h"
@@ -13,19 +14,33 @@ struct ApiService::Parts {
   Database db;
   AmqpPublisher publisher;
   ManilaClient manila;
+  Policy policy;
+  ApiDeps deps;
   SharesApi shares;
+  ServersApi servers;
+  ResourcesApi resources;
   ComputeApi compute;
   OutboxRelay relay;
   HttpServer server;
   int port = 0;
 
-  explicit Parts(const Config& c)
+  Parts(const Config& c, Policy p)
       : config(c),
         db(DatabaseOptionsFrom(c)),
         publisher(AmqpOptionsFrom(c)),
         manila(ManilaOptionsFrom(c)),
-        shares(db, manila, TaskQueueFrom(c)),
-        compute(shares),
+        policy(std::move(p)),
+        deps{db,
+             manila,
+             policy,
+             TaskQueueFrom(c),
+             c.GetInt("DEFAULT", "service_down_time", 60),
+             c.GetDouble("DEFAULT", "ram_allocation_ratio", 1.5),
+             c.GetDouble("DEFAULT", "cpu_allocation_ratio", 16.0)},
+        shares(deps),
+        servers(deps),
+        resources(deps),
+        compute(shares, servers, resources),
         relay(db, publisher),
         server([this](const HttpRequest& r) { return compute.Handle(r); },
                c.GetInt("api", "workers", 16), FaultResponse) {}
@@ -37,7 +52,17 @@ ApiService::~ApiService() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<ApiService>> ApiService::Create(
     const Config& config) {
-  auto parts = std::make_unique<Parts>(config);
+  const std::string strategy =
+      config.GetString("api", "auth_strategy", "noauth2");
+  if (strategy != "noauth" && strategy != "noauth2") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("[api] auth_strategy = ", strategy,
+                     " is not supported yet; use noauth2"));
+  }
+  auto policy =
+      Policy::Load(config.GetString("oslo_policy", "policy_file", ""));
+  if (!policy.ok()) return policy.status();
+  auto parts = std::make_unique<Parts>(config, std::move(*policy));
   if (config.GetBool("database", "sync_on_start", false)) {
     auto version = MigrateSchema(parts->db);
     if (!version.ok()) return version.status();

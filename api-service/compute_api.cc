@@ -45,7 +45,9 @@ std::string VersionString(const ApiVersion& v) {
 
 }  // namespace
 
-ComputeApi::ComputeApi(SharesApi& shares) : shares_(shares) {}
+ComputeApi::ComputeApi(SharesApi& shares, ServersApi& servers,
+                       ResourcesApi& resources)
+    : shares_(shares), servers_(servers), resources_(resources) {}
 
 HttpResponse ComputeApi::Handle(const HttpRequest& req) {
   const auto start = std::chrono::steady_clock::now();
@@ -114,22 +116,95 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
                                 {"message", std::string(s.message())}}}});
   }
   // A project id after /v2.1 is accepted, as Nova does.
-  if (parts.size() > 2 && parts[1] == ctx.project_id && parts[2] == "servers") {
+  if (parts.size() > 2 && parts[1] == ctx.project_id) {
     parts.erase(parts.begin() + 1);
   }
   const std::string& m = req.method;
-  if (parts.size() >= 4 && parts[1] == "servers" && parts[3] == "shares" &&
-      ctx.version.AtLeast(2, 97)) {
-    const std::string& server_id = parts[2];
-    if (parts.size() == 4) {
-      if (m == "GET") return shares_.List(ctx, req, server_id);
-      if (m == "POST") return shares_.Attach(ctx, req, server_id);
-      return FaultResponse(405, "Method not allowed");
+  const size_t n = parts.size();
+  auto method_not_allowed = [] {
+    return FaultResponse(405,
+                         "The method specified is not allowed for this "
+                         "resource.");
+  };
+  if (parts[1] == "servers") return RouteServers(req, ctx, parts);
+  if (parts[1] == "flavors") {
+    if (n == 2) {
+      if (m == "GET") return resources_.ListFlavors(ctx, req, false);
+      if (m == "POST") return resources_.CreateFlavor(ctx, req);
+      return method_not_allowed();
     }
-    if (parts.size() == 5) {
-      if (m == "GET") return shares_.Show(ctx, req, server_id, parts[4]);
-      if (m == "DELETE") return shares_.Detach(ctx, req, server_id, parts[4]);
-      return FaultResponse(405, "Method not allowed");
+    if (n == 3 && parts[2] == "detail") {
+      if (m == "GET") return resources_.ListFlavors(ctx, req, true);
+      return method_not_allowed();
+    }
+    if (n == 3) {
+      if (m == "GET") return resources_.ShowFlavor(ctx, req, parts[2]);
+      return method_not_allowed();
+    }
+    if (n == 4 && parts[3] == "os-extra_specs") {
+      if (m == "GET") return resources_.ListExtraSpecs(ctx, req, parts[2]);
+      if (m == "POST") return resources_.SetExtraSpecs(ctx, req, parts[2]);
+      return method_not_allowed();
+    }
+  }
+  if (n == 2 && parts[1] == "os-services") {
+    if (m == "GET") return resources_.ListServices(ctx, req);
+    return method_not_allowed();
+  }
+  if (n == 3 && parts[1] == "os-hypervisors" && parts[2] == "detail") {
+    if (m == "GET") return resources_.ListHypervisors(ctx, req);
+    return method_not_allowed();
+  }
+  return FaultResponse(404, "The resource could not be found.");
+}
+
+HttpResponse ComputeApi::RouteServers(const HttpRequest& req,
+                                      RequestContext& ctx,
+                                      const std::vector<std::string>& parts) {
+  const std::string& m = req.method;
+  const size_t n = parts.size();
+  auto method_not_allowed = [] {
+    return FaultResponse(405,
+                         "The method specified is not allowed for this "
+                         "resource.");
+  };
+  if (n == 2) {
+    if (m == "GET") return servers_.List(ctx, req, false);
+    if (m == "POST") return servers_.Create(ctx, req);
+    return method_not_allowed();
+  }
+  if (n == 3 && parts[2] == "detail") {
+    if (m == "GET") return servers_.List(ctx, req, true);
+    return method_not_allowed();
+  }
+  const std::string& id = parts[2];
+  if (n == 3) {
+    if (m == "GET") return servers_.Show(ctx, req, id);
+    if (m == "DELETE") return servers_.Delete(ctx, req, id);
+    return method_not_allowed();
+  }
+  if (n == 4 && parts[3] == "action") {
+    if (m == "POST") return servers_.Action(ctx, req, id);
+    return method_not_allowed();
+  }
+  if (parts[3] == "os-instance-actions") {
+    if (n == 4 && m == "GET") return resources_.ListActions(ctx, req, id);
+    if (n == 5 && m == "GET") {
+      return resources_.ShowAction(ctx, req, id, parts[4]);
+    }
+    if (n <= 5) return method_not_allowed();
+  }
+  // Share routes exist from microversion 2.97 only.
+  if (parts[3] == "shares" && ctx.version.AtLeast(2, 97)) {
+    if (n == 4) {
+      if (m == "GET") return shares_.List(ctx, req, id);
+      if (m == "POST") return shares_.Attach(ctx, req, id);
+      return method_not_allowed();
+    }
+    if (n == 5) {
+      if (m == "GET") return shares_.Show(ctx, req, id, parts[4]);
+      if (m == "DELETE") return shares_.Detach(ctx, req, id, parts[4]);
+      return method_not_allowed();
     }
   }
   return FaultResponse(404, "The resource could not be found.");

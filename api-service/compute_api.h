@@ -4,6 +4,10 @@
 #ifndef SHAREPLANE_API_SERVICE_COMPUTE_API_H_
 #define SHAREPLANE_API_SERVICE_COMPUTE_API_H_
 
+#include <vector>
+
+#include "api-service/resources_api.h"
+#include "api-service/servers_api.h"
 #include "api-service/shares_api.h"
 #include "common/http.h"
 
@@ -11,12 +15,16 @@ namespace shareplane {
 
 class ComputeApi {
  public:
-  explicit ComputeApi(SharesApi& shares);
+  ComputeApi(SharesApi& shares, ServersApi& servers, ResourcesApi& resources);
   HttpResponse Handle(const HttpRequest& request);
 
  private:
   HttpResponse Route(const HttpRequest& request, RequestContext& ctx);
+  HttpResponse RouteServers(const HttpRequest& req, RequestContext& ctx,
+                            const std::vector<std::string>& parts);
   SharesApi& shares_;
+  ServersApi& servers_;
+  ResourcesApi& resources_;
 };
 
 }  // namespace shareplane

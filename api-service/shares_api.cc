@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "api-service/api_common.h"
 #include "api-service/faults.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -16,51 +17,10 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string Invalid(const std::string& field, const json& value,
-                    const std::string& why) {
-  std::string v = value.is_string() ? value.get<std::string>() : value.dump();
-  return absl::StrCat("Invalid input for field/attribute ", field,
-                      ". Value: ", v, ". ", why);
-}
-
-absl::Status NoQuery(const HttpRequest& req) {
-  if (req.query.empty()) return absl::OkStatus();
-  std::string keys;
-  for (const auto& [k, v] : ParseQuery(req.query)) {
-    absl::StrAppend(&keys, keys.empty() ? "" : ", ", "'", k, "'");
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "Invalid input for query parameters ", keys, ". Value: ", req.query,
-      ". Additional properties are not allowed (", keys, " was unexpected)"));
-}
-
-absl::Status InstanceNotFound(const std::string& id) {
-  return absl::NotFoundError(
-      absl::StrCat("Instance ", id, " could not be found."));
-}
-
-// Servers of other projects are reported as not found (no probing).
-absl::StatusOr<Server> LoadServer(pqxx::work& w, const RequestContext& ctx,
-                                  const std::string& id, bool lock) {
-  if (!IsUuid(id)) return InstanceNotFound(id);
-  std::optional<Server> s = GetServer(w, absl::AsciiStrToLower(id));
-  if (!s || (!ctx.is_admin && s->project_id != ctx.project_id)) {
-    return InstanceNotFound(id);
-  }
-  if (lock) {
-    w.exec_params("SELECT 1 FROM servers WHERE uuid = $1 FOR SHARE", s->uuid);
-  }
-  return *s;
-}
-
-absl::Status Authorize(const RequestContext& ctx, const std::string& op) {
-  const bool write = op == "create" || op == "delete";
-  if (ctx.is_admin || ctx.HasRole(write ? "member" : "reader")) {
-    return absl::OkStatus();
-  }
-  return absl::PermissionDeniedError(
-      absl::StrCat("Policy doesn't allow os_compute_api:os-server-shares:", op,
-                   " to be performed."));
+absl::Status Authorize(const ApiDeps& deps, const RequestContext& ctx,
+                       const std::string& op, const Server& server) {
+  return deps.policy.Enforce("os_compute_api:os-server-shares:" + op, ctx,
+                             server.project_id);
 }
 
 // Fields in the order of Nova's samples.
@@ -101,15 +61,6 @@ absl::Status CheckHostSupportsShares(pqxx::work& w, const Server& server) {
   return unsupported;
 }
 
-std::string EnqueueTask(pqxx::work& w, const std::string& queue,
-                        shareplane::task::v1::Task& task) {
-  task.set_task_id(NewUuid());
-  std::string bytes;
-  task.SerializeToString(&bytes);
-  InsertOutbox(w, queue, bytes, task.request_id());
-  return task.task_id();
-}
-
 }  // namespace
 
 bool IsValidTag(const std::string& tag) {
@@ -128,53 +79,53 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseAttachBody(
   }
   if (!j.is_object() || !j.contains("share")) {
     return absl::InvalidArgumentError(
-        Invalid("share", j, "'share' is a required property"));
+        InvalidInput("share", j, "'share' is a required property"));
   }
   for (auto& [k, v] : j.items()) {
     if (k != "share") {
       return absl::InvalidArgumentError(
-          Invalid(k, j,
-                  absl::StrCat("Additional properties are not allowed ('", k,
-                               "' was unexpected)")));
+          InvalidInput(k, j,
+                       absl::StrCat("Additional properties are not allowed ('",
+                                    k, "' was unexpected)")));
     }
   }
   const json& share = j["share"];
   if (!share.is_object()) {
     return absl::InvalidArgumentError(
-        Invalid("share", share,
-                absl::StrCat(share.dump(), " is not of type 'object'")));
+        InvalidInput("share", share,
+                     absl::StrCat(share.dump(), " is not of type 'object'")));
   }
   for (auto& [k, v] : share.items()) {
     if (k != "share_id" && k != "tag") {
       return absl::InvalidArgumentError(
-          Invalid("share", share,
-                  absl::StrCat("Additional properties are not allowed ('", k,
-                               "' was unexpected)")));
+          InvalidInput("share", share,
+                       absl::StrCat("Additional properties are not allowed ('",
+                                    k, "' was unexpected)")));
     }
   }
   if (!share.contains("share_id")) {
     return absl::InvalidArgumentError(
-        Invalid("share", share, "'share_id' is a required property"));
+        InvalidInput("share", share, "'share_id' is a required property"));
   }
   const json& id = share["share_id"];
   if (!id.is_string() || !IsUuid(id.get<std::string>())) {
-    return absl::InvalidArgumentError(
-        Invalid("share_id", id,
-                absl::StrCat(id.is_string() ? "'" + id.get<std::string>() + "'"
-                                            : id.dump(),
-                             " is not a 'uuid'")));
+    return absl::InvalidArgumentError(InvalidInput(
+        "share_id", id,
+        absl::StrCat(
+            id.is_string() ? "'" + id.get<std::string>() + "'" : id.dump(),
+            " is not a 'uuid'")));
   }
   std::string share_id = absl::AsciiStrToLower(id.get<std::string>());
   std::string tag = share_id;
   if (share.contains("tag")) {
     const json& t = share["tag"];
     if (!t.is_string()) {
-      return absl::InvalidArgumentError(Invalid(
+      return absl::InvalidArgumentError(InvalidInput(
           "tag", t, absl::StrCat(t.dump(), " is not of type 'string'")));
     }
     tag = t.get<std::string>();
     if (!IsValidTag(tag)) {
-      return absl::InvalidArgumentError(Invalid(
+      return absl::InvalidArgumentError(InvalidInput(
           "tag", t,
           absl::StrCat("'", tag, "' does not match '^[A-Za-z0-9-]{1,36}$'")));
     }
@@ -182,16 +133,15 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseAttachBody(
   return std::make_pair(share_id, tag);
 }
 
-SharesApi::SharesApi(Database& db, ManilaClient& manila, std::string task_queue)
-    : db_(db), manila_(manila), task_queue_(std::move(task_queue)) {}
+SharesApi::SharesApi(const ApiDeps& deps) : deps_(deps) {}
 
 HttpResponse SharesApi::List(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& server_id) {
   if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
   nlohmann::ordered_json shares = nlohmann::ordered_json::array();
-  absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+  absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
-    SP_RETURN_IF_ERROR(Authorize(ctx, "index"));
+    SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "index", server));
     for (const auto& m : ListShareMappings(w, server.uuid)) {
       shares.push_back(MappingJson(m, ctx, false));
     }
@@ -206,9 +156,9 @@ HttpResponse SharesApi::Show(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& share_id) {
   if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
   nlohmann::ordered_json share;
-  absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+  absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
-    SP_RETURN_IF_ERROR(Authorize(ctx, "show"));
+    SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "show", server));
     std::optional<ShareMapping> m;
     if (IsUuid(share_id)) {
       m = GetShareMappingByShare(w, server.uuid,
@@ -234,7 +184,7 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
 
   auto check_server = [&](pqxx::work& w, bool lock) -> absl::StatusOr<Server> {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, lock));
-    SP_RETURN_IF_ERROR(Authorize(ctx, "create"));
+    SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "create", server));
     if (server.vm_state != "stopped") {
       return absl::FailedPreconditionError(
           absl::StrCat("Cannot 'create share' instance ", server_id,
@@ -243,13 +193,13 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
     SP_RETURN_IF_ERROR(CheckHostSupportsShares(w, server));
     return server;
   };
-  absl::Status s = db_.Transact(
+  absl::Status s = deps_.db.Transact(
       [&](pqxx::work& w) { return check_server(w, false).status(); });
   if (!s.ok()) return FaultFromStatus(s);
 
   // Manila decides what the caller may see: ask with the caller's token.
   ManilaAuth auth{ctx.auth_token, ""};
-  auto share = manila_.GetShare(share_id, auth);
+  auto share = deps_.manila.GetShare(share_id, auth);
   if (!share.ok()) {
     if (share.status().code() == absl::StatusCode::kNotFound) {
       return FaultResponse(
@@ -263,7 +213,7 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
         409, absl::StrCat("Share ", share_id, " is in '", share->status,
                           "' instead of 'available' status."));
   }
-  auto locations = manila_.ListExportLocations(share_id, auth);
+  auto locations = deps_.manila.ListExportLocations(share_id, auth);
   if (!locations.ok()) return FaultFromStatus(locations.status());
   auto export_location = PickExportLocation(*locations);
   if (!export_location.ok()) {
@@ -284,7 +234,7 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
   m.status = "attaching";
   m.share_proto = proto;
   m.export_location = *export_location;
-  s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+  s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     // Re-check under a row lock: the server may have started meanwhile.
     SP_ASSIGN_OR_RETURN(Server server, check_server(w, true));
     m.server_uuid = server.uuid;
@@ -293,14 +243,10 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
                          ctx.project_id, ctx.user_id);
     shareplane::task::v1::Task task;
     task.set_kind(shareplane::task::v1::TASK_KIND_ATTACH_SHARE);
-    task.set_request_id(ctx.request_id);
-    task.set_global_request_id(ctx.global_request_id);
     task.set_server_uuid(server.uuid);
     task.set_mapping_uuid(m.uuid);
     task.set_share_id(share_id);
-    task.set_project_id(ctx.project_id);
-    task.set_user_id(ctx.user_id);
-    EnqueueTask(w, task_queue_, task);
+    EnqueueTask(w, deps_.task_queue, ctx, task);
     return absl::OkStatus();
   });
   if (s.code() == absl::StatusCode::kAlreadyExists) {
@@ -321,9 +267,9 @@ HttpResponse SharesApi::Detach(const RequestContext& ctx,
                                const std::string& server_id,
                                const std::string& share_id) {
   if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
-  absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+  absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, true));
-    SP_RETURN_IF_ERROR(Authorize(ctx, "delete"));
+    SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "delete", server));
     if (server.vm_state != "stopped" && server.vm_state != "error") {
       return absl::FailedPreconditionError(
           absl::StrCat("Cannot 'delete share' instance ", server_id,
@@ -347,14 +293,10 @@ HttpResponse SharesApi::Detach(const RequestContext& ctx,
                          ctx.project_id, ctx.user_id);
     shareplane::task::v1::Task task;
     task.set_kind(shareplane::task::v1::TASK_KIND_DETACH_SHARE);
-    task.set_request_id(ctx.request_id);
-    task.set_global_request_id(ctx.global_request_id);
     task.set_server_uuid(server.uuid);
     task.set_mapping_uuid(m->uuid);
     task.set_share_id(m->share_id);
-    task.set_project_id(ctx.project_id);
-    task.set_user_id(ctx.user_id);
-    EnqueueTask(w, task_queue_, task);
+    EnqueueTask(w, deps_.task_queue, ctx, task);
     return absl::OkStatus();
   });
   if (s.code() == absl::StatusCode::kAborted) {

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "api-service/api_common.h"
 #include "api-service/request_context.h"
 #include "common/db.h"
 #include "common/http.h"
@@ -15,8 +16,7 @@ namespace shareplane {
 
 class SharesApi {
  public:
-  // Tasks go to the durable queue `task_queue` through the outbox.
-  SharesApi(Database& db, ManilaClient& manila, std::string task_queue);
+  explicit SharesApi(const ApiDeps& deps);
 
   HttpResponse List(const RequestContext& ctx, const HttpRequest& req,
                     const std::string& server_id);
@@ -29,9 +29,7 @@ class SharesApi {
                       const std::string& share_id);
 
  private:
-  Database& db_;
-  ManilaClient& manila_;
-  std::string task_queue_;
+  const ApiDeps& deps_;
 };
 
 // Schema validation of the attach body; returns (share_id, tag) with the tag

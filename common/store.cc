@@ -406,19 +406,19 @@ const std::string& ActionColumns() {
 std::vector<InstanceAction> ListInstanceActions(
     pqxx::work& w, const std::string& server_uuid) {
   std::vector<InstanceAction> out;
-  for (const auto& row : w.exec_params(
-           "SELECT " + ActionColumns() +
-               " FROM instance_actions WHERE server_uuid = $1 "
-               "ORDER BY start_time DESC, id DESC",
-           server_uuid)) {
+  for (const auto& row :
+       w.exec_params("SELECT " + ActionColumns() +
+                         " FROM instance_actions WHERE server_uuid = $1 "
+                         "ORDER BY start_time DESC, id DESC",
+                     server_uuid)) {
     out.push_back(ActionFromRow(row));
   }
   return out;
 }
 
-std::optional<InstanceAction> GetInstanceAction(
-    pqxx::work& w, const std::string& server_uuid,
-    const std::string& request_id) {
+std::optional<InstanceAction> GetInstanceAction(pqxx::work& w,
+                                                const std::string& server_uuid,
+                                                const std::string& request_id) {
   pqxx::result r = w.exec_params(
       "SELECT " + ActionColumns() +
           " FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
@@ -430,8 +430,7 @@ std::optional<InstanceAction> GetInstanceAction(
                ", result, details FROM instance_action_events "
                "WHERE action_id = $1 ORDER BY id",
            r[0]["id"].as<int64_t>())) {
-    a.events.push_back(
-        {Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4])});
+    a.events.push_back({Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4])});
   }
   return a;
 }

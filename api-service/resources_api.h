@@ -1,0 +1,40 @@
+// The other compute API resources Shareplane owns: flavors and their extra
+// specs, os-services, os-hypervisors and instance actions. Thread-safe.
+#ifndef SHAREPLANE_API_SERVICE_RESOURCES_API_H_
+#define SHAREPLANE_API_SERVICE_RESOURCES_API_H_
+
+#include <string>
+
+#include "api-service/api_common.h"
+
+namespace shareplane {
+
+class ResourcesApi {
+ public:
+  explicit ResourcesApi(const ApiDeps& deps);
+
+  HttpResponse ListFlavors(const RequestContext& ctx, const HttpRequest& req,
+                           bool detail);
+  HttpResponse ShowFlavor(const RequestContext& ctx, const HttpRequest& req,
+                          const std::string& id);
+  HttpResponse CreateFlavor(const RequestContext& ctx, const HttpRequest& req);
+  HttpResponse ListExtraSpecs(const RequestContext& ctx, const HttpRequest& req,
+                              const std::string& id);
+  HttpResponse SetExtraSpecs(const RequestContext& ctx, const HttpRequest& req,
+                             const std::string& id);
+  HttpResponse ListServices(const RequestContext& ctx, const HttpRequest& req);
+  HttpResponse ListHypervisors(const RequestContext& ctx,
+                               const HttpRequest& req);
+  HttpResponse ListActions(const RequestContext& ctx, const HttpRequest& req,
+                           const std::string& server_id);
+  HttpResponse ShowAction(const RequestContext& ctx, const HttpRequest& req,
+                          const std::string& server_id,
+                          const std::string& request_id);
+
+ private:
+  const ApiDeps& deps_;
+};
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_API_SERVICE_RESOURCES_API_H_
