@@ -1,5 +1,6 @@
 #include "api-service/faults.h"
 
+#include "common/log.h"
 #include "common/status.h"
 
 namespace shareplane {
@@ -54,6 +55,7 @@ HttpResponse FaultResponse(int code, const std::string& message) {
 HttpResponse FaultFromStatus(const absl::Status& status) {
   int code = HttpStatusFor(status.code());
   if (code == 500) {
+    SP_LOG(Error) << "Unexpected error: " << status;
     return FaultResponse(500,
                          "Unexpected API Error. Please report this at "
                          "your Shareplane operator and attach the "

@@ -266,9 +266,9 @@ std::optional<std::string> PickHost(pqxx::work& w, const Flavor& flavor,
       "  AND s.deleted_at IS NULL) used ON true "
       "WHERE NOT h.disabled AND h.last_heartbeat > now() - make_interval("
       "  secs => $1) AND h.traits @> $2::text[] "
-      "  AND used.ram + $3 <= h.memory_mb * $5 "
-      "  AND used.cpus + $4 <= h.vcpus * $6 "
-      "ORDER BY h.memory_mb * $5 - used.ram DESC, h.hostname LIMIT 1",
+      "  AND used.ram + $3 <= h.memory_mb * $5::float8 "
+      "  AND used.cpus + $4 <= h.vcpus * $6::float8 "
+      "ORDER BY h.memory_mb * $5::float8 - used.ram DESC, h.hostname LIMIT 1",
       up_seconds, ArrayLiteral(required), flavor.ram_mb, flavor.vcpus,
       ram_ratio, cpu_ratio);
   if (r.empty()) return std::nullopt;

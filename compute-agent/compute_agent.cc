@@ -9,6 +9,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "compute-agent/host_facts.h"
+#include "compute-agent/mount_manager.h"
+#include "compute-agent/server_driver.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 
 namespace shareplane {
@@ -53,10 +55,42 @@ class SettingsBox {
   HostSettings settings_;
 };
 
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+template <typename T>
+grpc::Status Answer(absl::StatusOr<T> result, T* reply) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *reply = std::move(*result);
+  return grpc::Status::OK;
+}
+
 class AgentService final : public agentpb::ComputeAgent::Service {
  public:
-  AgentService(Hypervisor& hv, SettingsBox& settings)
-      : hv_(hv), settings_(settings) {}
+  AgentService(Hypervisor& hv, SettingsBox& settings, ServerDriver& driver)
+      : hv_(hv), settings_(settings), driver_(driver) {}
+
+  grpc::Status PowerOn(grpc::ServerContext*, const agentpb::PowerOnRequest* req,
+                       agentpb::PowerReply* reply) override {
+    return Answer(driver_.PowerOn(req->spec()), reply);
+  }
+  grpc::Status PowerOff(grpc::ServerContext*,
+                        const agentpb::PowerOffRequest* req,
+                        agentpb::PowerReply* reply) override {
+    return Answer(driver_.PowerOff(req->server_uuid()), reply);
+  }
+  grpc::Status Reboot(grpc::ServerContext*, const agentpb::RebootRequest* req,
+                      agentpb::PowerReply* reply) override {
+    return Answer(driver_.Reboot(req->spec(), req->hard()), reply);
+  }
+  grpc::Status DeleteServer(grpc::ServerContext*,
+                            const agentpb::DeleteServerRequest* req,
+                            agentpb::PowerReply* reply) override {
+    return Answer(driver_.Delete(req->server_uuid()), reply);
+  }
 
   grpc::Status GetHostFacts(grpc::ServerContext*,
                             const agentpb::GetHostFactsRequest*,
@@ -77,7 +111,26 @@ class AgentService final : public agentpb::ComputeAgent::Service {
  private:
   Hypervisor& hv_;
   SettingsBox& settings_;
+  ServerDriver& driver_;
 };
+
+DomainOptions DomainOptionsFrom(const Config& c) {
+  DomainOptions o;
+  const std::string uri = c.GetString("libvirt", "connection_uri", "");
+  o.virt_type = c.GetString("libvirt", "virt_type",
+                            uri.rfind("test:", 0) == 0 ? "test" : "kvm");
+  o.shared_memory = c.GetString("libvirt", "shared_memory", "memfd");
+  o.emulator = c.GetString("libvirt", "emulator", "");
+  return o;
+}
+
+MountOptions MountOptionsFrom(const Config& c) {
+  MountOptions o;
+  o.base = c.GetString("compute", "mount_base", o.base);
+  o.nfs_mount_options = c.GetString("libvirt", "nfs_mount_options", "");
+  o.ceph_mount_options = c.GetString("libvirt", "ceph_mount_options", "");
+  return o;
+}
 
 }  // namespace
 
@@ -85,6 +138,9 @@ struct ComputeAgent::Parts {
   Config config;
   std::unique_ptr<Hypervisor> hypervisor;
   SettingsBox settings;
+  std::unique_ptr<Mounter> mounter;
+  std::unique_ptr<MountManager> mounts;
+  std::unique_ptr<ServerDriver> driver;
   std::unique_ptr<AgentService> service;
   std::unique_ptr<grpc::Server> server;
   std::thread registration;
@@ -152,17 +208,36 @@ absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
       hypervisor ? std::move(hypervisor)
                  : std::make_unique<LibvirtHypervisor>(config.GetString(
                        "libvirt", "connection_uri", "qemu:///system"));
+  const std::string driver =
+      config.GetString("compute", "mount_driver", "system");
+  if (driver == "memory") {
+    parts->mounter = std::make_unique<InMemoryMounter>();
+  } else if (driver == "system") {
+    parts->mounter = std::make_unique<SystemMounter>();
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "[compute] mount_driver must be system or memory, not '", driver, "'"));
+  }
+  parts->mounts =
+      std::make_unique<MountManager>(*parts->mounter, MountOptionsFrom(config));
+  parts->driver = std::make_unique<ServerDriver>(
+      *parts->hypervisor, *parts->mounts, DomainOptionsFrom(config));
   return std::unique_ptr<ComputeAgent>(new ComputeAgent(std::move(parts)));
 }
 
 absl::Status ComputeAgent::Start() {
   Parts& p = *parts_;
+  // Recovery before serving: mount users from the running domains.
+  if (absl::Status s = p.driver->Recover(*p.mounter); !s.ok()) {
+    SP_LOG(Warning) << "Recovery: " << s.message();
+  }
   const std::string host = p.config.GetString("compute", "listen", "0.0.0.0");
   grpc::ServerBuilder builder;
   builder.AddListeningPort(
       absl::StrCat(host, ":", p.config.GetInt("compute", "listen_port", 8781)),
       grpc::InsecureServerCredentials(), &p.port);
-  p.service = std::make_unique<AgentService>(*p.hypervisor, p.settings);
+  p.service =
+      std::make_unique<AgentService>(*p.hypervisor, p.settings, *p.driver);
   builder.RegisterService(p.service.get());
   p.server = builder.BuildAndStart();
   if (!p.server || p.port == 0) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -22,11 +23,27 @@ struct HypervisorInfo {
 
 std::string VersionString(unsigned long v);
 
+enum class DomainState { kAbsent, kShutoff, kRunning };
+const char* DomainStateName(DomainState s);
+
+// Domains are addressed by name. Every call is idempotent where the
+// operation allows: starting a running domain or stopping a stopped one is
+// OK. Codes: Unavailable (cannot reach the hypervisor), NotFound (no such
+// domain where one is needed), Internal (libvirt refused).
 class Hypervisor {
  public:
   virtual ~Hypervisor() = default;
-  // Unavailable when the hypervisor cannot be reached.
   virtual absl::StatusOr<HypervisorInfo> Info() = 0;
+  // Defines the domain, or redefines it (its next boot) if it exists.
+  virtual absl::Status DefineDomain(const std::string& xml) = 0;
+  virtual absl::Status StartDomain(const std::string& name) = 0;
+  virtual absl::Status StopDomain(const std::string& name) = 0;
+  virtual absl::Status RebootDomain(const std::string& name) = 0;
+  virtual absl::Status UndefineDomain(const std::string& name) = 0;
+  virtual absl::StatusOr<DomainState> GetDomainState(
+      const std::string& name) = 0;
+  // Inactive XML of every defined domain, for recovery at start.
+  virtual absl::StatusOr<std::vector<std::string>> ListDomainXml() = 0;
 };
 
 // Thread-safe; reconnects if the connection was lost.
@@ -35,6 +52,13 @@ class LibvirtHypervisor : public Hypervisor {
   explicit LibvirtHypervisor(std::string uri);
   ~LibvirtHypervisor() override;
   absl::StatusOr<HypervisorInfo> Info() override;
+  absl::Status DefineDomain(const std::string& xml) override;
+  absl::Status StartDomain(const std::string& name) override;
+  absl::Status StopDomain(const std::string& name) override;
+  absl::Status RebootDomain(const std::string& name) override;
+  absl::Status UndefineDomain(const std::string& name) override;
+  absl::StatusOr<DomainState> GetDomainState(const std::string& name) override;
+  absl::StatusOr<std::vector<std::string>> ListDomainXml() override;
 
  private:
   absl::Status EnsureConnected();

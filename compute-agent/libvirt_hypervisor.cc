@@ -63,4 +63,116 @@ absl::StatusOr<HypervisorInfo> LibvirtHypervisor::Info() {
   return info;
 }
 
+const char* DomainStateName(DomainState s) {
+  switch (s) {
+    case DomainState::kAbsent:
+      return "absent";
+    case DomainState::kShutoff:
+      return "shutoff";
+    case DomainState::kRunning:
+      return "running";
+  }
+  return "absent";
+}
+
+namespace {
+
+absl::Status LibvirtError(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", LastError()));
+}
+
+// Owns a virDomainPtr.
+struct Domain {
+  virDomainPtr ptr;
+  explicit Domain(virDomainPtr p) : ptr(p) {}
+  ~Domain() {
+    if (ptr != nullptr) virDomainFree(ptr);
+  }
+};
+
+}  // namespace
+
+absl::Status LibvirtHypervisor::DefineDomain(const std::string& xml) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  Domain d(virDomainDefineXML(Conn(conn_), xml.c_str()));
+  if (d.ptr == nullptr) return LibvirtError("virDomainDefineXML");
+  return absl::OkStatus();
+}
+
+absl::Status LibvirtHypervisor::StartDomain(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  if (d.ptr == nullptr) {
+    return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
+  }
+  if (virDomainIsActive(d.ptr) == 1) return absl::OkStatus();
+  if (virDomainCreate(d.ptr) < 0) return LibvirtError("virDomainCreate");
+  return absl::OkStatus();
+}
+
+absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  if (d.ptr == nullptr || virDomainIsActive(d.ptr) != 1) {
+    return absl::OkStatus();
+  }
+  if (virDomainDestroy(d.ptr) < 0) return LibvirtError("virDomainDestroy");
+  return absl::OkStatus();
+}
+
+absl::Status LibvirtHypervisor::RebootDomain(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  if (d.ptr == nullptr) {
+    return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
+  }
+  if (virDomainReboot(d.ptr, 0) < 0) return LibvirtError("virDomainReboot");
+  return absl::OkStatus();
+}
+
+absl::Status LibvirtHypervisor::UndefineDomain(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  if (d.ptr == nullptr) return absl::OkStatus();
+  if (virDomainIsActive(d.ptr) == 1 && virDomainDestroy(d.ptr) < 0) {
+    return LibvirtError("virDomainDestroy");
+  }
+  if (virDomainUndefine(d.ptr) < 0) return LibvirtError("virDomainUndefine");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DomainState> LibvirtHypervisor::GetDomainState(
+    const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  if (d.ptr == nullptr) return DomainState::kAbsent;
+  return virDomainIsActive(d.ptr) == 1 ? DomainState::kRunning
+                                       : DomainState::kShutoff;
+}
+
+absl::StatusOr<std::vector<std::string>> LibvirtHypervisor::ListDomainXml() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  virDomainPtr* domains = nullptr;
+  int n = virConnectListAllDomains(Conn(conn_), &domains, 0);
+  if (n < 0) return LibvirtError("virConnectListAllDomains");
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    char* xml = virDomainGetXMLDesc(domains[i], VIR_DOMAIN_XML_INACTIVE);
+    if (xml != nullptr) {
+      out.emplace_back(xml);
+      free(xml);
+    }
+    virDomainFree(domains[i]);
+  }
+  free(domains);
+  return out;
+}
+
 }  // namespace shareplane

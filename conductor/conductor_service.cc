@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/settings.h"
+#include "conductor/agent_client.h"
 #include "conductor/agent_registry.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
@@ -34,7 +35,8 @@ class TaskDispatcher {
 
   Disposition Handle(const AmqpMessage& msg) {
     task::v1::Task task;
-    if (!task.ParseFromString(msg.body) || task.mapping_uuid().empty()) {
+    if (!task.ParseFromString(msg.body) ||
+        (task.mapping_uuid().empty() && task.server_uuid().empty())) {
       SP_LOG(Error) << "Dropping undecodable task message " << msg.message_id;
       return Disposition::kReject;
     }
@@ -48,6 +50,21 @@ class TaskDispatcher {
         break;
       case task::v1::TASK_KIND_DETACH_SHARE:
         s = RunDetach(deps_, task);
+        break;
+      case task::v1::TASK_KIND_CREATE_SERVER:
+        s = RunCreateServer(deps_, task);
+        break;
+      case task::v1::TASK_KIND_DELETE_SERVER:
+        s = RunDeleteServer(deps_, task);
+        break;
+      case task::v1::TASK_KIND_START_SERVER:
+        s = RunStartServer(deps_, task);
+        break;
+      case task::v1::TASK_KIND_STOP_SERVER:
+        s = RunStopServer(deps_, task);
+        break;
+      case task::v1::TASK_KIND_REBOOT_SERVER:
+        s = RunRebootServer(deps_, task);
         break;
       default:
         SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
@@ -69,6 +86,7 @@ struct ConductorService::Parts {
   const Config config;
   Database db;
   ManilaClient manila;
+  AgentClient agents;
   TaskDispatcher dispatcher;
   AgentRegistryServer registry;
   StopSignal stop;
@@ -79,8 +97,10 @@ struct ConductorService::Parts {
       : config(c),
         db(DatabaseOptionsFrom(c)),
         manila(ManilaOptionsFrom(c)),
+        agents(
+            std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 60))),
         dispatcher(WorkflowDeps{db, manila, *RealClock::Get(),
-                                WorkflowOptionsFrom(c)}),
+                                WorkflowOptionsFrom(c), agents}),
         registry(db, c.GetInt("conductor", "heartbeat_interval", 10)) {}
 };
 

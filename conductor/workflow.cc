@@ -1,6 +1,8 @@
 #include "conductor/workflow.h"
 
 #include "absl/strings/match.h"
+#include "common/log.h"
+#include "common/status.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
@@ -29,6 +31,36 @@ std::optional<ManilaAccessRule> FindRule(
     }
   }
   return std::nullopt;
+}
+
+absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
+                                  const task::v1::Task& task, pqxx::work& w,
+                                  const ShareMapping& m,
+                                  const ComputeHost& host) {
+  const bool per_host = m.share_proto != "CEPHFS";
+  if (CountOtherRuleUsers(w, m.share_id, m.uuid, host.hostname, per_host) > 0) {
+    SP_LOG(Info) << "Access rule of share " << m.share_id
+                 << " is still used by other mappings; keeping it";
+    return absl::OkStatus();
+  }
+  const AccessTarget target = AccessTargetFor(m, host, deps.options);
+  const ManilaAuth auth = AuthFor(task, deps.options);
+  return Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
+    auto rules = deps.manila.ListAccessRules(m.share_id, auth);
+    if (rules.status().code() == absl::StatusCode::kNotFound) {
+      return absl::OkStatus();  // share gone: nothing to revoke
+    }
+    if (!rules.ok()) return rules.status();
+    auto rule = FindRule(*rules, target);
+    if (!rule) return absl::OkStatus();
+    absl::Status s = deps.manila.DenyAccess(m.share_id, rule->id, auth);
+    if (s.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+    if (s.ok()) {
+      SP_LOG(Info) << "Revoked " << target.type << " access on share "
+                   << m.share_id << " (rule " << rule->id << ")";
+    }
+    return s;
+  });
 }
 
 }  // namespace shareplane

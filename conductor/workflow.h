@@ -31,11 +31,14 @@ struct WorkflowOptions {
   std::string service_token = "nova:service";
 };
 
+class AgentClient;
+
 struct WorkflowDeps {
   Database& db;
   ManilaClient& manila;
   Clock& clock;
   WorkflowOptions options;
+  AgentClient& agents;
 };
 
 // The access rule a mapping needs on a host: ("ip", storage ip) for NFS,
@@ -56,10 +59,24 @@ ManilaAuth AuthFor(const task::v1::Task& task, const WorkflowOptions& options);
 std::optional<ManilaAccessRule> FindRule(
     const std::vector<ManilaAccessRule>& rules, const AccessTarget& target);
 
+// Revokes the mapping's access rule unless another mapping still relies on
+// it (NFS: same host; CephFS: anywhere). Call under LockShareAccess.
+absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
+                                  const task::v1::Task& task, pqxx::work& w,
+                                  const ShareMapping& m,
+                                  const ComputeHost& host);
+
 // Outcome of a workflow run. Transient errors (database or broker down) ask
 // for redelivery; everything else has been recorded on the mapping.
 absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task);
+// Server lifecycle (server_workflows.cc), keyed by the server's UUID and the
+// task_state the API set: a redelivered task whose state moved on is a no-op.
+absl::Status RunCreateServer(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunStartServer(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task);
 
 }  // namespace shareplane
 

@@ -40,7 +40,8 @@ std::string Stack::Config() const {
       "\ntask_queue = ", queue_, "\nheartbeat_interval = 1\n",
       "[compute]\nlisten = 127.0.0.1\nlisten_port = ", compute_port_,
       "\nstorage_ip = 192.0.2.10\nconductor_endpoint = 127.0.0.1:",
-      conductor_port_, "\n", "[libvirt]\nconnection_uri = test:///default\n");
+      conductor_port_, "\nmount_driver = memory\nmount_base = /tmp/", queue_,
+      "-mnt\n", "[libvirt]\nconnection_uri = test:///default\n");
 }
 
 std::string Stack::api_url() const {

@@ -1,0 +1,101 @@
+// Host mounts of share exports: one mount point per export
+// (<base>/<md5 hex of the export>), shared by every server on the host that
+// uses it and reference-counted by server; unmounted when the last server
+// releases it. mount(8) runs with an argv, never through a shell.
+#ifndef SHAREPLANE_COMPUTE_AGENT_MOUNT_MANAGER_H_
+#define SHAREPLANE_COMPUTE_AGENT_MOUNT_MANAGER_H_
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace shareplane {
+
+// The seam to mount(8). Thread-safe implementations.
+class Mounter {
+ public:
+  virtual ~Mounter() = default;
+  // argv[0] is "mount". Internal with mount's own message on failure.
+  virtual absl::Status Mount(const std::vector<std::string>& argv,
+                             const std::string& mount_point) = 0;
+  virtual absl::Status Unmount(const std::string& mount_point) = 0;
+  virtual bool IsMounted(const std::string& mount_point) = 0;
+};
+
+// Runs /bin/mount and /bin/umount; reads /proc/self/mountinfo.
+class SystemMounter : public Mounter {
+ public:
+  absl::Status Mount(const std::vector<std::string>& argv,
+                     const std::string& mount_point) override;
+  absl::Status Unmount(const std::string& mount_point) override;
+  bool IsMounted(const std::string& mount_point) override;
+};
+
+// A stateful twin for kernels without NFS or CephFS (like the CI machine):
+// records every argv and which points are mounted.
+class InMemoryMounter : public Mounter {
+ public:
+  absl::Status Mount(const std::vector<std::string>& argv,
+                     const std::string& mount_point) override;
+  absl::Status Unmount(const std::string& mount_point) override;
+  bool IsMounted(const std::string& mount_point) override;
+  std::vector<std::vector<std::string>> history();
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> mounted_;
+  std::vector<std::vector<std::string>> history_;
+};
+
+struct ExportSpec {
+  std::string export_location;
+  std::string share_proto;  // NFS or CEPHFS
+  std::string cephx_id;
+  std::string cephx_key;  // secret: written to a 0600 file, never logged
+};
+
+struct MountOptions {
+  std::string base = "/var/lib/shareplane/mnt";
+  std::string nfs_mount_options;   // "-o" value for NFS, may be empty
+  std::string ceph_mount_options;  // prefix of the CephFS "-o" value
+};
+
+std::string MountPointFor(const std::string& base,
+                          const std::string& export_location);
+
+// The mount(8) argv for an export (the CephFS secret as secretfile=).
+std::vector<std::string> MountArgv(const ExportSpec& e,
+                                   const std::string& mount_point,
+                                   const MountOptions& options,
+                                   const std::string& secret_file);
+
+class MountManager {
+ public:
+  MountManager(Mounter& mounter, MountOptions options);
+
+  // Mounts the export unless already mounted and records `server` as a
+  // user; returns the mount point.
+  absl::StatusOr<std::string> Acquire(const std::string& server,
+                                      const ExportSpec& e);
+  // Drops every use by `server`; unmounts points nobody uses any more.
+  absl::Status ReleaseServer(const std::string& server);
+  // Recovery: records `server` as a user of an already mounted point.
+  void Adopt(const std::string& server, const std::string& mount_point);
+  std::vector<std::string> MountPointsOf(const std::string& server);
+  int Users(const std::string& mount_point);
+  const MountOptions& options() const { return options_; }
+
+ private:
+  Mounter& mounter_;
+  MountOptions options_;
+  std::mutex mu_;
+  std::map<std::string, std::set<std::string>> users_;  // point -> servers
+};
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_COMPUTE_AGENT_MOUNT_MANAGER_H_

@@ -1,0 +1,225 @@
+#include "compute-agent/server_driver.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace shareplane {
+namespace {
+
+std::string XmlEscape(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Values of attribute `attr` on elements named `element`, in order.
+std::vector<std::string> Attributes(const std::string& xml,
+                                    const std::string& element,
+                                    const std::string& attr) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = xml.find("<" + element + " ", pos)) != std::string::npos) {
+    size_t end = xml.find('>', pos);
+    std::string tag = xml.substr(pos, end - pos);
+    for (char quote : {'\'', '"'}) {
+      std::string key = attr + "=" + quote;
+      size_t a = tag.find(key);
+      if (a != std::string::npos) {
+        size_t b = tag.find(quote, a + key.size());
+        out.push_back(tag.substr(a + key.size(), b - a - key.size()));
+      }
+    }
+    pos = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string DomainName(const std::string& server_uuid) {
+  return "instance-" + server_uuid;
+}
+
+std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
+                           const std::vector<std::string>& mount_points,
+                           const DomainOptions& options) {
+  std::string xml = absl::StrCat(
+      "<domain type='", options.virt_type, "'>\n  <name>",
+      DomainName(spec.server_uuid()), "</name>\n  <uuid>", spec.server_uuid(),
+      "</uuid>\n  <title>", XmlEscape(spec.name()),
+      "</title>\n  <memory unit='MiB'>", spec.memory_mb(),
+      "</memory>\n  <vcpu>", spec.vcpus(), "</vcpu>\n");
+  if (spec.huge_pages()) {
+    absl::StrAppend(&xml,
+                    "  <memoryBacking><hugepages/><access mode='shared'/>"
+                    "</memoryBacking>\n");
+  } else if (options.shared_memory == "file") {
+    absl::StrAppend(&xml,
+                    "  <memoryBacking><source type='file'/><access "
+                    "mode='shared'/></memoryBacking>\n");
+  } else if (options.shared_memory == "memfd") {
+    absl::StrAppend(&xml,
+                    "  <memoryBacking><source type='memfd'/><access "
+                    "mode='shared'/></memoryBacking>\n");
+  }
+  absl::StrAppend(&xml, "  <os><type arch='x86_64'>hvm</type></os>\n");
+  if (spec.huge_pages()) {
+    absl::StrAppend(&xml, "  <cpu><numa><cell id='0' cpus='0-",
+                    std::max(0, spec.vcpus() - 1), "' memory='",
+                    spec.memory_mb(),
+                    "' unit='MiB' memAccess='shared'/></numa></cpu>\n");
+  }
+  absl::StrAppend(&xml, "  <features><acpi/></features>\n  <devices>\n");
+  if (!options.emulator.empty()) {
+    absl::StrAppend(&xml, "    <emulator>", XmlEscape(options.emulator),
+                    "</emulator>\n");
+  }
+  for (int i = 0; i < spec.filesystems_size(); ++i) {
+    absl::StrAppend(&xml,
+                    "    <filesystem type='mount' accessmode='passthrough'>"
+                    "<driver type='virtiofs'/><source dir='",
+                    XmlEscape(mount_points[i]), "'/><target dir='",
+                    XmlEscape(spec.filesystems(i).tag()), "'/></filesystem>\n");
+  }
+  absl::StrAppend(&xml, "  </devices>\n</domain>\n");
+  return xml;
+}
+
+ServerDriver::ServerDriver(Hypervisor& hypervisor, MountManager& mounts,
+                           DomainOptions options)
+    : hypervisor_(hypervisor), mounts_(mounts), options_(std::move(options)) {}
+
+absl::Status ServerDriver::Recover(Mounter& mounter) {
+  auto domains = hypervisor_.ListDomainXml();
+  if (!domains.ok()) return domains.status();
+  const std::string base = mounts_.options().base + "/";
+  int adopted = 0;
+  for (const std::string& xml : *domains) {
+    size_t a = xml.find("<name>instance-"), b = xml.find("</name>");
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string uuid = xml.substr(a + 15, b - a - 15);
+    auto state = hypervisor_.GetDomainState(DomainName(uuid));
+    if (!state.ok() || *state != DomainState::kRunning) continue;
+    for (const std::string& dir : Attributes(xml, "source", "dir")) {
+      if (absl::StartsWith(dir, base) && mounter.IsMounted(dir)) {
+        mounts_.Adopt(uuid, dir);
+        ++adopted;
+      }
+    }
+  }
+  SP_LOG(Info) << "Recovered " << adopted << " mount uses from "
+               << domains->size() << " domains";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reply(
+    const std::string& uuid) {
+  auto state = hypervisor_.GetDomainState(DomainName(uuid));
+  if (!state.ok()) return state.status();
+  agent::v1::PowerReply reply;
+  reply.set_domain_state(DomainStateName(*state));
+  for (const auto& p : mounts_.MountPointsOf(uuid)) reply.add_mount_points(p);
+  return reply;
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOnLocked(
+    const agent::v1::ServerSpec& spec) {
+  const std::string& uuid = spec.server_uuid();
+  std::vector<std::string> points;
+  for (const auto& fs : spec.filesystems()) {
+    auto point = mounts_.Acquire(uuid, {fs.export_location(), fs.share_proto(),
+                                        fs.cephx_id(), fs.cephx_key()});
+    if (!point.ok()) {
+      // Leave nothing half-done: the server holds no mount it cannot use.
+      (void)mounts_.ReleaseServer(uuid);
+      return absl::Status(point.status().code(),
+                          absl::StrCat("Failed to mount share '", fs.share_id(),
+                                       "': ", point.status().message()));
+    }
+    points.push_back(*point);
+  }
+  auto state = hypervisor_.GetDomainState(DomainName(uuid));
+  if (!state.ok()) return state.status();
+  if (*state != DomainState::kRunning) {
+    absl::Status s =
+        hypervisor_.DefineDomain(BuildDomainXml(spec, points, options_));
+    if (s.ok()) s = hypervisor_.StartDomain(DomainName(uuid));
+    if (!s.ok()) {
+      (void)mounts_.ReleaseServer(uuid);
+      return s;
+    }
+    SP_LOG(Info) << "Started " << DomainName(uuid) << " with " << points.size()
+                 << " shares";
+  }
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOffLocked(
+    const std::string& uuid) {
+  absl::Status s = hypervisor_.StopDomain(DomainName(uuid));
+  if (!s.ok()) return s;
+  s = mounts_.ReleaseServer(uuid);
+  if (!s.ok()) return s;
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOn(
+    const agent::v1::ServerSpec& spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PowerOnLocked(spec);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOff(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PowerOffLocked(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reboot(
+    const agent::v1::ServerSpec& spec, bool hard) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!hard) {
+    auto state = hypervisor_.GetDomainState(DomainName(spec.server_uuid()));
+    if (state.ok() && *state == DomainState::kRunning) {
+      absl::Status s = hypervisor_.RebootDomain(DomainName(spec.server_uuid()));
+      if (s.ok()) return Reply(spec.server_uuid());
+      SP_LOG(Warning) << "Soft reboot failed, rebooting hard: " << s.message();
+    }
+  }
+  auto off = PowerOffLocked(spec.server_uuid());
+  if (!off.ok()) return off.status();
+  return PowerOnLocked(spec);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto off = PowerOffLocked(uuid);
+  if (!off.ok()) return off.status();
+  absl::Status s = hypervisor_.UndefineDomain(DomainName(uuid));
+  if (!s.ok()) return s;
+  return Reply(uuid);
+}
+
+}  // namespace shareplane

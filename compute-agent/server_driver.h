@@ -1,0 +1,65 @@
+// The host side of a server's lifecycle: mounts for its shares, its libvirt
+// domain (one virtiofs <filesystem> per share, shared memory backing) and
+// power. No gRPC here; the agent's service calls it. Thread-safe; calls for
+// one server are serialized.
+#ifndef SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_
+#define SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_
+
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "compute-agent/hypervisor.h"
+#include "compute-agent/mount_manager.h"
+#include "shareplane/agent/v1/agent.pb.h"
+
+namespace shareplane {
+
+struct DomainOptions {
+  std::string virt_type = "test";       // domain type: test, qemu or kvm
+  std::string shared_memory = "memfd";  // memfd | file | none
+  std::string emulator;                 // <emulator>, for qemu/kvm
+};
+
+// Domain name of a server: "instance-<uuid>".
+std::string DomainName(const std::string& server_uuid);
+
+// The domain XML for `spec` with the shares at `mount_points` (same order
+// as spec.filesystems()). Memory backing: huge pages when the flavor asks;
+// else file or memfd per `options.shared_memory`.
+std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
+                           const std::vector<std::string>& mount_points,
+                           const DomainOptions& options);
+
+class ServerDriver {
+ public:
+  ServerDriver(Hypervisor& hypervisor, MountManager& mounts,
+               DomainOptions options);
+
+  // Rebuilds the mount users from the defined domains: a running domain
+  // whose filesystem source is a mounted point under the mount base keeps
+  // that point in use. Call before serving.
+  absl::Status Recover(Mounter& mounter);
+
+  absl::StatusOr<agent::v1::PowerReply> PowerOn(
+      const agent::v1::ServerSpec& spec);
+  absl::StatusOr<agent::v1::PowerReply> PowerOff(const std::string& uuid);
+  absl::StatusOr<agent::v1::PowerReply> Reboot(
+      const agent::v1::ServerSpec& spec, bool hard);
+  absl::StatusOr<agent::v1::PowerReply> Delete(const std::string& uuid);
+
+ private:
+  absl::StatusOr<agent::v1::PowerReply> Reply(const std::string& uuid);
+  absl::StatusOr<agent::v1::PowerReply> PowerOnLocked(
+      const agent::v1::ServerSpec& spec);
+  absl::StatusOr<agent::v1::PowerReply> PowerOffLocked(const std::string& uuid);
+
+  Hypervisor& hypervisor_;
+  MountManager& mounts_;
+  DomainOptions options_;
+  std::mutex mu_;  // one lifecycle operation at a time on this host
+};
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_

@@ -1,0 +1,236 @@
+// Server lifecycle workflows: create, start, stop, reboot and delete, each
+// driving the host's agent and moving the server and its share mappings
+// through their states (spec/SHARES.md sections 2 and 5).
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "conductor/agent_client.h"
+#include "conductor/workflow.h"
+#include "shareplane/task/v1/task.pb.h"
+
+namespace shareplane {
+namespace {
+
+constexpr int kRunning = 1;
+constexpr int kShutdown = 4;
+
+struct Loaded {
+  Server server;
+  ComputeHost host;
+  Flavor flavor;
+  std::vector<ShareMapping> mappings;
+};
+
+// Loads the server if its task_state is `expected_task_state`; nullopt when
+// there is nothing to do (state moved on: a redelivered task).
+absl::StatusOr<std::optional<Loaded>> Load(WorkflowDeps& deps,
+                                           const task::v1::Task& task,
+                                           const std::string& expected) {
+  std::optional<Loaded> out;
+  absl::Status s = deps.db.Transact([&](pqxx::work& w) {
+    auto server = GetServer(w, task.server_uuid());
+    if (!server || server->task_state != expected) return absl::OkStatus();
+    auto host =
+        server->host.empty() ? std::nullopt : GetComputeHost(w, server->host);
+    auto flavor = GetFlavor(w, server->flavor_id);
+    Loaded l;
+    l.server = *server;
+    if (host) l.host = *host;
+    if (flavor) l.flavor = *flavor;
+    l.mappings = ListShareMappings(w, server->uuid);
+    out = std::move(l);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// The spec the agent needs; shares in `statuses` become filesystems. CephFS
+// keys come from Manila's rule list.
+absl::StatusOr<agent::v1::ServerSpec> BuildSpec(
+    WorkflowDeps& deps, const task::v1::Task& task, const Loaded& l,
+    const std::set<std::string>& statuses) {
+  agent::v1::ServerSpec spec;
+  spec.set_server_uuid(l.server.uuid);
+  spec.set_name(l.server.name);
+  spec.set_vcpus(l.flavor.vcpus);
+  spec.set_memory_mb(l.flavor.ram_mb);
+  auto page = l.flavor.extra_specs.find("hw:mem_page_size");
+  spec.set_huge_pages(page != l.flavor.extra_specs.end() &&
+                      page->second != "small");
+  for (const ShareMapping& m : l.mappings) {
+    if (!statuses.count(m.status)) continue;
+    agent::v1::Filesystem* fs = spec.add_filesystems();
+    fs->set_mapping_uuid(m.uuid);
+    fs->set_share_id(m.share_id);
+    fs->set_export_location(m.export_location);
+    fs->set_tag(m.tag);
+    fs->set_share_proto(m.share_proto);
+    if (m.share_proto == "CEPHFS") {
+      const AccessTarget target = AccessTargetFor(m, l.host, deps.options);
+      auto rules =
+          deps.manila.ListAccessRules(m.share_id, AuthFor(task, deps.options));
+      if (!rules.ok()) return rules.status();
+      auto rule = FindRule(*rules, target);
+      if (!rule || rule->access_key.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "No active cephx access for share '", m.share_id, "'"));
+      }
+      fs->set_cephx_id(target.to);
+      fs->set_cephx_key(rule->access_key);
+    }
+  }
+  return spec;
+}
+
+// Applies the outcome: the server's new state and, for every mapping in
+// `from`, its new status. Compare-and-set on the server; mappings that
+// changed meanwhile are left alone.
+absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
+                    const Loaded& l, const std::string& vm_state,
+                    int power_state, const std::set<std::string>& from,
+                    const std::string& mapping_status, const std::string& event,
+                    const std::string& error) {
+  return deps.db.Transact([&](pqxx::work& w) {
+    if (!UpdateServerState(w, l.server.uuid, l.server.version, vm_state, "",
+                           power_state)) {
+      SP_LOG(Info) << "Server " << l.server.uuid
+                   << " changed meanwhile; leaving it as it is";
+      return absl::OkStatus();
+    }
+    for (const ShareMapping& m : l.mappings) {
+      if (from.count(m.status) && m.status != mapping_status) {
+        UpdateShareMappingStatus(w, m.uuid, m.version, mapping_status, "",
+                                 mapping_status == "error" ? error : "");
+      }
+    }
+    RecordActionEvent(w, l.server.uuid, task.request_id(), event,
+                      error.empty() ? "Success" : "Error", error);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
+                         const std::string& task_state,
+                         const std::set<std::string>& shares,
+                         const std::string& event, bool reboot, bool hard) {
+  auto loaded = Load(deps, task, task_state);
+  if (!loaded.ok()) return loaded.status();
+  if (!*loaded) return absl::OkStatus();
+  const Loaded& l = **loaded;
+  auto spec = BuildSpec(deps, task, l, shares);
+  absl::Status s = spec.status();
+  if (s.ok()) {
+    s = reboot ? deps.agents.Reboot(l.host.agent_endpoint, *spec, hard).status()
+               : deps.agents.PowerOn(l.host.agent_endpoint, *spec).status();
+  }
+  if (!s.ok()) {
+    const std::string reason = absl::StrCat("Failed to start server ",
+                                            l.server.uuid, ": ", s.message());
+    SP_LOG(Warning) << reason;
+    return Record(deps, task, l, "error", 0, shares, "error", event, reason);
+  }
+  SP_LOG(Info) << "Server " << l.server.uuid << " is running with "
+               << spec->filesystems_size() << " shares";
+  return Record(deps, task, l, "active", kRunning, shares, "active", event, "");
+}
+
+}  // namespace
+
+absl::Status RunCreateServer(WorkflowDeps& deps, const task::v1::Task& task) {
+  return PowerOnFlow(deps, task, "spawning", {}, "compute_build_and_run", false,
+                     false);
+}
+
+absl::Status RunStartServer(WorkflowDeps& deps, const task::v1::Task& task) {
+  return PowerOnFlow(deps, task, "powering-on", {"inactive", "active"},
+                     "compute_start_instance", false, false);
+}
+
+absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task) {
+  // A hard reboot is the way back from error: it remounts errored shares.
+  if (task.hard()) {
+    return PowerOnFlow(deps, task, "rebooting_hard",
+                       {"inactive", "active", "error"},
+                       "compute_reboot_instance", true, true);
+  }
+  return PowerOnFlow(deps, task, "rebooting", {"inactive", "active"},
+                     "compute_reboot_instance", true, false);
+}
+
+absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
+  auto loaded = Load(deps, task, "powering-off");
+  if (!loaded.ok()) return loaded.status();
+  if (!*loaded) return absl::OkStatus();
+  const Loaded& l = **loaded;
+  absl::Status s =
+      deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
+  if (!s.ok()) {
+    const std::string reason = absl::StrCat("Failed to stop server ",
+                                            l.server.uuid, ": ", s.message());
+    SP_LOG(Warning) << reason;
+    return Record(deps, task, l, "error", 0, {}, "", "compute_stop_instance",
+                  reason);
+  }
+  return Record(deps, task, l, "stopped", kShutdown, {"active"}, "inactive",
+                "compute_stop_instance", "");
+}
+
+absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
+  auto loaded = Load(deps, task, "deleting");
+  if (!loaded.ok()) return loaded.status();
+  if (!*loaded) return absl::OkStatus();
+  const Loaded& l = **loaded;
+  if (!l.host.agent_endpoint.empty()) {
+    absl::Status s =
+        deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
+    if (!s.ok()) {
+      return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
+                    absl::StrCat("Failed to stop server ", l.server.uuid,
+                                 " for deletion: ", s.message()));
+    }
+  }
+  // Detach every share: revoke unless still used, then drop the mapping. A
+  // share that cannot be revoked is marked error, never left silently.
+  int failed = 0;
+  for (const ShareMapping& m : l.mappings) {
+    absl::Status s = deps.db.Transact([&](pqxx::work& w) {
+      LockShareAccess(w, m.share_id);
+      absl::Status r = RevokeAccessIfUnused(deps, task, w, m, l.host);
+      if (!r.ok()) {
+        ++failed;
+        UpdateShareMappingStatus(
+            w, m.uuid, m.version, "error", "",
+            absl::StrCat("Failed to revoke access to share '", m.share_id,
+                         "' while deleting the server: ", r.message()));
+        return absl::OkStatus();
+      }
+      DeleteShareMapping(w, m.uuid, m.version);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  if (failed > 0) {
+    return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
+                  absl::StrCat(failed, " share(s) could not be detached"));
+  }
+  if (!l.host.agent_endpoint.empty()) {
+    absl::Status s =
+        deps.agents.DeleteServer(l.host.agent_endpoint, l.server.uuid).status();
+    if (!s.ok()) {
+      return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
+                    absl::StrCat("Failed to undefine server ", l.server.uuid,
+                                 ": ", s.message()));
+    }
+  }
+  return deps.db.Transact([&](pqxx::work& w) {
+    if (MarkServerDeleted(w, l.server.uuid, l.server.version)) {
+      RecordActionEvent(w, l.server.uuid, task.request_id(),
+                        "compute_terminate", "Success", "");
+      SP_LOG(Info) << "Server " << l.server.uuid << " deleted";
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace shareplane

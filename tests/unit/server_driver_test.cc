@@ -1,0 +1,138 @@
+// The agent's host side in-process: libvirt's test driver (real libvirt
+// code) and the in-memory mount twin, whose recorded argv is checked.
+#include "compute-agent/server_driver.h"
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+
+using namespace shareplane;
+
+namespace {
+
+const std::string kMd5 = "77b0e8110144f8aea9d6f5e53ecaa818";
+
+agent::v1::ServerSpec Spec(
+    const std::string& uuid,
+    std::vector<std::pair<std::string, std::string>> exports_and_tags) {
+  agent::v1::ServerSpec spec;
+  spec.set_server_uuid(uuid);
+  spec.set_name("vm");
+  spec.set_vcpus(1);
+  spec.set_memory_mb(256);
+  for (const auto& [e, tag] : exports_and_tags) {
+    auto* fs = spec.add_filesystems();
+    fs->set_share_id("share-" + tag);
+    fs->set_export_location(e);
+    fs->set_tag(tag);
+    fs->set_share_proto("NFS");
+  }
+  return spec;
+}
+
+std::string XmlOf(Hypervisor& hv, const std::string& uuid) {
+  const auto all = hv.ListDomainXml();
+  for (const auto& xml : *all) {
+    if (absl::StrContains(xml, uuid)) return xml;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("mount argv for NFS and CephFS, secret in a file", "[unit]") {
+  MountOptions o;
+  o.nfs_mount_options = "vers=4.2";
+  auto nfs = MountArgv({"10.0.0.5:/x", "NFS", "", ""}, "/m/p", o, "");
+  CHECK(nfs == std::vector<std::string>{"mount", "-t", "nfs", "-o", "vers=4.2",
+                                        "10.0.0.5:/x", "/m/p"});
+  auto ceph = MountArgv({"mon:6789:/v/a", "CEPHFS", "nova", "SECRET"}, "/m/q",
+                        {}, "/m/q.secret");
+  CHECK(ceph == std::vector<std::string>{"mount", "-t", "ceph", "-o",
+                                         "name=nova,secretfile=/m/q.secret",
+                                         "mon:6789:/v/a", "/m/q"});
+  for (const auto& arg : ceph) CHECK(arg.find("SECRET") == std::string::npos);
+  // md5("10.0.0.5:/x"), as `printf %s 10.0.0.5:/x | md5sum` prints it.
+  CHECK(MountPointFor("/b", "10.0.0.5:/x") == "/b/" + kMd5);
+}
+
+TEST_CASE(
+    "a server starts with one virtiofs filesystem per share and "
+    "memfd shared memory",
+    "[unit]") {
+  char tmpl[] = "/tmp/sp-mnt.XXXXXX";
+  const std::string base = mkdtemp(tmpl);
+  LibvirtHypervisor hv("test:///default");
+  InMemoryMounter mounter;
+  MountManager mounts(mounter, {base, "", ""});
+  ServerDriver driver(hv, mounts, {"test", "memfd", ""});
+  const std::string a = "11111111-0000-0000-0000-000000000001";
+  const std::string b = "11111111-0000-0000-0000-000000000002";
+
+  auto on = driver.PowerOn(
+      Spec(a, {{"10.0.0.5:/one", "data"}, {"10.0.0.5:/two", "logs"}}));
+  REQUIRE(on.ok());
+  CHECK(on->domain_state() == "running");
+  CHECK(on->mount_points_size() == 2);
+  const std::string xml = XmlOf(hv, a);
+  CHECK(absl::StrContains(xml, "<source type='memfd'/>"));
+  CHECK(absl::StrContains(xml, "<access mode='shared'/>"));
+  CHECK(absl::StrContains(xml, "<driver type='virtiofs'/>"));
+  CHECK(absl::StrContains(xml, "<target dir='data'/>"));
+  CHECK(absl::StrContains(
+      xml, "<source dir='" + MountPointFor(base, "10.0.0.5:/one") + "'/>"));
+  REQUIRE(mounter.history().size() == 2);
+  CHECK(mounter.history()[0] ==
+        std::vector<std::string>{"mount", "-t", "nfs", "10.0.0.5:/one",
+                                 MountPointFor(base, "10.0.0.5:/one")});
+
+  // A second server sharing one export reuses the mount point.
+  REQUIRE(driver.PowerOn(Spec(b, {{"10.0.0.5:/one", "data"}})).ok());
+  CHECK(mounter.history().size() == 2);
+  CHECK(mounts.Users(MountPointFor(base, "10.0.0.5:/one")) == 2);
+
+  // Stopping a releases its mounts; the shared one stays for b.
+  auto off = driver.PowerOff(a);
+  REQUIRE(off.ok());
+  CHECK(off->domain_state() == "shutoff");
+  CHECK(mounter.IsMounted(MountPointFor(base, "10.0.0.5:/one")));
+  CHECK_FALSE(mounter.IsMounted(MountPointFor(base, "10.0.0.5:/two")));
+
+  // After an agent restart the counts come back from the running domains.
+  MountManager recovered(mounter, {base, "", ""});
+  ServerDriver again(hv, recovered, {"test", "memfd", ""});
+  REQUIRE(again.Recover(mounter).ok());
+  CHECK(recovered.Users(MountPointFor(base, "10.0.0.5:/one")) == 1);
+
+  REQUIRE(again.Delete(b).ok());
+  CHECK_FALSE(mounter.IsMounted(MountPointFor(base, "10.0.0.5:/one")));
+  CHECK(XmlOf(hv, b).empty());
+  REQUIRE(again.Delete(a).ok());
+  REQUIRE(again.Delete(a).ok());  // idempotent
+}
+
+TEST_CASE("a failed mount leaves the server without mounts or domain",
+          "[unit]") {
+  class FailingMounter : public InMemoryMounter {
+   public:
+    absl::Status Mount(const std::vector<std::string>& argv,
+                       const std::string& point) override {
+      if (argv[3] == "bad:/x") {
+        return absl::InternalError("mount.nfs: access denied");
+      }
+      return InMemoryMounter::Mount(argv, point);
+    }
+  };
+  char tmpl[] = "/tmp/sp-mnt.XXXXXX";
+  const std::string base = mkdtemp(tmpl);
+  LibvirtHypervisor hv("test:///default");
+  FailingMounter mounter;
+  MountManager mounts(mounter, {base, "", ""});
+  ServerDriver driver(hv, mounts, {"test", "memfd", ""});
+  const std::string uuid = "22222222-0000-0000-0000-000000000001";
+  auto on = driver.PowerOn(Spec(uuid, {{"good:/x", "a"}, {"bad:/x", "b"}}));
+  REQUIRE_FALSE(on.ok());
+  CHECK(absl::StrContains(on.status().message(), "access denied"));
+  CHECK_FALSE(mounter.IsMounted(MountPointFor(base, "good:/x")));
+  CHECK(XmlOf(hv, uuid).empty());
+}
