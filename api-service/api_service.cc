@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "api-service/compute_api.h"
 #include "api-service/faults.h"
+#include "api-service/grpc_front.h"
 #include "api-service/outbox_relay.h"
 #include "common/log.h"
 #include "common/settings.h"
@@ -20,9 +21,11 @@ struct ApiService::Parts {
   ServersApi servers;
   ResourcesApi resources;
   ComputeApi compute;
+  GrpcFront grpc;
   OutboxRelay relay;
   HttpServer server;
   int port = 0;
+  int grpc_port = 0;
 
   Parts(const Config& c, Policy p)
       : config(c),
@@ -41,6 +44,7 @@ struct ApiService::Parts {
         servers(deps),
         resources(deps),
         compute(shares, servers, resources),
+        grpc(compute),
         relay(db, publisher),
         server([this](const HttpRequest& r) { return compute.Handle(r); },
                c.GetInt("api", "workers", 16), FaultResponse) {}
@@ -76,17 +80,25 @@ absl::Status ApiService::Start() {
       host, parts_->config.GetInt("api", "listen_port", 8774));
   if (!port.ok()) return port.status();
   parts_->port = *port;
+  auto grpc_port = parts_->grpc.Start(
+      parts_->config.GetString("api", "grpc_listen", host),
+      parts_->config.GetInt("api", "grpc_listen_port", 8779));
+  if (!grpc_port.ok()) return grpc_port.status();
+  parts_->grpc_port = *grpc_port;
   parts_->server.Start();
   parts_->relay.Start();
-  SP_LOG(Info) << "Compute API listening on http://" << host << ":" << *port;
+  SP_LOG(Info) << "Compute API listening on http://" << host << ":" << *port
+               << ", gRPC on port " << *grpc_port;
   return absl::OkStatus();
 }
 
 void ApiService::Stop() {
   parts_->server.Stop();
+  parts_->grpc.Stop();
   parts_->relay.Stop();
 }
 
 int ApiService::compute_port() const { return parts_->port; }
+int ApiService::grpc_port() const { return parts_->grpc_port; }
 
 }  // namespace shareplane

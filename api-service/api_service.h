@@ -12,7 +12,8 @@ namespace shareplane {
 
 class ApiService {
  public:
-  // Reads [api] listen/listen_port/workers, [database], [manila],
+  // Reads [api] listen/listen_port/workers/grpc_listen/grpc_listen_port/
+  // auth_strategy, [oslo_policy] policy_file, [database], [manila],
   // [DEFAULT] transport_url, [conductor] task_queue. With
   // [database] sync_on_start = true, applies migrations first.
   static absl::StatusOr<std::unique_ptr<ApiService>> Create(
@@ -23,6 +24,7 @@ class ApiService {
   absl::Status Start();
   void Stop();
   int compute_port() const;
+  int grpc_port() const;
 
  private:
   struct Parts;

@@ -1,5 +1,6 @@
 #include "api-service/compute_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,16 @@ ComputeApi::ComputeApi(SharesApi& shares, ServersApi& servers,
     : shares_(shares), servers_(servers), resources_(resources) {}
 
 HttpResponse ComputeApi::Handle(const HttpRequest& req) {
+  HttpResponse resp = HandleInternal(req);
+  resp.headers.erase(std::remove_if(resp.headers.begin(), resp.headers.end(),
+                                    [](const auto& h) {
+                                      return h.first == kStatusCodeHeader;
+                                    }),
+                     resp.headers.end());
+  return resp;
+}
+
+HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   RequestContext ctx;
   ctx.request_id = NewRequestId();

@@ -16,7 +16,10 @@ namespace shareplane {
 class ComputeApi {
  public:
   ComputeApi(SharesApi& shares, ServersApi& servers, ResourcesApi& resources);
+  // Serves one REST request.
   HttpResponse Handle(const HttpRequest& request);
+  // The same for the gRPC front: keeps kStatusCodeHeader on faults.
+  HttpResponse HandleInternal(const HttpRequest& request);
 
  private:
   HttpResponse Route(const HttpRequest& request, RequestContext& ctx);

@@ -47,9 +47,42 @@ HttpResponse FaultResponse(int code, const std::string& message) {
       name = "computeFault";
       break;
   }
-  return JsonResponse(
+  absl::StatusCode canonical;
+  switch (code) {
+    case 400:
+    case 406:
+    case 413:
+      canonical = absl::StatusCode::kInvalidArgument;
+      break;
+    case 401:
+      canonical = absl::StatusCode::kUnauthenticated;
+      break;
+    case 403:
+      canonical = absl::StatusCode::kPermissionDenied;
+      break;
+    case 404:
+      canonical = absl::StatusCode::kNotFound;
+      break;
+    case 405:
+    case 501:
+      canonical = absl::StatusCode::kUnimplemented;
+      break;
+    case 409:
+      canonical = absl::StatusCode::kFailedPrecondition;
+      break;
+    case 503:
+      canonical = absl::StatusCode::kUnavailable;
+      break;
+    default:
+      canonical = absl::StatusCode::kInternal;
+      break;
+  }
+  HttpResponse resp = JsonResponse(
       code,
       nlohmann::ordered_json{{name, {{"code", code}, {"message", message}}}});
+  resp.SetHeader(kStatusCodeHeader,
+                 std::to_string(static_cast<int>(canonical)));
+  return resp;
 }
 
 HttpResponse FaultFromStatus(const absl::Status& status) {
@@ -61,7 +94,10 @@ HttpResponse FaultFromStatus(const absl::Status& status) {
                          "your Shareplane operator and attach the "
                          "request id.");
   }
-  return FaultResponse(code, std::string(status.message()));
+  HttpResponse resp = FaultResponse(code, std::string(status.message()));
+  resp.SetHeader(kStatusCodeHeader,
+                 std::to_string(static_cast<int>(status.code())));
+  return resp;
 }
 
 }  // namespace shareplane

@@ -14,6 +14,11 @@ namespace shareplane {
 // Keeps the fields in the order given (Nova's sample order).
 HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body);
 HttpResponse FaultResponse(int code, const std::string& message);
+
+// Faults also carry the canonical code in this header, for the gRPC front
+// (which maps 409 to FAILED_PRECONDITION or ALREADY_EXISTS by it). The REST
+// front removes it before answering.
+inline constexpr char kStatusCodeHeader[] = "X-Shareplane-Status-Code";
 // Uses the status's message as the fault message and HttpStatusFor(code).
 HttpResponse FaultFromStatus(const absl::Status& status);
 

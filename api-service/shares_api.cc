@@ -250,10 +250,9 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
     return absl::OkStatus();
   });
   if (s.code() == absl::StatusCode::kAlreadyExists) {
-    return FaultResponse(409,
-                         absl::StrCat("Share '", share_id, "' or tag '", tag,
-                                      "' already associated to this "
-                                      "server."));
+    return FaultFromStatus(absl::AlreadyExistsError(
+        absl::StrCat("Share '", share_id, "' or tag '", tag,
+                     "' already associated to this server.")));
   }
   if (!s.ok()) return FaultFromStatus(s);
   SP_LOG(Info) << "Attaching share " << share_id << " to server "

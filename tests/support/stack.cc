@@ -14,7 +14,8 @@ Stack::Stack()
       api_port_(FreePort()),
       conductor_port_(FreePort()),
       compute_port_(FreePort()),
-      manila_port_(FreePort()) {
+      manila_port_(FreePort()),
+      grpc_port_(FreePort()) {
   config_path_ = WriteConfig(Config());
 }
 
@@ -34,7 +35,8 @@ std::string Stack::Config() const {
       "[database]\n"
       "connection = ",
       database_.url(), "\n",
-      "[api]\nlisten = 127.0.0.1\nlisten_port = ", api_port_, "\n",
+      "[api]\nlisten = 127.0.0.1\nlisten_port = ", api_port_,
+      "\ngrpc_listen_port = ", grpc_port_, "\n",
       "[manila]\nendpoint = ", manila_url(), "\naccess_rule_timeout = 10\n",
       "[conductor]\nlisten = 127.0.0.1\nlisten_port = ", conductor_port_,
       "\ntask_queue = ", queue_, "\nheartbeat_interval = 1\n",
@@ -46,6 +48,10 @@ std::string Stack::Config() const {
 
 std::string Stack::api_url() const {
   return absl::StrCat("http://127.0.0.1:", api_port_);
+}
+
+std::string Stack::grpc_endpoint() const {
+  return absl::StrCat("127.0.0.1:", grpc_port_);
 }
 
 std::string Stack::compute_endpoint() const {

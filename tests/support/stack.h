@@ -29,6 +29,7 @@ class Stack {
   std::string api_url() const;
   std::string manila_url() const;
   std::string compute_endpoint() const;
+  std::string grpc_endpoint() const;
 
   // Seeds a flavor and a server of project "demo" (user "alice") on
   // `host`, in vm_state `state`; returns the server id. Registers `host`
@@ -56,7 +57,7 @@ class Stack {
   std::string Config() const;
   ScopedDatabase database_;
   std::string queue_;
-  int api_port_, conductor_port_, compute_port_, manila_port_;
+  int api_port_, conductor_port_, compute_port_, manila_port_, grpc_port_;
   std::string config_path_;
   std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
 };
