@@ -9,13 +9,14 @@
 
 namespace shareplane::testing {
 
-Stack::Stack()
+Stack::Stack(std::string extra_config)
     : queue_(UniqueName("test.tasks")),
       api_port_(FreePort()),
       conductor_port_(FreePort()),
       compute_port_(FreePort()),
       manila_port_(FreePort()),
       grpc_port_(FreePort()) {
+  extra_config_ = std::move(extra_config);
   config_path_ = WriteConfig(Config());
 }
 
@@ -43,11 +44,16 @@ std::string Stack::Config() const {
       "[compute]\nlisten = 127.0.0.1\nlisten_port = ", compute_port_,
       "\nstorage_ip = 192.0.2.10\nconductor_endpoint = 127.0.0.1:",
       conductor_port_, "\nmount_driver = memory\nmount_base = /tmp/", queue_,
-      "-mnt\n", "[libvirt]\nconnection_uri = test:///default\n");
+      "-mnt\n", "[libvirt]\nconnection_uri = test:///default\n", extra_config_);
 }
 
 std::string Stack::api_url() const {
   return absl::StrCat("http://127.0.0.1:", api_port_);
+}
+
+void Stack::SetExtraConfig(std::string extra) {
+  extra_config_ = std::move(extra);
+  config_path_ = WriteConfig(Config());
 }
 
 std::string Stack::grpc_endpoint() const {

@@ -14,7 +14,8 @@ namespace shareplane::testing {
 
 class Stack {
  public:
-  Stack();
+  // `extra_config` is appended to the daemons' INI file.
+  explicit Stack(std::string extra_config = "");
   ~Stack();
 
   // Each starts its daemon and waits until it serves.
@@ -26,6 +27,9 @@ class Stack {
   void StopConductor() { conductor_.reset(); }
 
   Database& db() { return database_.db(); }
+  const std::string& database_url() const { return database_.url(); }
+  // Replaces the extra configuration; affects daemons started afterwards.
+  void SetExtraConfig(std::string extra);
   std::string api_url() const;
   std::string manila_url() const;
   std::string compute_endpoint() const;
@@ -58,6 +62,7 @@ class Stack {
   ScopedDatabase database_;
   std::string queue_;
   int api_port_, conductor_port_, compute_port_, manila_port_, grpc_port_;
+  std::string extra_config_;
   std::string config_path_;
   std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
 };
