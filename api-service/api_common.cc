@@ -30,7 +30,8 @@ absl::Status InstanceNotFound(const std::string& id) {
       absl::StrCat("Instance ", id, " could not be found."));
 }
 
-absl::StatusOr<Server> LoadServer(pqxx::work& w, const RequestContext& ctx,
+absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
+                                  const RequestContext& ctx,
                                   const std::string& id, bool lock) {
   if (!IsUuid(id)) return InstanceNotFound(id);
   const std::string uuid = absl::AsciiStrToLower(id);
@@ -44,7 +45,7 @@ absl::StatusOr<Server> LoadServer(pqxx::work& w, const RequestContext& ctx,
   return *s;
 }
 
-void EnqueueTask(pqxx::work& w, const std::string& queue,
+void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
                  const RequestContext& ctx, task::v1::Task& task) {
   task.set_task_id(NewUuid());
   task.set_request_id(ctx.request_id);

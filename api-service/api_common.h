@@ -40,12 +40,13 @@ absl::Status InstanceNotFound(const std::string& id);
 // The server if it exists, is not deleted and the caller may see it
 // (admin, or same project); otherwise NotFound, never PermissionDenied.
 // With `lock`, holds a FOR UPDATE row lock until the transaction ends.
-absl::StatusOr<Server> LoadServer(pqxx::work& w, const RequestContext& ctx,
+absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
+                                  const RequestContext& ctx,
                                   const std::string& id, bool lock);
 
 // Fills task_id and request ids, and writes the task to the outbox in the
 // caller's transaction.
-void EnqueueTask(pqxx::work& w, const std::string& queue,
+void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
                  const RequestContext& ctx, task::v1::Task& task);
 
 // Parses a JSON object body; InvalidArgument "Malformed request body"

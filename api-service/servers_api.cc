@@ -227,7 +227,7 @@ HttpResponse ServersApi::List(const RequestContext& ctx, const HttpRequest& req,
     }
   }
   ojson servers = ojson::array();
-  absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
+  absl::Status s = deps_.db.Read([&](pqxx::transaction_base& w) {
     std::map<std::string, std::optional<Flavor>> flavors;
     for (const Server& server :
          ListServers(w, all_tenants ? "" : ctx.project_id)) {
@@ -253,13 +253,15 @@ HttpResponse ServersApi::List(const RequestContext& ctx, const HttpRequest& req,
 HttpResponse ServersApi::Show(const RequestContext& ctx, const HttpRequest& req,
                               const std::string& id) {
   ojson out;
-  absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
-    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, id, false));
-    SP_RETURN_IF_ERROR(deps_.policy.Enforce("os_compute_api:servers:show", ctx,
-                                            server.project_id));
-    out = ServerJson(server, GetFlavor(w, server.flavor_id), ctx, deps_, req);
-    return absl::OkStatus();
-  });
+  absl::Status s =
+      deps_.db.Read([&](pqxx::transaction_base& w) -> absl::Status {
+        SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, id, false));
+        SP_RETURN_IF_ERROR(deps_.policy.Enforce("os_compute_api:servers:show",
+                                                ctx, server.project_id));
+        out =
+            ServerJson(server, GetFlavor(w, server.flavor_id), ctx, deps_, req);
+        return absl::OkStatus();
+      });
   if (!s.ok()) return FaultFromStatus(s);
   return JsonResponse(200, ojson{{"server", out}});
 }

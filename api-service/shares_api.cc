@@ -139,14 +139,16 @@ HttpResponse SharesApi::List(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& server_id) {
   if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
   nlohmann::ordered_json shares = nlohmann::ordered_json::array();
-  absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
-    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
-    SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "index", server));
-    for (const auto& m : ListShareMappings(w, server.uuid)) {
-      shares.push_back(MappingJson(m, ctx, false));
-    }
-    return absl::OkStatus();
-  });
+  absl::Status s =
+      deps_.db.Read([&](pqxx::transaction_base& w) -> absl::Status {
+        SP_ASSIGN_OR_RETURN(Server server,
+                            LoadServer(w, ctx, server_id, false));
+        SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "index", server));
+        for (const auto& m : ListShareMappings(w, server.uuid)) {
+          shares.push_back(MappingJson(m, ctx, false));
+        }
+        return absl::OkStatus();
+      });
   if (!s.ok()) return FaultFromStatus(s);
   return JsonResponse(200, nlohmann::ordered_json{{"shares", shares}});
 }
@@ -156,21 +158,23 @@ HttpResponse SharesApi::Show(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& share_id) {
   if (auto s = NoQuery(req); !s.ok()) return FaultFromStatus(s);
   nlohmann::ordered_json share;
-  absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
-    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, false));
-    SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "show", server));
-    std::optional<ShareMapping> m;
-    if (IsUuid(share_id)) {
-      m = GetShareMappingByShare(w, server.uuid,
-                                 absl::AsciiStrToLower(share_id));
-    }
-    if (!m) {
-      return absl::NotFoundError(
-          absl::StrCat("Share ", share_id, " could not be found."));
-    }
-    share = MappingJson(*m, ctx, true);
-    return absl::OkStatus();
-  });
+  absl::Status s =
+      deps_.db.Read([&](pqxx::transaction_base& w) -> absl::Status {
+        SP_ASSIGN_OR_RETURN(Server server,
+                            LoadServer(w, ctx, server_id, false));
+        SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "show", server));
+        std::optional<ShareMapping> m;
+        if (IsUuid(share_id)) {
+          m = GetShareMappingByShare(w, server.uuid,
+                                     absl::AsciiStrToLower(share_id));
+        }
+        if (!m) {
+          return absl::NotFoundError(
+              absl::StrCat("Share ", share_id, " could not be found."));
+        }
+        share = MappingJson(*m, ctx, true);
+        return absl::OkStatus();
+      });
   if (!s.ok()) return FaultFromStatus(s);
   return JsonResponse(200, nlohmann::ordered_json{{"share", share}});
 }

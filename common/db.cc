@@ -73,6 +73,22 @@ absl::Status Database::Transact(
   return status;
 }
 
+absl::Status Database::Read(
+    const std::function<absl::Status(pqxx::transaction_base&)>& fn) {
+  std::unique_ptr<pqxx::connection> conn = Acquire();
+  absl::Status status;
+  try {
+    if (!conn) conn = std::make_unique<pqxx::connection>(options_.conninfo);
+    pqxx::nontransaction txn(*conn);
+    status = fn(txn);
+  } catch (...) {
+    status = StatusFromCurrentException("Database error");
+    if (status.code() == absl::StatusCode::kUnavailable) conn.reset();
+  }
+  Release(std::move(conn));
+  return status;
+}
+
 absl::StatusOr<int> SchemaVersion(Database& db) {
   int version = 0;
   absl::Status s = db.Transact([&](pqxx::work& w) {

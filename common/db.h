@@ -35,6 +35,12 @@ class Database {
   // errors), or whatever `fn` returned.
   absl::Status Transact(const std::function<absl::Status(pqxx::work&)>& fn);
 
+  // Runs `fn` without a transaction (each statement commits by itself), for
+  // reads that need no snapshot across statements: saves BEGIN and COMMIT
+  // round trips on hot read paths. Same codes as Transact.
+  absl::Status Read(
+      const std::function<absl::Status(pqxx::transaction_base&)>& fn);
+
   // Gives `fn` a dedicated connection outside the pool, for LISTEN loops.
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect();
 

@@ -23,6 +23,15 @@ std::vector<std::string> ParseArray(const std::string& literal) {
   return absl::StrSplit(s, ',', absl::SkipEmpty());
 }
 
+// Runs `sql` as the prepared statement `name` (prepared on first use on each
+// connection; libpqxx treats a repeated identical prepare as a no-op).
+template <typename... Args>
+pqxx::result Prepared(pqxx::transaction_base& w, const char* name,
+                      const std::string& sql, Args&&... args) {
+  w.conn().prepare(name, sql);
+  return w.exec_prepared(name, std::forward<Args>(args)...);
+}
+
 // SQL rendering a timestamptz column as Nova does: 2013-09-23T13:37:00Z.
 std::string Iso(const std::string& column) {
   return "to_char(" + column +
@@ -97,7 +106,7 @@ constexpr char kHostColumns[] =
 
 }  // namespace
 
-void InsertFlavor(pqxx::work& w, const Flavor& f) {
+void InsertFlavor(pqxx::transaction_base& w, const Flavor& f) {
   nlohmann::json specs(f.extra_specs);
   w.exec_params(
       "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb, extra_specs, "
@@ -131,15 +140,16 @@ Flavor FlavorFromRow(const pqxx::row& r) {
 }
 }  // namespace
 
-std::optional<Flavor> GetFlavor(pqxx::work& w, const std::string& id) {
-  pqxx::result r = w.exec_params(
-      std::string("SELECT ") + kFlavorColumns + " FROM flavors WHERE id = $1",
-      id);
+std::optional<Flavor> GetFlavor(pqxx::transaction_base& w,
+                                const std::string& id) {
+  static const std::string sql =
+      std::string("SELECT ") + kFlavorColumns + " FROM flavors WHERE id = $1";
+  pqxx::result r = Prepared(w, "get_flavor", sql, id);
   if (r.empty()) return std::nullopt;
   return FlavorFromRow(r[0]);
 }
 
-std::vector<Flavor> ListFlavors(pqxx::work& w) {
+std::vector<Flavor> ListFlavors(pqxx::transaction_base& w) {
   std::vector<Flavor> out;
   for (const auto& row : w.exec(std::string("SELECT ") + kFlavorColumns +
                                 " FROM flavors ORDER BY ram_mb, id")) {
@@ -148,7 +158,7 @@ std::vector<Flavor> ListFlavors(pqxx::work& w) {
   return out;
 }
 
-void SetFlavorExtraSpecs(pqxx::work& w, const std::string& id,
+void SetFlavorExtraSpecs(pqxx::transaction_base& w, const std::string& id,
                          const std::map<std::string, std::string>& specs) {
   w.exec_params(
       "UPDATE flavors SET extra_specs = $2::jsonb, version = version + 1 "
@@ -156,7 +166,7 @@ void SetFlavorExtraSpecs(pqxx::work& w, const std::string& id,
       id, nlohmann::json(specs).dump());
 }
 
-void UpsertComputeHost(pqxx::work& w, const ComputeHost& h) {
+void UpsertComputeHost(pqxx::transaction_base& w, const ComputeHost& h) {
   w.exec_params(
       "INSERT INTO compute_hosts (hostname, storage_ip, agent_endpoint, "
       " traits, libvirt_version, hypervisor_type, hypervisor_version, "
@@ -175,14 +185,14 @@ void UpsertComputeHost(pqxx::work& w, const ComputeHost& h) {
       h.vcpus);
 }
 
-bool TouchComputeHost(pqxx::work& w, const std::string& hostname) {
+bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname) {
   pqxx::result r = w.exec_params(
       "UPDATE compute_hosts SET last_heartbeat = now() WHERE hostname = $1",
       hostname);
   return r.affected_rows() == 1;
 }
 
-std::optional<ComputeHost> GetComputeHost(pqxx::work& w,
+std::optional<ComputeHost> GetComputeHost(pqxx::transaction_base& w,
                                           const std::string& hostname) {
   pqxx::result r = w.exec_params(std::string("SELECT ") + kHostColumns +
                                      " FROM compute_hosts WHERE hostname = $1",
@@ -191,7 +201,7 @@ std::optional<ComputeHost> GetComputeHost(pqxx::work& w,
   return HostFromRow(r[0]);
 }
 
-std::vector<ComputeHost> ListComputeHosts(pqxx::work& w) {
+std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w) {
   std::vector<ComputeHost> out;
   for (const auto& row : w.exec(std::string("SELECT ") + kHostColumns +
                                 " FROM compute_hosts ORDER BY hostname")) {
@@ -200,7 +210,7 @@ std::vector<ComputeHost> ListComputeHosts(pqxx::work& w) {
   return out;
 }
 
-void InsertServer(pqxx::work& w, const Server& s) {
+void InsertServer(pqxx::transaction_base& w, const Server& s) {
   w.exec_params(
       "INSERT INTO servers (uuid, name, project_id, user_id, flavor_id, host, "
       " vm_state, task_state, power_state) "
@@ -209,16 +219,18 @@ void InsertServer(pqxx::work& w, const Server& s) {
       s.task_state, s.power_state);
 }
 
-std::optional<Server> GetServer(pqxx::work& w, const std::string& uuid) {
-  pqxx::result r = w.exec_params(
+std::optional<Server> GetServer(pqxx::transaction_base& w,
+                                const std::string& uuid) {
+  static const std::string sql =
       "SELECT " + ServerColumns() +
-          " FROM servers WHERE uuid = $1::uuid AND deleted_at IS NULL",
-      uuid);
+      " FROM servers WHERE uuid = $1::uuid AND deleted_at IS NULL";
+  pqxx::result r = Prepared(w, "get_server", sql, uuid);
   if (r.empty()) return std::nullopt;
   return ServerFromRow(r[0]);
 }
 
-std::vector<Server> ListServers(pqxx::work& w, const std::string& project_id) {
+std::vector<Server> ListServers(pqxx::transaction_base& w,
+                                const std::string& project_id) {
   std::vector<Server> out;
   for (const auto& row : w.exec_params(
            "SELECT " + ServerColumns() +
@@ -230,7 +242,7 @@ std::vector<Server> ListServers(pqxx::work& w, const std::string& project_id) {
   return out;
 }
 
-bool UpdateServerState(pqxx::work& w, const std::string& uuid,
+bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version, const std::string& vm_state,
                        const std::string& task_state, int power_state) {
   pqxx::result r = w.exec_params(
@@ -243,7 +255,7 @@ bool UpdateServerState(pqxx::work& w, const std::string& uuid,
   return r.affected_rows() == 1;
 }
 
-bool MarkServerDeleted(pqxx::work& w, const std::string& uuid,
+bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version) {
   pqxx::result r = w.exec_params(
       "UPDATE servers SET vm_state = 'deleted', task_state = NULL, "
@@ -254,7 +266,8 @@ bool MarkServerDeleted(pqxx::work& w, const std::string& uuid,
   return r.affected_rows() == 1;
 }
 
-std::optional<std::string> PickHost(pqxx::work& w, const Flavor& flavor,
+std::optional<std::string> PickHost(pqxx::transaction_base& w,
+                                    const Flavor& flavor,
                                     const std::vector<std::string>& required,
                                     int up_seconds, double ram_ratio,
                                     double cpu_ratio) {
@@ -281,7 +294,7 @@ std::optional<std::string> PickHost(pqxx::work& w, const Flavor& flavor,
   return host;
 }
 
-void InsertShareMapping(pqxx::work& w, const ShareMapping& m) {
+void InsertShareMapping(pqxx::transaction_base& w, const ShareMapping& m) {
   w.exec_params(
       "INSERT INTO share_mappings (uuid, server_uuid, share_id, tag, status, "
       " share_proto, export_location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -289,7 +302,7 @@ void InsertShareMapping(pqxx::work& w, const ShareMapping& m) {
       m.export_location);
 }
 
-std::optional<ShareMapping> GetShareMapping(pqxx::work& w,
+std::optional<ShareMapping> GetShareMapping(pqxx::transaction_base& w,
                                             const std::string& uuid) {
   pqxx::result r = w.exec_params(std::string("SELECT ") + kMappingColumns +
                                      " FROM share_mappings WHERE uuid = $1",
@@ -299,7 +312,7 @@ std::optional<ShareMapping> GetShareMapping(pqxx::work& w,
 }
 
 std::optional<ShareMapping> GetShareMappingByShare(
-    pqxx::work& w, const std::string& server_uuid,
+    pqxx::transaction_base& w, const std::string& server_uuid,
     const std::string& share_id) {
   pqxx::result r = w.exec_params(
       std::string("SELECT ") + kMappingColumns +
@@ -309,21 +322,20 @@ std::optional<ShareMapping> GetShareMappingByShare(
   return MappingFromRow(r[0]);
 }
 
-std::vector<ShareMapping> ListShareMappings(pqxx::work& w,
+std::vector<ShareMapping> ListShareMappings(pqxx::transaction_base& w,
                                             const std::string& server_uuid) {
+  static const std::string sql = std::string("SELECT ") + kMappingColumns +
+                                 " FROM share_mappings WHERE server_uuid = $1 "
+                                 "ORDER BY created_at, uuid";
   std::vector<ShareMapping> out;
-  for (const auto& row :
-       w.exec_params(std::string("SELECT ") + kMappingColumns +
-                         " FROM share_mappings WHERE server_uuid = $1 "
-                         "ORDER BY created_at, uuid",
-                     server_uuid)) {
-    out.push_back(MappingFromRow(row));
-  }
+  const pqxx::result rows =
+      Prepared(w, "list_share_mappings", sql, server_uuid);
+  for (const auto& row : rows) out.push_back(MappingFromRow(row));
   return out;
 }
 
-bool UpdateShareMappingStatus(pqxx::work& w, const std::string& uuid,
-                              int64_t expected_version,
+bool UpdateShareMappingStatus(pqxx::transaction_base& w,
+                              const std::string& uuid, int64_t expected_version,
                               const std::string& status,
                               const std::string& access_id,
                               const std::string& error_message) {
@@ -336,7 +348,7 @@ bool UpdateShareMappingStatus(pqxx::work& w, const std::string& uuid,
   return r.affected_rows() == 1;
 }
 
-bool DeleteShareMapping(pqxx::work& w, const std::string& uuid,
+bool DeleteShareMapping(pqxx::transaction_base& w, const std::string& uuid,
                         int64_t expected_version) {
   pqxx::result r = w.exec_params(
       "DELETE FROM share_mappings WHERE uuid = $1 AND version = $2", uuid,
@@ -344,7 +356,7 @@ bool DeleteShareMapping(pqxx::work& w, const std::string& uuid,
   return r.affected_rows() == 1;
 }
 
-int CountOtherRuleUsers(pqxx::work& w, const std::string& share_id,
+int CountOtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
                         const std::string& mapping_uuid,
                         const std::string& host, bool same_host_only) {
   pqxx::result r = w.exec_params(
@@ -355,12 +367,13 @@ int CountOtherRuleUsers(pqxx::work& w, const std::string& share_id,
   return r[0][0].as<int>();
 }
 
-void LockShareAccess(pqxx::work& w, const std::string& share_id) {
+void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id) {
   w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))",
                 share_id);
 }
 
-int64_t InsertInstanceAction(pqxx::work& w, const std::string& request_id,
+int64_t InsertInstanceAction(pqxx::transaction_base& w,
+                             const std::string& request_id,
                              const std::string& server_uuid,
                              const std::string& action,
                              const std::string& project_id,
@@ -372,7 +385,8 @@ int64_t InsertInstanceAction(pqxx::work& w, const std::string& request_id,
   return r[0][0].as<int64_t>();
 }
 
-void RecordActionEvent(pqxx::work& w, const std::string& server_uuid,
+void RecordActionEvent(pqxx::transaction_base& w,
+                       const std::string& server_uuid,
                        const std::string& request_id, const std::string& event,
                        const std::string& result, const std::string& details) {
   w.exec_params(
@@ -404,7 +418,7 @@ const std::string& ActionColumns() {
 }  // namespace
 
 std::vector<InstanceAction> ListInstanceActions(
-    pqxx::work& w, const std::string& server_uuid) {
+    pqxx::transaction_base& w, const std::string& server_uuid) {
   std::vector<InstanceAction> out;
   for (const auto& row :
        w.exec_params("SELECT " + ActionColumns() +
@@ -416,7 +430,7 @@ std::vector<InstanceAction> ListInstanceActions(
   return out;
 }
 
-std::optional<InstanceAction> GetInstanceAction(pqxx::work& w,
+std::optional<InstanceAction> GetInstanceAction(pqxx::transaction_base& w,
                                                 const std::string& server_uuid,
                                                 const std::string& request_id) {
   pqxx::result r = w.exec_params(
@@ -435,7 +449,7 @@ std::optional<InstanceAction> GetInstanceAction(pqxx::work& w,
   return a;
 }
 
-void InsertOutbox(pqxx::work& w, const std::string& routing_key,
+void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
                   const std::string& payload, const std::string& request_id) {
   w.exec_params(
       "INSERT INTO outbox (routing_key, payload, request_id) "
@@ -444,7 +458,7 @@ void InsertOutbox(pqxx::work& w, const std::string& routing_key,
   w.exec(std::string("NOTIFY ") + kOutboxChannel);
 }
 
-std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::work& w, int limit) {
+std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit) {
   std::vector<OutboxRow> out;
   for (const auto& row : w.exec_params(
            "SELECT id, routing_key, payload, request_id FROM outbox "
@@ -460,7 +474,8 @@ std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::work& w, int limit) {
   return out;
 }
 
-void MarkOutboxSent(pqxx::work& w, const std::vector<int64_t>& ids) {
+void MarkOutboxSent(pqxx::transaction_base& w,
+                    const std::vector<int64_t>& ids) {
   if (ids.empty()) return;
   w.exec_params(
       "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",

@@ -82,36 +82,40 @@ struct OutboxRow {
 // Channel the outbox NOTIFYs on when a row is inserted.
 inline constexpr char kOutboxChannel[] = "shareplane_outbox";
 
-void InsertFlavor(pqxx::work& w, const Flavor& f);
-std::optional<Flavor> GetFlavor(pqxx::work& w, const std::string& id);
-std::vector<Flavor> ListFlavors(pqxx::work& w);
-void SetFlavorExtraSpecs(pqxx::work& w, const std::string& id,
+void InsertFlavor(pqxx::transaction_base& w, const Flavor& f);
+std::optional<Flavor> GetFlavor(pqxx::transaction_base& w,
+                                const std::string& id);
+std::vector<Flavor> ListFlavors(pqxx::transaction_base& w);
+void SetFlavorExtraSpecs(pqxx::transaction_base& w, const std::string& id,
                          const std::map<std::string, std::string>& specs);
 
 // Creates the host or refreshes its facts and heartbeat (idempotent).
-void UpsertComputeHost(pqxx::work& w, const ComputeHost& h);
+void UpsertComputeHost(pqxx::transaction_base& w, const ComputeHost& h);
 // False when the host is unknown.
-bool TouchComputeHost(pqxx::work& w, const std::string& hostname);
-std::optional<ComputeHost> GetComputeHost(pqxx::work& w,
+bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname);
+std::optional<ComputeHost> GetComputeHost(pqxx::transaction_base& w,
                                           const std::string& hostname);
-std::vector<ComputeHost> ListComputeHosts(pqxx::work& w);
+std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w);
 
-void InsertServer(pqxx::work& w, const Server& s);
+void InsertServer(pqxx::transaction_base& w, const Server& s);
 // Only servers not deleted.
-std::optional<Server> GetServer(pqxx::work& w, const std::string& uuid);
+std::optional<Server> GetServer(pqxx::transaction_base& w,
+                                const std::string& uuid);
 // Servers not deleted, newest first; all projects when `project_id` is "".
-std::vector<Server> ListServers(pqxx::work& w, const std::string& project_id);
+std::vector<Server> ListServers(pqxx::transaction_base& w,
+                                const std::string& project_id);
 // Compare-and-set of the lifecycle fields; false when the version moved.
-bool UpdateServerState(pqxx::work& w, const std::string& uuid,
+bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version, const std::string& vm_state,
                        const std::string& task_state, int power_state);
 // Marks the server deleted (it disappears from Get/List).
-bool MarkServerDeleted(pqxx::work& w, const std::string& uuid,
+bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version);
 // Picks the up, enabled host with the most free RAM that has every trait in
 // `required` and room for `flavor`, and locks its row until commit so
 // concurrent placements see each other. `up_seconds`: heartbeat age limit.
-std::optional<std::string> PickHost(pqxx::work& w, const Flavor& flavor,
+std::optional<std::string> PickHost(pqxx::transaction_base& w,
+                                    const Flavor& flavor,
                                     const std::vector<std::string>& required,
                                     int up_seconds, double ram_ratio,
                                     double cpu_ratio);
@@ -135,58 +139,61 @@ struct InstanceAction {
   std::vector<ActionEvent> events;
 };
 // Newest first; events are filled only by GetInstanceAction.
-std::vector<InstanceAction> ListInstanceActions(pqxx::work& w,
+std::vector<InstanceAction> ListInstanceActions(pqxx::transaction_base& w,
                                                 const std::string& server_uuid);
-std::optional<InstanceAction> GetInstanceAction(pqxx::work& w,
+std::optional<InstanceAction> GetInstanceAction(pqxx::transaction_base& w,
                                                 const std::string& server_uuid,
                                                 const std::string& request_id);
 
-void InsertShareMapping(pqxx::work& w, const ShareMapping& m);
-std::optional<ShareMapping> GetShareMapping(pqxx::work& w,
+void InsertShareMapping(pqxx::transaction_base& w, const ShareMapping& m);
+std::optional<ShareMapping> GetShareMapping(pqxx::transaction_base& w,
                                             const std::string& uuid);
 std::optional<ShareMapping> GetShareMappingByShare(
-    pqxx::work& w, const std::string& server_uuid, const std::string& share_id);
-std::vector<ShareMapping> ListShareMappings(pqxx::work& w,
+    pqxx::transaction_base& w, const std::string& server_uuid,
+    const std::string& share_id);
+std::vector<ShareMapping> ListShareMappings(pqxx::transaction_base& w,
                                             const std::string& server_uuid);
 // Compare-and-set: applies only if the row still has `expected_version`.
 // Returns false when it lost the race (or the row is gone); never creates.
-bool UpdateShareMappingStatus(pqxx::work& w, const std::string& uuid,
-                              int64_t expected_version,
+bool UpdateShareMappingStatus(pqxx::transaction_base& w,
+                              const std::string& uuid, int64_t expected_version,
                               const std::string& status,
                               const std::string& access_id,
                               const std::string& error_message);
 
 // Deletes the mapping if it still has `expected_version`; false otherwise.
-bool DeleteShareMapping(pqxx::work& w, const std::string& uuid,
+bool DeleteShareMapping(pqxx::transaction_base& w, const std::string& uuid,
                         int64_t expected_version);
 // Other mappings of `share_id` that rely on the same access rule as
 // `mapping_uuid`: those on servers of `host` when `same_host_only` (NFS
 // rules are per host), else all of them (CephFS rules are per deployment).
-int CountOtherRuleUsers(pqxx::work& w, const std::string& share_id,
+int CountOtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
                         const std::string& mapping_uuid,
                         const std::string& host, bool same_host_only);
 // Serializes access-rule changes of one share across conductors until the
 // transaction ends.
-void LockShareAccess(pqxx::work& w, const std::string& share_id);
+void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id);
 
 // Records an instance action; returns its id.
-int64_t InsertInstanceAction(pqxx::work& w, const std::string& request_id,
+int64_t InsertInstanceAction(pqxx::transaction_base& w,
+                             const std::string& request_id,
                              const std::string& server_uuid,
                              const std::string& action,
                              const std::string& project_id,
                              const std::string& user_id);
 // Appends a finished event to the action of (server, request_id), if any.
-void RecordActionEvent(pqxx::work& w, const std::string& server_uuid,
+void RecordActionEvent(pqxx::transaction_base& w,
+                       const std::string& server_uuid,
                        const std::string& request_id, const std::string& event,
                        const std::string& result, const std::string& details);
 
 // Inserts an outbox row and NOTIFYs the relay (delivered at commit).
-void InsertOutbox(pqxx::work& w, const std::string& routing_key,
+void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
                   const std::string& payload, const std::string& request_id);
 // Locks up to `limit` unsent rows (SKIP LOCKED, so relays can run in
 // parallel) in id order.
-std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::work& w, int limit);
-void MarkOutboxSent(pqxx::work& w, const std::vector<int64_t>& ids);
+std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit);
+void MarkOutboxSent(pqxx::transaction_base& w, const std::vector<int64_t>& ids);
 
 }  // namespace shareplane
 

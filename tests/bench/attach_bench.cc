@@ -3,8 +3,6 @@
 // latency percentiles, end-to-end attach throughput and daemon memory.
 //
 //   build/tests/bench/attach_bench [servers=200] [clients=8] [seconds=5]
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -44,35 +42,13 @@ void Print(const char* what, Latencies& l, double seconds, int errors) {
       l.Pct(0.99), l.Pct(1.0), errors);
 }
 
-// Starts PostgreSQL and RabbitMQ unless a test fixture already runs.
-struct OwnServices {
-  std::string dir;
-  OwnServices() {
-    if (std::getenv("SHAREPLANE_TEST_ENV") != nullptr) return;
-    char tmpl[] = "/tmp/shareplane-bench.XXXXXX";
-    dir = mkdtemp(tmpl);
-    Process p("services", {std::string(SHAREPLANE_SOURCE_DIR_DEFAULT) +
-                               "/tests/support/services",
-                           "start", dir});
-    WaitUntil([&] { return !p.running(); }, std::chrono::seconds(120));
-    setenv("SHAREPLANE_TEST_ENV", (dir + "/env").c_str(), 1);
-  }
-  ~OwnServices() {
-    if (dir.empty()) return;
-    Process p("services", {std::string(SHAREPLANE_SOURCE_DIR_DEFAULT) +
-                               "/tests/support/services",
-                           "stop", dir});
-    WaitUntil([&] { return !p.running(); }, std::chrono::seconds(60));
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const int servers = argc > 1 ? std::atoi(argv[1]) : 200;
   const int clients = argc > 2 ? std::atoi(argv[2]) : 8;
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 5;
-  OwnServices services;
+  ScopedServices services;
   int failures = 0;
   {
     Stack stack;

@@ -1,6 +1,9 @@
 #include "tests/support/stack.h"
 
+#include <unistd.h>
+
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -200,6 +203,25 @@ long Stack::RssKiB(const std::string& daemon) const {
     while (std::getline(in, line)) {
       if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
     }
+  }
+  return 0;
+}
+
+double Stack::CpuSeconds(const std::string& daemon) const {
+  for (const auto* p : {&emulator_, &api_, &conductor_, &compute_}) {
+    if (!*p || (*p)->name() != daemon) continue;
+    std::ifstream in("/proc/" + std::to_string((*p)->pid()) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    // Fields after the ")" that ends the command name: utime is the 12th.
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 1; i <= 13 && rest >> field; ++i) {
+      if (i == 12) utime = std::stod(field);
+      if (i == 13) stime = std::stod(field);
+    }
+    return (utime + stime) / sysconf(_SC_CLK_TCK);
   }
   return 0;
 }

@@ -54,6 +54,8 @@ class Stack {
   // Resident memory of a daemon ("api", "conductor", ...) in KiB, 0 if
   // not running.
   long RssKiB(const std::string& daemon) const;
+  // User + system CPU seconds a daemon has used so far.
+  double CpuSeconds(const std::string& daemon) const;
   // Logs of every daemon, for failure messages.
   std::string Logs() const;
 

@@ -85,6 +85,28 @@ void TestServices::RestartRabbitMq() const {
   }
 }
 
+namespace {
+void RunServices(const std::string& command, const std::string& dir) {
+  Process p("services",
+            {EnvOr("SHAREPLANE_SOURCE_DIR", SHAREPLANE_SOURCE_DIR_DEFAULT) +
+                 "/tests/support/services",
+             command, dir});
+  WaitUntil([&] { return !p.running(); }, std::chrono::seconds(120));
+}
+}  // namespace
+
+ScopedServices::ScopedServices() {
+  if (std::getenv("SHAREPLANE_TEST_ENV") != nullptr) return;
+  char tmpl[] = "/tmp/shareplane-services.XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  RunServices("start", dir_);
+  setenv("SHAREPLANE_TEST_ENV", (dir_ + "/env").c_str(), 1);
+}
+
+ScopedServices::~ScopedServices() {
+  if (!dir_.empty()) RunServices("stop", dir_);
+}
+
 ScopedDatabase::ScopedDatabase() {
   const auto& services = TestServices::Get();
   name_ = "sp_" + NewUuid().substr(0, 8) + NewUuid().substr(0, 8);

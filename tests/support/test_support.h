@@ -29,6 +29,18 @@ struct TestServices {
   void RestartRabbitMq() const;
 };
 
+// For programs outside CTest (benchmarks): starts PostgreSQL and RabbitMQ
+// with tests/support/services unless $SHAREPLANE_TEST_ENV already names
+// running ones, and stops what it started.
+class ScopedServices {
+ public:
+  ScopedServices();
+  ~ScopedServices();
+
+ private:
+  std::string dir_;
+};
+
 // A fresh database with the schema applied, dropped at destruction.
 class ScopedDatabase {
  public:
