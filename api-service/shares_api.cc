@@ -141,10 +141,18 @@ HttpResponse SharesApi::List(const RequestContext& ctx, const HttpRequest& req,
   nlohmann::ordered_json shares = nlohmann::ordered_json::array();
   absl::Status s =
       deps_.db.Read([&](pqxx::transaction_base& w) -> absl::Status {
-        SP_ASSIGN_OR_RETURN(Server server,
-                            LoadServer(w, ctx, server_id, false));
-        SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "index", server));
-        for (const auto& m : ListShareMappings(w, server.uuid)) {
+        // One round trip: the server's project (visibility, policy) and
+        // its mappings; same answers as LoadServer + ListShareMappings.
+        auto found = IsUuid(server_id)
+                         ? GetServerProjectAndMappings(
+                               w, absl::AsciiStrToLower(server_id))
+                         : std::nullopt;
+        if (!found || (!ctx.is_admin && found->first != ctx.project_id)) {
+          return InstanceNotFound(server_id);
+        }
+        SP_RETURN_IF_ERROR(deps_.policy.Enforce(
+            "os_compute_api:os-server-shares:index", ctx, found->first));
+        for (const auto& m : found->second) {
           shares.push_back(MappingJson(m, ctx, false));
         }
         return absl::OkStatus();

@@ -334,6 +334,26 @@ std::vector<ShareMapping> ListShareMappings(pqxx::transaction_base& w,
   return out;
 }
 
+std::optional<std::pair<std::string, std::vector<ShareMapping>>>
+GetServerProjectAndMappings(pqxx::transaction_base& w,
+                            const std::string& server_uuid) {
+  static const std::string sql =
+      "SELECT s.project_id, m.uuid, m.server_uuid, m.share_id, m.tag, "
+      " m.status, m.share_proto, m.export_location, m.access_id, "
+      " m.error_message, m.version FROM servers s LEFT JOIN share_mappings m "
+      " ON m.server_uuid = s.uuid WHERE s.uuid = $1::uuid "
+      " AND s.deleted_at IS NULL ORDER BY m.created_at, m.uuid";
+  const pqxx::result rows =
+      Prepared(w, "server_project_and_mappings", sql, server_uuid);
+  if (rows.empty()) return std::nullopt;
+  std::pair<std::string, std::vector<ShareMapping>> out;
+  out.first = Str(rows[0][0]);
+  for (const auto& row : rows) {
+    if (!row["uuid"].is_null()) out.second.push_back(MappingFromRow(row));
+  }
+  return out;
+}
+
 bool UpdateShareMappingStatus(pqxx::transaction_base& w,
                               const std::string& uuid, int64_t expected_version,
                               const std::string& status,

@@ -153,6 +153,11 @@ std::optional<ShareMapping> GetShareMappingByShare(
     const std::string& share_id);
 std::vector<ShareMapping> ListShareMappings(pqxx::transaction_base& w,
                                             const std::string& server_uuid);
+// The server's project and its mappings in one round trip (the list route's
+// hot path); nullopt when the server does not exist or is deleted.
+std::optional<std::pair<std::string, std::vector<ShareMapping>>>
+GetServerProjectAndMappings(pqxx::transaction_base& w,
+                            const std::string& server_uuid);
 // Compare-and-set: applies only if the row still has `expected_version`.
 // Returns false when it lost the race (or the row is gone); never creates.
 bool UpdateShareMappingStatus(pqxx::transaction_base& w,
