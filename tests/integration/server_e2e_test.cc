@@ -171,3 +171,115 @@ TEST_CASE("a server that fits no host is created in ERROR",
   CHECK(json::parse(services.body)["services"][0]["binary"] ==
         "shareplane-compute");
 }
+
+TEST_CASE("server, flavor and host routes answer Nova's errors",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartApi();
+  const std::string stopped = stack.CreateServer();
+  const std::string active = stack.CreateServer("hv1", "active");
+  const std::string unknown = "11111111-2222-3333-4444-555555555555";
+  REQUIRE(stack
+              .Api("POST", "/v2.1/flavors",
+                   R"({"flavor": {"name": "m1.a", "ram": 128, "vcpus": 1,
+                        "disk": 0}})",
+                   "admin:admin")
+              .status == 200);
+  struct Case {
+    std::string name, method, path, body, token;
+    int code;
+    std::string fault, message;
+  };
+  const std::string s = "/v2.1/servers/";
+  std::vector<Case> cases = {
+      {"unknown server", "GET", s + unknown, "", "alice:demo", 404,
+       "itemNotFound", "Instance " + unknown + " could not be found."},
+      {"other project", "GET", s + stopped, "", "eve:other", 404,
+       "itemNotFound", "Instance " + stopped + " could not be found."},
+      {"delete other project", "DELETE", s + stopped, "", "eve:other", 404,
+       "itemNotFound", "could not be found"},
+      {"start an active server", "POST", s + active + "/action",
+       R"({"os-start": null})", "alice:demo", 409, "conflictingRequest",
+       "Cannot 'start' instance " + active + " while it is in vm_state active"},
+      {"soft reboot a stopped server", "POST", s + stopped + "/action",
+       R"({"reboot": {"type": "SOFT"}})", "alice:demo", 409,
+       "conflictingRequest", "while it is in vm_state stopped"},
+      {"reboot without a type", "POST", s + stopped + "/action",
+       R"({"reboot": {}})", "alice:demo", 400, "badRequest",
+       "'type' must be one of 'HARD', 'SOFT'"},
+      {"unknown action", "POST", s + stopped + "/action", R"({"os-fly": {}})",
+       "alice:demo", 400, "badRequest", "There is no such action: os-fly"},
+      {"resize without shares", "POST", s + stopped + "/action",
+       R"({"resize": {"flavorRef": "m1.a"}})", "alice:demo", 501,
+       "notImplemented", "Action resize is not implemented."},
+      {"create without name", "POST", "/v2.1/servers",
+       R"({"server": {"flavorRef": "m1.a"}})", "alice:demo", 400, "badRequest",
+       "'name' must be a string"},
+      {"create in another zone", "POST", "/v2.1/servers",
+       R"({"server": {"name": "x", "flavorRef": "m1.a",
+           "availability_zone": "elsewhere"}})",
+       "alice:demo", 400, "badRequest",
+       "The requested availability zone is not available"},
+      {"all tenants as a user", "GET", "/v2.1/servers?all_tenants=1", "",
+       "alice:demo", 403, "forbidden",
+       "Policy doesn't allow os_compute_api:servers:index:get_all_tenants to "
+       "be performed."},
+      {"unknown flavor", "GET", "/v2.1/flavors/nope", "", "alice:demo", 404,
+       "itemNotFound", "Flavor nope could not be found."},
+      {"flavor create as a user", "POST", "/v2.1/flavors",
+       R"({"flavor": {"name": "m1.b", "ram": 1, "vcpus": 1, "disk": 0}})",
+       "alice:demo", 403, "forbidden",
+       "Policy doesn't allow os_compute_api:os-flavor-manage:create to be "
+       "performed."},
+      {"flavor name taken", "POST", "/v2.1/flavors",
+       R"({"flavor": {"name": "m1.a", "ram": 1, "vcpus": 1, "disk": 0}})",
+       "admin:admin", 409, "conflictingRequest",
+       "Flavor with name m1.a already exists."},
+      {"extra specs as a user", "POST", "/v2.1/flavors/m1.a/os-extra_specs",
+       R"({"extra_specs": {"hw:mem_page_size": "large"}})", "alice:demo", 403,
+       "forbidden", "os-flavor-extra-specs:create"},
+      {"hypervisors as a user", "GET", "/v2.1/os-hypervisors/detail", "",
+       "alice:demo", 403, "forbidden", "os-hypervisors:list-detail"},
+      {"unknown instance action", "GET",
+       s + stopped + "/os-instance-actions/req-" + unknown, "", "alice:demo",
+       404, "itemNotFound", "not found"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    HttpResponse r = stack.Api(c.method, c.path, c.body, c.token);
+    CHECK(r.status == c.code);
+    json body = json::parse(r.body, nullptr, false);
+    REQUIRE(body.contains(c.fault));
+    CHECK(body[c.fault]["code"] == c.code);
+    CHECK(body[c.fault]["message"].get<std::string>().find(c.message) !=
+          std::string::npos);
+  }
+
+  // The happy paths of the same routes.
+  HttpResponse specs = stack.Api(
+      "POST", "/v2.1/flavors/m1.a/os-extra_specs",
+      R"({"extra_specs": {"trait:COMPUTE_STORAGE_VIRTIO_FS": "required"}})",
+      "admin:admin");
+  CHECK(specs.status == 200);
+  json flavor = json::parse(stack.Api("GET", "/v2.1/flavors/m1.a").body);
+  CHECK(flavor["flavor"]["extra_specs"]["trait:COMPUTE_STORAGE_VIRTIO_FS"] ==
+        "required");
+  json list = json::parse(stack.Api("GET", "/v2.1/servers").body);
+  CHECK(list["servers"].size() == 2);
+  CHECK(list["servers"][0].contains("links"));
+  json detail = json::parse(stack.Api("GET", "/v2.1/servers/detail").body);
+  CHECK(detail["servers"].size() == 2);
+  CHECK(json::parse(
+            stack.Api("GET", "/v2.1/servers", "", "eve:other").body)["servers"]
+            .empty());
+  json all = json::parse(
+      stack.Api("GET", "/v2.1/servers?all_tenants=1", "", "admin:admin").body);
+  CHECK(all["servers"].size() == 2);
+  json hypervisors = json::parse(
+      stack.Api("GET", "/v2.1/os-hypervisors/detail", "", "admin:admin").body);
+  REQUIRE(hypervisors["hypervisors"].size() == 1);
+  CHECK(hypervisors["hypervisors"][0]["hypervisor_hostname"] == "hv1");
+  CHECK(hypervisors["hypervisors"][0]["traits"].size() == 2);
+  json flavors = json::parse(stack.Api("GET", "/v2.1/flavors/detail").body);
+  CHECK(flavors["flavors"].size() == 2);
+}
