@@ -74,18 +74,20 @@ class ComputeService final : public apipb::Compute::Service {
                               const apipb::GetServerShareRequest* req,
                               apipb::ShareAttachment* out) override {
     json body;
-    grpc::Status s = Call(
-        ctx, "GET", Servers(req->server_id()) + "/shares/" + req->share_id(),
-        "", &body);
+    grpc::Status s =
+        Call(ctx, "GET",
+             Servers(req->server_id()) + "/shares/" + PathPart(req->share_id()),
+             "", &body);
     if (s.ok()) ToProto(body["share"], out);
     return s;
   }
   grpc::Status DetachShare(grpc::ServerContext* ctx,
                            const apipb::DetachShareRequest* req,
                            apipb::DetachShareResponse*) override {
-    return Call(ctx, "DELETE",
-                Servers(req->server_id()) + "/shares/" + req->share_id(), "",
-                nullptr);
+    return Call(
+        ctx, "DELETE",
+        Servers(req->server_id()) + "/shares/" + PathPart(req->share_id()), "",
+        nullptr);
   }
   grpc::Status CreateServer(grpc::ServerContext* ctx,
                             const apipb::CreateServerRequest* req,
@@ -152,10 +154,14 @@ class ComputeService final : public apipb::Compute::Service {
   }
 
  private:
+  // Ids travel in the path: anything that could change the route becomes
+  // an id that matches nothing (so the answer is a plain 404).
+  static std::string PathPart(const std::string& id) {
+    return id.empty() || id.find_first_of("/?#% ") != std::string::npos ? "-"
+                                                                        : id;
+  }
   static std::string Servers(const std::string& id) {
-    // Ids travel in the path: refuse anything that could change the route.
-    if (id.find_first_of("/?#") != std::string::npos) return "/v2.1/servers/-";
-    return "/v2.1/servers/" + id;
+    return "/v2.1/servers/" + PathPart(id);
   }
 
   // Runs the REST resource with the caller's metadata as headers.

@@ -1,7 +1,7 @@
 #include "compute-agent/mount_manager.h"
 
 #include <fcntl.h>
-#include <openssl/md5.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,11 +94,14 @@ std::vector<std::vector<std::string>> InMemoryMounter::history() {
 
 std::string MountPointFor(const std::string& base,
                           const std::string& export_location) {
-  unsigned char digest[MD5_DIGEST_LENGTH];
-  MD5(reinterpret_cast<const unsigned char*>(export_location.data()),
-      export_location.size(), digest);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(export_location.data(), export_location.size(), digest, &length,
+             EVP_md5(), nullptr);
   std::string hex;
-  for (unsigned char c : digest) absl::StrAppendFormat(&hex, "%02x", c);
+  for (unsigned int i = 0; i < length; ++i) {
+    absl::StrAppendFormat(&hex, "%02x", digest[i]);
+  }
   return base + "/" + hex;
 }
 

@@ -44,15 +44,23 @@ double LoadResult::Percentile(double p) const {
 }
 
 LoadResult RunLoad(int port, int connections, double seconds,
-                   const std::function<std::string(long)>& request) {
+                   const std::function<std::string(long)>& request,
+                   double rate) {
   int ep = epoll_create1(0);
   std::vector<Conn> conns(connections);
   long next = 0;
   LoadResult result;
+  // Open loop: when each connection's next request is due.
+  const auto interval = std::chrono::duration_cast<Steady::duration>(
+      std::chrono::duration<double>(rate > 0 ? connections / rate : 0));
+  std::vector<Steady::time_point> due(connections);
+  std::vector<bool> busy(connections, false);
   auto send_next = [&](Conn& c) {
+    const size_t i = &c - conns.data();
     c.out = request(next++);
     c.sent = 0;
-    c.start = Steady::now();
+    c.start = rate > 0 ? due[i] : Steady::now();
+    busy[i] = true;
     ssize_t n = write(c.fd, c.out.data(), c.out.size());
     if (n > 0) c.sent = n;
   };
@@ -72,14 +80,33 @@ LoadResult RunLoad(int port, int connections, double seconds,
     ev.events = EPOLLIN;
     ev.data.u32 = i;
     epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
-    send_next(c);
   }
   const auto t0 = Steady::now();
+  for (int i = 0; i < connections; ++i) {
+    due[i] = t0 + interval * i / connections;
+    if (rate == 0) send_next(conns[i]);
+  }
   const auto deadline = t0 + std::chrono::duration<double>(seconds);
   std::vector<epoll_event> events(connections);
   char buf[65536];
   while (Steady::now() < deadline) {
-    int n = epoll_wait(ep, events.data(), connections, 100);
+    auto wake = Steady::now() + std::chrono::milliseconds(100);
+    if (rate > 0) {
+      const auto now = Steady::now();
+      for (int i = 0; i < connections; ++i) {
+        if (busy[i]) continue;
+        if (due[i] <= now) {
+          send_next(conns[i]);
+        } else {
+          wake = std::min(wake, due[i]);
+        }
+      }
+    }
+    const auto wait = std::max<Steady::duration>(Steady::duration::zero(),
+                                                 wake - Steady::now());
+    timespec ts{static_cast<time_t>(wait.count() / 1000000000),
+                static_cast<long>(wait.count() % 1000000000)};
+    int n = epoll_pwait2(ep, events.data(), connections, &ts, nullptr);
     for (int e = 0; e < n; ++e) {
       Conn& c = conns[events[e].data.u32];
       ssize_t r = read(c.fd, buf, sizeof(buf));
@@ -92,7 +119,13 @@ LoadResult RunLoad(int port, int connections, double seconds,
                 .count());
         if (c.in.compare(9, 1, "2") != 0) ++result.non_2xx;
         c.in.erase(0, done);
-        send_next(c);
+        const size_t i = &c - conns.data();
+        busy[i] = false;
+        if (rate > 0) {
+          due[i] += interval;
+        } else {
+          send_next(c);
+        }
       }
     }
   }

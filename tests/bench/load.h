@@ -21,8 +21,15 @@ struct LoadResult {
 
 // `request(i)` gives the raw bytes of the i-th request (with Host and
 // keep-alive). Runs for `seconds`.
+//
+// rate == 0: closed loop, each connection sends its next request as soon as
+// the previous answer is in (latency = 64 / throughput with 64 connections).
+// rate > 0: open loop, requests are due at `rate` per second in all, spread
+// over the connections; latency counts from when a request was due, so a
+// slow answer also delays the ones behind it (no coordinated omission).
 LoadResult RunLoad(int port, int connections, double seconds,
-                   const std::function<std::string(long)>& request);
+                   const std::function<std::string(long)>& request,
+                   double rate = 0);
 
 }  // namespace shareplane::bench
 

@@ -13,6 +13,13 @@ using shareplane::testing::ScopedDatabase;
 
 namespace {
 
+Flavor TestFlavor(const std::string& id) {
+  Flavor f;
+  f.id = f.name = id;
+  f.ram_mb = 256;
+  return f;
+}
+
 std::string SeedServer(Database& db) {
   Server s;
   s.uuid = NewUuid();
@@ -23,8 +30,7 @@ std::string SeedServer(Database& db) {
   s.host = "hv1";
   s.vm_state = "stopped";
   REQUIRE(db.Transact([&](pqxx::work& w) {
-              if (!GetFlavor(w, "f1"))
-                InsertFlavor(w, {"f1", "f1", 1, 256, 0, {}});
+              if (!GetFlavor(w, "f1")) InsertFlavor(w, TestFlavor("f1"));
               ComputeHost h;
               h.hostname = "hv1";
               h.storage_ip = "192.0.2.1";

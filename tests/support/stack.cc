@@ -135,6 +135,15 @@ void Stack::StartCompute() {
   }
 }
 
+namespace {
+Flavor TestFlavor(const std::string& id) {
+  Flavor f;
+  f.id = f.name = id;
+  f.ram_mb = 256;
+  return f;
+}
+}  // namespace
+
 std::string Stack::CreateServer(const std::string& host,
                                 const std::string& state) {
   Server s;
@@ -147,7 +156,7 @@ std::string Stack::CreateServer(const std::string& host,
   s.vm_state = state;
   absl::Status st = db().Transact([&](pqxx::work& w) {
     if (!GetFlavor(w, "m1.test")) {
-      InsertFlavor(w, Flavor{"m1.test", "m1.test", 1, 256, 0, {}});
+      InsertFlavor(w, TestFlavor("m1.test"));
     }
     if (!GetComputeHost(w, host)) {
       ComputeHost h;
