@@ -3,7 +3,7 @@
 // against the real daemons over PostgreSQL and RabbitMQ. Prints requests/s,
 // latency percentiles and the API process's CPU time per request.
 //
-//   build/tests/bench/api_bench [seconds=5] [servers=100]
+//   build/tests/bench/api_bench [seconds=5] [servers=100] [api workers=16]
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -80,13 +80,13 @@ void Print(const std::string& what, int conns, const Result& r) {
 int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 5;
   const int servers = argc > 2 ? std::atoi(argv[2]) : 100;
+  const int workers = argc > 3 ? std::atoi(argv[3]) : 16;
   ScopedServices services;
   int failures = 0;
   {
     // Per-request logging stays on (INFO), as in production.
-    Stack stack(
-        "[DEFAULT]\ndebug = false\n[api]\nworkers = 16\n"
-        "[database]\nmax_pool_size = 16\n");
+    Stack stack("[DEFAULT]\ndebug = false\n[api]\nworkers = " +
+                std::to_string(workers) + "\n");
     stack.StartEmulator();
     stack.StartConductor();
     stack.StartCompute();
@@ -112,9 +112,9 @@ int main(int argc, char** argv) {
         },
         std::chrono::seconds(120));
     std::printf(
-        "api_bench: %d servers with one share each, %d s per run, "
-        "%u cores\n",
-        servers, seconds, std::thread::hardware_concurrency());
+        "api_bench: %d servers with one share each, %d s per run, %d API "
+        "workers, %u cores\n",
+        servers, seconds, workers, std::thread::hardware_concurrency());
     // GETs from the epoll load generator (cheap on CPU, so the API and
     // PostgreSQL get most of the two cores).
     const int port = std::stoi(stack.api_url().substr(17));
