@@ -40,6 +40,12 @@ json V21Doc(const HttpRequest& req) {
                   "application/vnd.openstack.compute+json;version=2.1"}}})}};
 }
 
+HttpResponse MethodNotAllowed() {
+  return FaultResponse(405,
+                       "The method specified is not allowed for this "
+                       "resource.");
+}
+
 std::string VersionString(const ApiVersion& v) {
   return absl::StrCat(v.major, ".", v.minor);
 }
@@ -132,39 +138,34 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
   }
   const std::string& m = req.method;
   const size_t n = parts.size();
-  auto method_not_allowed = [] {
-    return FaultResponse(405,
-                         "The method specified is not allowed for this "
-                         "resource.");
-  };
   if (parts[1] == "servers") return RouteServers(req, ctx, parts);
   if (parts[1] == "flavors") {
     if (n == 2) {
       if (m == "GET") return resources_.ListFlavors(ctx, req, false);
       if (m == "POST") return resources_.CreateFlavor(ctx, req);
-      return method_not_allowed();
+      return MethodNotAllowed();
     }
     if (n == 3 && parts[2] == "detail") {
       if (m == "GET") return resources_.ListFlavors(ctx, req, true);
-      return method_not_allowed();
+      return MethodNotAllowed();
     }
     if (n == 3) {
       if (m == "GET") return resources_.ShowFlavor(ctx, req, parts[2]);
-      return method_not_allowed();
+      return MethodNotAllowed();
     }
     if (n == 4 && parts[3] == "os-extra_specs") {
       if (m == "GET") return resources_.ListExtraSpecs(ctx, req, parts[2]);
       if (m == "POST") return resources_.SetExtraSpecs(ctx, req, parts[2]);
-      return method_not_allowed();
+      return MethodNotAllowed();
     }
   }
   if (n == 2 && parts[1] == "os-services") {
     if (m == "GET") return resources_.ListServices(ctx, req);
-    return method_not_allowed();
+    return MethodNotAllowed();
   }
   if (n == 3 && parts[1] == "os-hypervisors" && parts[2] == "detail") {
     if (m == "GET") return resources_.ListHypervisors(ctx, req);
-    return method_not_allowed();
+    return MethodNotAllowed();
   }
   return FaultResponse(404, "The resource could not be found.");
 }
@@ -174,48 +175,43 @@ HttpResponse ComputeApi::RouteServers(const HttpRequest& req,
                                       const std::vector<std::string>& parts) {
   const std::string& m = req.method;
   const size_t n = parts.size();
-  auto method_not_allowed = [] {
-    return FaultResponse(405,
-                         "The method specified is not allowed for this "
-                         "resource.");
-  };
   if (n == 2) {
     if (m == "GET") return servers_.List(ctx, req, false);
     if (m == "POST") return servers_.Create(ctx, req);
-    return method_not_allowed();
+    return MethodNotAllowed();
   }
   if (n == 3 && parts[2] == "detail") {
     if (m == "GET") return servers_.List(ctx, req, true);
-    return method_not_allowed();
+    return MethodNotAllowed();
   }
   const std::string& id = parts[2];
   if (n == 3) {
     if (m == "GET") return servers_.Show(ctx, req, id);
     if (m == "DELETE") return servers_.Delete(ctx, req, id);
-    return method_not_allowed();
+    return MethodNotAllowed();
   }
   if (n == 4 && parts[3] == "action") {
     if (m == "POST") return servers_.Action(ctx, req, id);
-    return method_not_allowed();
+    return MethodNotAllowed();
   }
   if (parts[3] == "os-instance-actions") {
     if (n == 4 && m == "GET") return resources_.ListActions(ctx, req, id);
     if (n == 5 && m == "GET") {
       return resources_.ShowAction(ctx, req, id, parts[4]);
     }
-    if (n <= 5) return method_not_allowed();
+    if (n <= 5) return MethodNotAllowed();
   }
   // Share routes exist from microversion 2.97 only.
   if (parts[3] == "shares" && ctx.version.AtLeast(2, 97)) {
     if (n == 4) {
       if (m == "GET") return shares_.List(ctx, req, id);
       if (m == "POST") return shares_.Attach(ctx, req, id);
-      return method_not_allowed();
+      return MethodNotAllowed();
     }
     if (n == 5) {
       if (m == "GET") return shares_.Show(ctx, req, id, parts[4]);
       if (m == "DELETE") return shares_.Detach(ctx, req, id, parts[4]);
-      return method_not_allowed();
+      return MethodNotAllowed();
     }
   }
   return FaultResponse(404, "The resource could not be found.");

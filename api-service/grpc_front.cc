@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api-service/faults.h"
+#include "common/grpc_server.h"
 #include "shareplane/api/v1/compute.grpc.pb.h"
 
 namespace shareplane {
@@ -223,25 +224,9 @@ GrpcFront::GrpcFront(ComputeApi& compute)
 GrpcFront::~GrpcFront() { Stop(); }
 
 absl::StatusOr<int> GrpcFront::Start(const std::string& host, int port) {
-  grpc::ServerBuilder builder;
-  int bound = 0;
-  builder.AddListeningPort(absl::StrCat(host, ":", port),
-                           grpc::InsecureServerCredentials(), &bound);
-  builder.RegisterService(&impl_->service);
-  impl_->server = builder.BuildAndStart();
-  if (!impl_->server || bound == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("Cannot serve gRPC on ", host, ":", port));
-  }
-  return bound;
+  return StartGrpcServer(host, port, &impl_->service, impl_->server);
 }
 
-void GrpcFront::Stop() {
-  if (impl_->server) {
-    impl_->server->Shutdown(std::chrono::system_clock::now() +
-                            std::chrono::seconds(2));
-    impl_->server.reset();
-  }
-}
+void GrpcFront::Stop() { StopGrpcServer(impl_->server); }
 
 }  // namespace shareplane

@@ -48,6 +48,12 @@ absl::Status FlavorNotFound(const std::string& id) {
       absl::StrCat("Flavor ", id, " could not be found."));
 }
 
+// A host is up while its heartbeat is younger than service_down_time.
+bool IsUp(const ComputeHost& h, const ApiDeps& deps) {
+  return h.heartbeat_age_seconds >= 0 &&
+         h.heartbeat_age_seconds < deps.service_down_time;
+}
+
 bool ValidName(const json& v, size_t max) {
   return v.is_string() && !v.get<std::string>().empty() &&
          v.get<std::string>().size() <= max;
@@ -194,8 +200,7 @@ HttpResponse ResourcesApi::ListServices(const RequestContext& ctx,
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
     int n = 0;
     for (const ComputeHost& h : ListComputeHosts(w)) {
-      const bool up = h.heartbeat_age_seconds >= 0 &&
-                      h.heartbeat_age_seconds < deps_.service_down_time;
+      const bool up = IsUp(h, deps_);
       out.push_back({{"id", ++n},
                      {"binary", "shareplane-compute"},
                      {"disabled_reason", nullptr},
@@ -224,8 +229,7 @@ HttpResponse ResourcesApi::ListHypervisors(const RequestContext& ctx,
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
     int n = 0;
     for (const ComputeHost& h : ListComputeHosts(w)) {
-      const bool up = h.heartbeat_age_seconds >= 0 &&
-                      h.heartbeat_age_seconds < deps_.service_down_time;
+      const bool up = IsUp(h, deps_);
       ojson traits = ojson::array();
       for (const auto& t : h.traits) traits.push_back(t);
       out.push_back(

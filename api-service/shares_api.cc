@@ -61,6 +61,18 @@ absl::Status CheckHostSupportsShares(pqxx::work& w, const Server& server) {
   return unsupported;
 }
 
+void EnqueueShareTask(pqxx::transaction_base& w, const std::string& queue,
+                      const RequestContext& ctx,
+                      shareplane::task::v1::TaskKind kind,
+                      const ShareMapping& m) {
+  shareplane::task::v1::Task task;
+  task.set_kind(kind);
+  task.set_server_uuid(m.server_uuid);
+  task.set_mapping_uuid(m.uuid);
+  task.set_share_id(m.share_id);
+  EnqueueTask(w, queue, ctx, task);
+}
+
 }  // namespace
 
 bool IsValidTag(const std::string& tag) {
@@ -253,12 +265,8 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
     InsertShareMapping(w, m);
     InsertInstanceAction(w, ctx.request_id, server.uuid, "attach_share",
                          ctx.project_id, ctx.user_id);
-    shareplane::task::v1::Task task;
-    task.set_kind(shareplane::task::v1::TASK_KIND_ATTACH_SHARE);
-    task.set_server_uuid(server.uuid);
-    task.set_mapping_uuid(m.uuid);
-    task.set_share_id(share_id);
-    EnqueueTask(w, deps_.task_queue, ctx, task);
+    EnqueueShareTask(w, deps_.task_queue, ctx,
+                     shareplane::task::v1::TASK_KIND_ATTACH_SHARE, m);
     return absl::OkStatus();
   });
   if (s.code() == absl::StatusCode::kAlreadyExists) {
@@ -302,12 +310,8 @@ HttpResponse SharesApi::Detach(const RequestContext& ctx,
     }
     InsertInstanceAction(w, ctx.request_id, server.uuid, "detach_share",
                          ctx.project_id, ctx.user_id);
-    shareplane::task::v1::Task task;
-    task.set_kind(shareplane::task::v1::TASK_KIND_DETACH_SHARE);
-    task.set_server_uuid(server.uuid);
-    task.set_mapping_uuid(m->uuid);
-    task.set_share_id(m->share_id);
-    EnqueueTask(w, deps_.task_queue, ctx, task);
+    EnqueueShareTask(w, deps_.task_queue, ctx,
+                     shareplane::task::v1::TASK_KIND_DETACH_SHARE, *m);
     return absl::OkStatus();
   });
   if (s.code() == absl::StatusCode::kAborted) {

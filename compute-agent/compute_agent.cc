@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/grpc_server.h"
 #include "common/log.h"
 #include "compute-agent/host_facts.h"
 #include "compute-agent/mount_manager.h"
@@ -232,17 +233,13 @@ absl::Status ComputeAgent::Start() {
     SP_LOG(Warning) << "Recovery: " << s.message();
   }
   const std::string host = p.config.GetString("compute", "listen", "0.0.0.0");
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(
-      absl::StrCat(host, ":", p.config.GetInt("compute", "listen_port", 8781)),
-      grpc::InsecureServerCredentials(), &p.port);
   p.service =
       std::make_unique<AgentService>(*p.hypervisor, p.settings, *p.driver);
-  builder.RegisterService(p.service.get());
-  p.server = builder.BuildAndStart();
-  if (!p.server || p.port == 0) {
-    return absl::UnavailableError("Cannot start the agent's gRPC server");
-  }
+  auto port =
+      StartGrpcServer(host, p.config.GetInt("compute", "listen_port", 8781),
+                      p.service.get(), p.server);
+  if (!port.ok()) return port.status();
+  p.port = *port;
   p.settings.Set(HostSettingsFrom(p.config, p.port));
   SP_LOG(Info) << "Compute agent for host " << p.settings.Get().hostname
                << " listening on port " << p.port;
@@ -253,11 +250,7 @@ absl::Status ComputeAgent::Start() {
 void ComputeAgent::Stop() {
   parts_->stop.Stop();
   if (parts_->registration.joinable()) parts_->registration.join();
-  if (parts_->server) {
-    parts_->server->Shutdown(std::chrono::system_clock::now() +
-                             std::chrono::seconds(2));
-    parts_->server.reset();
-  }
+  StopGrpcServer(parts_->server);
 }
 
 int ComputeAgent::port() const { return parts_->port; }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_server.h"
 #include "common/log.h"
 #include "common/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
@@ -108,25 +109,9 @@ AgentRegistryServer::~AgentRegistryServer() { Stop(); }
 
 absl::StatusOr<int> AgentRegistryServer::Start(const std::string& host,
                                                int port) {
-  grpc::ServerBuilder builder;
-  int bound = 0;
-  builder.AddListeningPort(absl::StrCat(host, ":", port),
-                           grpc::InsecureServerCredentials(), &bound);
-  builder.RegisterService(&impl_->service);
-  impl_->server = builder.BuildAndStart();
-  if (!impl_->server || bound == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("Cannot serve gRPC on ", host, ":", port));
-  }
-  return bound;
+  return StartGrpcServer(host, port, &impl_->service, impl_->server);
 }
 
-void AgentRegistryServer::Stop() {
-  if (impl_->server) {
-    impl_->server->Shutdown(std::chrono::system_clock::now() +
-                            std::chrono::seconds(2));
-    impl_->server.reset();
-  }
-}
+void AgentRegistryServer::Stop() { StopGrpcServer(impl_->server); }
 
 }  // namespace shareplane

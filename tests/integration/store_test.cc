@@ -10,15 +10,9 @@
 
 using namespace shareplane;
 using shareplane::testing::ScopedDatabase;
+using shareplane::testing::TestFlavor;
 
 namespace {
-
-Flavor TestFlavor(const std::string& id) {
-  Flavor f;
-  f.id = f.name = id;
-  f.ram_mb = 256;
-  return f;
-}
 
 std::string SeedServer(Database& db) {
   Server s;

@@ -135,15 +135,6 @@ void Stack::StartCompute() {
   }
 }
 
-namespace {
-Flavor TestFlavor(const std::string& id) {
-  Flavor f;
-  f.id = f.name = id;
-  f.ram_mb = 256;
-  return f;
-}
-}  // namespace
-
 std::string Stack::CreateServer(const std::string& host,
                                 const std::string& state) {
   Server s;

@@ -132,6 +132,13 @@ ScopedDatabase::~ScopedDatabase() {
   }
 }
 
+Flavor TestFlavor(const std::string& id) {
+  Flavor f;
+  f.id = f.name = id;
+  f.ram_mb = 256;
+  return f;
+}
+
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

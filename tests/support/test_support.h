@@ -15,6 +15,7 @@
 
 #include "common/db.h"
 #include "common/http.h"
+#include "common/store.h"
 
 namespace shareplane::testing {
 
@@ -54,6 +55,9 @@ class ScopedDatabase {
   std::string url_;
   std::unique_ptr<Database> db_;
 };
+
+// A flavor named `id` with 1 vCPU and 256 MiB.
+Flavor TestFlavor(const std::string& id);
 
 // A loopback TCP port that was free a moment ago.
 int FreePort();
