@@ -217,6 +217,35 @@ TEST_CASE("attach errors follow the spec's order and messages",
   const std::string running = stack.CreateServer("hv1", "active");
   const std::string share = stack.CreateShare();
   const std::string base = "/v2.1/servers/" + server + "/shares";
+  // A host without virtiofs, and one with virtiofs but no shared memory.
+  REQUIRE(stack.db()
+              .Transact([&](pqxx::work& w) {
+                for (const char* name : {"hv-plain", "hv-nomem"}) {
+                  ComputeHost h;
+                  h.hostname = name;
+                  h.storage_ip = "192.0.2.30";
+                  h.agent_endpoint = "127.0.0.1:1";
+                  if (std::string(name) == "hv-nomem") {
+                    h.traits = {"COMPUTE_STORAGE_VIRTIO_FS"};
+                  }
+                  UpsertComputeHost(w, h);
+                }
+                return absl::OkStatus();
+              })
+              .ok());
+  const std::string plain = stack.CreateServer("hv-plain");
+  const std::string nomem = stack.CreateServer("hv-nomem");
+  HttpResponse bare = Http("POST", stack.manila_url() + "/shares",
+                           {{"X-Auth-Token", "admin:admin"}},
+                           json{{"share",
+                                 {{"share_proto", "NFS"},
+                                  {"project_id", "demo"},
+                                  {"no_export_location", true}}}}
+                               .dump());
+  const std::string no_export = json::parse(bare.body)["share"]["id"];
+  const std::string unsupported =
+      "Feature not supported because either compute or instance are not "
+      "configured correctly.";
   struct Case {
     std::string name, method, path, body, token;
     int code;
@@ -237,6 +266,18 @@ TEST_CASE("attach errors follow the spec's order and messages",
            " while it is in vm_state active"},
       {"unknown share", "POST", base, AttachBody(unknown), "alice:demo", 404,
        "itemNotFound", "Share " + unknown + " could not be found."},
+      {"host without virtiofs", "POST", "/v2.1/servers/" + plain + "/shares",
+       AttachBody(share), "alice:demo", 409, "conflictingRequest", unsupported},
+      {"host without shared memory", "POST",
+       "/v2.1/servers/" + nomem + "/shares", AttachBody(share), "alice:demo",
+       409, "conflictingRequest", unsupported},
+      {"share without export location", "POST", base, AttachBody(no_export),
+       "alice:demo", 409, "conflictingRequest",
+       "Share " + no_export + " export location is missing."},
+      {"reader may not attach", "POST", base, AttachBody(share), "reader", 403,
+       "forbidden",
+       "Policy doesn't allow os_compute_api:os-server-shares:create to be "
+       "performed."},
       {"query on list", "GET", base + "?limit=1", "", "alice:demo", 400,
        "badRequest", "Additional properties are not allowed"},
       {"show not attached", "GET", base + "/" + unknown, "", "alice:demo", 404,
@@ -246,7 +287,14 @@ TEST_CASE("attach errors follow the spec's order and messages",
   };
   for (const auto& c : cases) {
     INFO(c.name);
-    HttpResponse r = stack.Api(c.method, c.path, c.body, c.token);
+    HttpResponse r = c.token == "reader"
+                         ? Http(c.method, stack.api_url() + c.path,
+                                {{"X-Auth-User", "rita"},
+                                 {"X-Auth-Project-Id", "demo"},
+                                 {"X-Roles", "reader"},
+                                 {"OpenStack-API-Version", "compute 2.97"}},
+                                c.body)
+                         : stack.Api(c.method, c.path, c.body, c.token);
     CHECK(r.status == c.code);
     json body = json::parse(r.body, nullptr, false);
     REQUIRE(body.contains(c.fault));
