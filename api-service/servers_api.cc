@@ -469,6 +469,17 @@ HttpResponse ServersApi::Action(const RequestContext& ctx,
       task_state = hard ? "rebooting_hard" : "rebooting";
       kind = taskpb::TASK_KIND_REBOOT_SERVER;
     }
+    // Starting (or rebooting into) a server needs its host's agent.
+    if (op != "stop") {
+      std::optional<ComputeHost> host =
+          server.host.empty() ? std::nullopt : GetComputeHost(w, server.host);
+      if (!host || host->heartbeat_age_seconds < 0 ||
+          host->heartbeat_age_seconds >= deps_.service_down_time) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "Cannot '", op, "' instance ", server.uuid, ": compute host ",
+            server.host.empty() ? "(none)" : server.host, " is down"));
+      }
+    }
     for (const ShareMapping& m : mappings) {
       if (m.status == "attaching" || m.status == "detaching") {
         return absl::FailedPreconditionError(

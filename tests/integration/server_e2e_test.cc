@@ -179,6 +179,16 @@ TEST_CASE("server, flavor and host routes answer Nova's errors",
   const std::string stopped = stack.CreateServer();
   const std::string active = stack.CreateServer("hv1", "active");
   const std::string unknown = "11111111-2222-3333-4444-555555555555";
+  // A host whose agent stopped sending heartbeats an hour ago.
+  const std::string stranded = stack.CreateServer("hv-down");
+  REQUIRE(stack.db()
+              .Transact([&](pqxx::work& w) {
+                w.exec(
+                    "UPDATE compute_hosts SET last_heartbeat = now() - "
+                    "interval '1 hour' WHERE hostname = 'hv-down'");
+                return absl::OkStatus();
+              })
+              .ok());
   REQUIRE(stack
               .Api("POST", "/v2.1/flavors",
                    R"({"flavor": {"name": "m1.a", "ram": 128, "vcpus": 1,
@@ -201,6 +211,9 @@ TEST_CASE("server, flavor and host routes answer Nova's errors",
       {"start an active server", "POST", s + active + "/action",
        R"({"os-start": null})", "alice:demo", 409, "conflictingRequest",
        "Cannot 'start' instance " + active + " while it is in vm_state active"},
+      {"start on a down host", "POST", s + stranded + "/action",
+       R"({"os-start": null})", "alice:demo", 409, "conflictingRequest",
+       "compute host hv-down is down"},
       {"soft reboot a stopped server", "POST", s + stopped + "/action",
        R"({"reboot": {"type": "SOFT"}})", "alice:demo", 409,
        "conflictingRequest", "while it is in vm_state stopped"},
@@ -265,21 +278,23 @@ TEST_CASE("server, flavor and host routes answer Nova's errors",
   CHECK(flavor["flavor"]["extra_specs"]["trait:COMPUTE_STORAGE_VIRTIO_FS"] ==
         "required");
   json list = json::parse(stack.Api("GET", "/v2.1/servers").body);
-  CHECK(list["servers"].size() == 2);
+  CHECK(list["servers"].size() == 3);
   CHECK(list["servers"][0].contains("links"));
   json detail = json::parse(stack.Api("GET", "/v2.1/servers/detail").body);
-  CHECK(detail["servers"].size() == 2);
+  CHECK(detail["servers"].size() == 3);
   CHECK(json::parse(
             stack.Api("GET", "/v2.1/servers", "", "eve:other").body)["servers"]
             .empty());
   json all = json::parse(
       stack.Api("GET", "/v2.1/servers?all_tenants=1", "", "admin:admin").body);
-  CHECK(all["servers"].size() == 2);
+  CHECK(all["servers"].size() == 3);
   json hypervisors = json::parse(
       stack.Api("GET", "/v2.1/os-hypervisors/detail", "", "admin:admin").body);
-  REQUIRE(hypervisors["hypervisors"].size() == 1);
-  CHECK(hypervisors["hypervisors"][0]["hypervisor_hostname"] == "hv1");
-  CHECK(hypervisors["hypervisors"][0]["traits"].size() == 2);
+  REQUIRE(hypervisors["hypervisors"].size() == 2);
+  CHECK(hypervisors["hypervisors"][0]["hypervisor_hostname"] == "hv-down");
+  CHECK(hypervisors["hypervisors"][0]["state"] == "down");
+  CHECK(hypervisors["hypervisors"][1]["state"] == "up");
+  CHECK(hypervisors["hypervisors"][1]["traits"].size() == 2);
   json flavors = json::parse(stack.Api("GET", "/v2.1/flavors/detail").body);
   CHECK(flavors["flavors"].size() == 2);
 }
