@@ -4,8 +4,8 @@
 #include "api-service/compute_api.h"
 #include "api-service/faults.h"
 #include "api-service/grpc_front.h"
-#include "api-service/outbox_relay.h"
 #include "common/log.h"
+#include "common/outbox_relay.h"
 #include "common/settings.h"
 
 namespace shareplane {

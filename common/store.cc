@@ -392,6 +392,52 @@ void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id) {
                 share_id);
 }
 
+std::vector<ShareMapping> ListStaleShareMappings(pqxx::transaction_base& w,
+                                                 int stale_seconds) {
+  std::vector<ShareMapping> out;
+  for (const auto& row : w.exec_params(
+           std::string("SELECT ") + kMappingColumns +
+               " FROM share_mappings WHERE status IN ('attaching', "
+               "'detaching') AND updated_at < now() - make_interval(secs => "
+               "$1) ORDER BY updated_at LIMIT 500",
+           stale_seconds)) {
+    out.push_back(MappingFromRow(row));
+  }
+  return out;
+}
+
+std::vector<Server> ListStaleServers(pqxx::transaction_base& w,
+                                     int stale_seconds) {
+  std::vector<Server> out;
+  for (const auto& row : w.exec_params(
+           "SELECT " + ServerColumns() +
+               " FROM servers WHERE deleted_at IS NULL AND task_state IS NOT "
+               "NULL AND updated_at < now() - make_interval(secs => $1) "
+               "ORDER BY updated_at LIMIT 500",
+           stale_seconds)) {
+    out.push_back(ServerFromRow(row));
+  }
+  return out;
+}
+
+void TouchShareMapping(pqxx::transaction_base& w, const std::string& uuid) {
+  w.exec_params("UPDATE share_mappings SET updated_at = now() WHERE uuid = $1",
+                uuid);
+}
+
+void TouchServer(pqxx::transaction_base& w, const std::string& uuid) {
+  w.exec_params("UPDATE servers SET updated_at = now() WHERE uuid = $1", uuid);
+}
+
+std::string LatestRequestId(pqxx::transaction_base& w,
+                            const std::string& server_uuid) {
+  pqxx::result r = w.exec_params(
+      "SELECT request_id FROM instance_actions WHERE server_uuid = $1 "
+      "ORDER BY start_time DESC, id DESC LIMIT 1",
+      server_uuid);
+  return r.empty() ? "" : Str(r[0][0]);
+}
+
 int64_t InsertInstanceAction(pqxx::transaction_base& w,
                              const std::string& request_id,
                              const std::string& server_uuid,

@@ -179,6 +179,20 @@ int CountOtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
 // transaction ends.
 void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id);
 
+// Reconciliation: mappings in attaching/detaching and servers with a
+// task_state whose row has not changed for `stale_seconds`.
+std::vector<ShareMapping> ListStaleShareMappings(pqxx::transaction_base& w,
+                                                 int stale_seconds);
+std::vector<Server> ListStaleServers(pqxx::transaction_base& w,
+                                     int stale_seconds);
+// Restarts the staleness clock without bumping `version`, so a workflow
+// still in flight keeps its compare-and-set.
+void TouchShareMapping(pqxx::transaction_base& w, const std::string& uuid);
+void TouchServer(pqxx::transaction_base& w, const std::string& uuid);
+// The newest instance action's request id for the server, "" if none.
+std::string LatestRequestId(pqxx::transaction_base& w,
+                            const std::string& server_uuid);
+
 // Records an instance action; returns its id.
 int64_t InsertInstanceAction(pqxx::transaction_base& w,
                              const std::string& request_id,

@@ -4,9 +4,11 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/outbox_relay.h"
 #include "common/settings.h"
 #include "conductor/agent_client.h"
 #include "conductor/agent_registry.h"
+#include "conductor/reconciler.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
 
@@ -89,6 +91,11 @@ struct ConductorService::Parts {
   AgentClient agents;
   TaskDispatcher dispatcher;
   AgentRegistryServer registry;
+  // The conductor relays outbox rows too (its reconciler writes some), so
+  // tasks flow even while no API runs; SKIP LOCKED keeps relays apart.
+  AmqpPublisher publisher;
+  OutboxRelay relay;
+  Reconciler reconciler;
   StopSignal stop;
   std::vector<std::thread> consumers;
   int port = 0;
@@ -101,7 +108,16 @@ struct ConductorService::Parts {
             std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 60))),
         dispatcher(WorkflowDeps{db, manila, *RealClock::Get(),
                                 WorkflowOptionsFrom(c), agents}),
-        registry(db, c.GetInt("conductor", "heartbeat_interval", 10)) {}
+        registry(db, c.GetInt("conductor", "heartbeat_interval", 10)),
+        publisher(AmqpOptionsFrom(c)),
+        relay(db, publisher),
+        reconciler(db, TaskQueueFrom(c),
+                   std::chrono::seconds(
+                       c.GetInt("conductor", "reconcile_interval", 60)),
+                   std::chrono::seconds(c.GetInt(
+                       "conductor", "reconcile_stale_after",
+                       2 * c.GetInt("manila", "access_rule_timeout", 60) +
+                           c.GetInt("conductor", "agent_timeout", 60)))) {}
 };
 
 ConductorService::ConductorService(std::unique_ptr<Parts> parts)
@@ -137,10 +153,14 @@ absl::Status ConductorService::Start() {
           parts_->stop);
     });
   }
+  parts_->relay.Start();
+  parts_->reconciler.Start();
   return absl::OkStatus();
 }
 
 void ConductorService::Stop() {
+  parts_->reconciler.Stop();
+  parts_->relay.Stop();
   parts_->stop.Stop();
   for (auto& t : parts_->consumers) t.join();
   parts_->consumers.clear();

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/ids.h"
 #include "common/store.h"
 #include "tests/support/stack.h"
 
@@ -329,4 +330,53 @@ TEST_CASE("attach errors follow the spec's order and messages",
   CHECK(r.status == 409);
   CHECK(json::parse(r.body)["conflictingRequest"]["message"] ==
         "Share " + share + " is in 'error' instead of 'available' status.");
+}
+
+TEST_CASE("the reconciler finishes workflows whose task was lost",
+          "[integration][e2e]") {
+  Stack stack(
+      "[conductor]\nreconcile_interval = 1\nreconcile_stale_after = 2\n");
+  stack.StartEmulator();
+  stack.StartConductor();
+  INFO(stack.Logs());
+  const std::string server = stack.CreateServer();
+  const std::string attaching = stack.CreateShare();
+  const std::string detaching = stack.CreateShare();
+  // Rows as a crash between writing the mapping and its task would leave
+  // them (the outbox is transactional, so this stands for any lost task).
+  REQUIRE(stack.db()
+              .Transact([&](pqxx::work& w) {
+                int i = 0;
+                for (const auto& [share, status] :
+                     {std::pair{attaching, "attaching"},
+                      std::pair{detaching, "detaching"}}) {
+                  ShareMapping m;
+                  m.uuid = shareplane::NewUuid();
+                  m.server_uuid = server;
+                  m.share_id = share;
+                  m.tag = "t" + std::to_string(i++);
+                  m.status = status;
+                  m.share_proto = "NFS";
+                  m.export_location = "127.0.0.1:/shares/share-" + share;
+                  InsertShareMapping(w, m);
+                }
+                w.exec(
+                    "UPDATE share_mappings SET updated_at = now() - interval "
+                    "'1 hour'");
+                return absl::OkStatus();
+              })
+              .ok());
+  auto status_of = [&](const std::string& share) {
+    std::string status = "gone";
+    (void)stack.db().Transact([&](pqxx::work& w) {
+      auto m = GetShareMappingByShare(w, server, share);
+      if (m) status = m->status;
+      return absl::OkStatus();
+    });
+    return status;
+  };
+  REQUIRE(WaitUntil([&] { return status_of(attaching) == "inactive"; }));
+  REQUIRE(WaitUntil([&] { return status_of(detaching) == "gone"; }));
+  CHECK(RulesAsAdmin(stack, attaching).size() == 1);
+  CHECK(RulesAsAdmin(stack, detaching).empty());
 }

@@ -1,4 +1,4 @@
-#include "api-service/outbox_relay.h"
+#include "common/outbox_relay.h"
 
 #include "common/log.h"
 #include "common/store.h"

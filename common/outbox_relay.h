@@ -3,8 +3,8 @@
 // notification is missed. Rows whose publish fails stay unsent and are
 // retried; a row may be published twice (crash between publish and
 // commit), so consumers are idempotent.
-#ifndef SHAREPLANE_API_SERVICE_OUTBOX_RELAY_H_
-#define SHAREPLANE_API_SERVICE_OUTBOX_RELAY_H_
+#ifndef SHAREPLANE_COMMON_OUTBOX_RELAY_H_
+#define SHAREPLANE_COMMON_OUTBOX_RELAY_H_
 
 #include <thread>
 
@@ -36,4 +36,4 @@ class OutboxRelay {
 
 }  // namespace shareplane
 
-#endif  // SHAREPLANE_API_SERVICE_OUTBOX_RELAY_H_
+#endif  // SHAREPLANE_COMMON_OUTBOX_RELAY_H_

@@ -1,0 +1,109 @@
+#include "conductor/reconciler.h"
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/store.h"
+#include "shareplane/task/v1/task.pb.h"
+
+namespace shareplane {
+namespace {
+
+namespace taskpb = shareplane::task::v1;
+
+std::optional<taskpb::TaskKind> KindForTaskState(const std::string& state) {
+  if (state == "spawning") return taskpb::TASK_KIND_CREATE_SERVER;
+  if (state == "powering-on") return taskpb::TASK_KIND_START_SERVER;
+  if (state == "powering-off") return taskpb::TASK_KIND_STOP_SERVER;
+  if (state == "rebooting" || state == "rebooting_hard") {
+    return taskpb::TASK_KIND_REBOOT_SERVER;
+  }
+  if (state == "deleting") return taskpb::TASK_KIND_DELETE_SERVER;
+  return std::nullopt;
+}
+
+void Enqueue(pqxx::transaction_base& w, const std::string& queue,
+             taskpb::Task& task) {
+  task.set_task_id(NewUuid());
+  if (task.request_id().empty()) task.set_request_id(NewRequestId());
+  std::string bytes;
+  task.SerializeToString(&bytes);
+  InsertOutbox(w, queue, bytes, task.request_id());
+}
+
+}  // namespace
+
+Reconciler::Reconciler(Database& db, std::string task_queue, Duration interval,
+                       Duration stale_after)
+    : db_(db),
+      task_queue_(std::move(task_queue)),
+      interval_(interval),
+      stale_after_(stale_after) {}
+
+Reconciler::~Reconciler() { Stop(); }
+
+void Reconciler::Start() {
+  thread_ = std::thread([this] {
+    while (!stop_.WaitFor(interval_)) {
+      auto queued = RunOnce();
+      if (!queued.ok()) {
+        SP_LOG(Warning) << "Reconciler: " << queued.status().message();
+      } else if (*queued > 0) {
+        SP_LOG(Warning) << "Reconciler queued " << *queued
+                        << " stalled workflow(s) again";
+      }
+    }
+  });
+}
+
+void Reconciler::Stop() {
+  stop_.Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<int> Reconciler::RunOnce() {
+  const int stale = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::seconds>(stale_after_).count());
+  int queued = 0;
+  absl::Status s = db_.Transact([&](pqxx::work& w) {
+    for (const ShareMapping& m : ListStaleShareMappings(w, stale)) {
+      auto server = GetServer(w, m.server_uuid);
+      taskpb::Task task;
+      task.set_kind(m.status == "attaching" ? taskpb::TASK_KIND_ATTACH_SHARE
+                                            : taskpb::TASK_KIND_DETACH_SHARE);
+      task.set_server_uuid(m.server_uuid);
+      task.set_mapping_uuid(m.uuid);
+      task.set_share_id(m.share_id);
+      task.set_request_id(LatestRequestId(w, m.server_uuid));
+      if (server) {
+        task.set_project_id(server->project_id);
+        task.set_user_id(server->user_id);
+      }
+      Enqueue(w, task_queue_, task);
+      TouchShareMapping(w, m.uuid);
+      SP_LOG(Info) << "Reconciler: mapping " << m.uuid << " stalled in "
+                   << m.status << "; queued again";
+      ++queued;
+    }
+    for (const Server& server : ListStaleServers(w, stale)) {
+      auto kind = KindForTaskState(server.task_state);
+      if (!kind) continue;
+      taskpb::Task task;
+      task.set_kind(*kind);
+      task.set_server_uuid(server.uuid);
+      task.set_hard(server.task_state == "rebooting_hard");
+      task.set_request_id(LatestRequestId(w, server.uuid));
+      task.set_project_id(server.project_id);
+      task.set_user_id(server.user_id);
+      Enqueue(w, task_queue_, task);
+      TouchServer(w, server.uuid);
+      SP_LOG(Info) << "Reconciler: server " << server.uuid << " stalled in "
+                   << server.task_state << "; queued again";
+      ++queued;
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return queued;
+}
+
+}  // namespace shareplane
