@@ -380,3 +380,72 @@ TEST_CASE("the reconciler finishes workflows whose task was lost",
   CHECK(RulesAsAdmin(stack, attaching).size() == 1);
   CHECK(RulesAsAdmin(stack, detaching).empty());
 }
+
+TEST_CASE("Manila failures end an attach in error, never in attaching",
+          "[integration][e2e]") {
+  Stack stack("[manila]\naccess_rule_timeout = 2\nretry_attempts = 3\n");
+  stack.StartEmulator();
+  stack.StartApi();
+  INFO(stack.Logs());
+  struct Case {
+    std::string name;
+    json faults;
+    std::string final_status;
+    std::string reason;
+  };
+  std::vector<Case> cases = {
+      {"rule goes to error",
+       {{"rules", "error"}},
+       "error",
+       "access rule went to error"},
+      {"rule stuck applying", {{"rules", "stuck"}}, "error", "Timed out"},
+      {"two 503s are retried",
+       {{"fail_next", 2}, {"fail_status", 503}},
+       "inactive",
+       ""},
+      {"Manila keeps failing",
+       {{"fail_next", 50}, {"fail_status", 500}},
+       "error",
+       "answered 500"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const std::string server = stack.CreateServer();
+    const std::string share = stack.CreateShare();
+    REQUIRE(stack
+                .Api("POST", "/v2.1/servers/" + server + "/shares",
+                     AttachBody(share))
+                .status == 201);
+    // The faults apply to the conductor's calls only.
+    REQUIRE(Http("POST", stack.manila_url() + "/_emulator/faults",
+                 {{"X-Auth-Token", "admin:admin"}}, c.faults.dump())
+                .status == 204);
+    stack.StartConductor();
+    REQUIRE(WaitUntil([&] {
+      const std::string s = stack.ShareStatus(server, share);
+      return s != "attaching" && !s.empty() && s.rfind("http-", 0) != 0;
+    }));
+    stack.StopConductor();
+    Http("POST", stack.manila_url() + "/_emulator/faults",
+         {{"X-Auth-Token", "admin:admin"}},
+         R"({"rules": "normal", "fail_next": 0})");
+    CHECK(stack.ShareStatus(server, share) == c.final_status);
+    if (c.reason.empty()) continue;
+    // The reason is recorded as the attach action's failed event.
+    std::string details;
+    REQUIRE(stack.db()
+                .Transact([&](pqxx::work& w) {
+                  pqxx::result r = w.exec_params(
+                      "SELECT e.result, e.details FROM instance_actions a "
+                      "JOIN instance_action_events e ON e.action_id = a.id "
+                      "WHERE a.server_uuid = $1",
+                      server);
+                  if (!r.empty() && r[0][0].as<std::string>() == "Error") {
+                    details = r[0][1].as<std::string>();
+                  }
+                  return absl::OkStatus();
+                })
+                .ok());
+    CHECK(details.find(c.reason) != std::string::npos);
+  }
+}

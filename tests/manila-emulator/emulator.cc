@@ -107,10 +107,19 @@ bool SameAccessTo(const std::string& type, const std::string& a,
 
 }  // namespace
 
+// Faults injected through the admin-only control endpoint; none by default.
+struct Faults {
+  int latency_ms = 0;
+  int fail_next = 0;  // answer the next N API calls with fail_status
+  int fail_status = 503;
+  std::string rules = "normal";  // normal | stuck (stay applying) | error
+};
+
 struct ManilaEmulator::State {
   ManilaEmulatorOptions options;
   std::mutex mu;
   std::map<std::string, Share> shares;
+  Faults faults;
   StopSignal stop;
   std::thread worker;
 
@@ -127,7 +136,11 @@ struct ManilaEmulator::State {
             r.state = "applying";
             r.due = now + options.apply_delay / 2;
           } else if (r.state == "applying") {
-            r.state = "active";
+            if (faults.rules == "stuck") {
+              kept.push_back(std::move(r));
+              continue;
+            }
+            r.state = faults.rules == "error" ? "error" : "active";
             if (r.access_type == "cephx") {
               r.access_key = absl::StrCat("AQ", NewUuid().substr(0, 18), "==");
             }
@@ -366,6 +379,38 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   if (parts.empty()) return Json(300, VersionsDoc());
   if (parts[0] != "v2") return Fault(404, "The resource could not be found.");
   if (parts.size() == 1) return Json(200, VersionsDoc());
+
+  // Control endpoint: POST /v2/_emulator/faults {"latency_ms", "fail_next",
+  // "fail_status", "rules"}, admin only.
+  if (parts.size() == 3 && parts[1] == "_emulator" && parts[2] == "faults") {
+    if (req.Header("X-Auth-Token").rfind("admin", 0) != 0) {
+      return Fault(403, "Only admins may inject faults.");
+    }
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (!body.is_object()) return Fault(400, "Malformed request body.");
+    std::lock_guard<std::mutex> lock(state_->mu);
+    Faults& f = state_->faults;
+    f.latency_ms = body.value("latency_ms", f.latency_ms);
+    f.fail_next = body.value("fail_next", f.fail_next);
+    f.fail_status = body.value("fail_status", f.fail_status);
+    f.rules = body.value("rules", f.rules);
+    return HttpResponse{204, {}, ""};
+  }
+  {
+    int latency_ms, fail_status = 0;
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      latency_ms = state_->faults.latency_ms;
+      if (state_->faults.fail_next > 0) {
+        --state_->faults.fail_next;
+        fail_status = state_->faults.fail_status;
+      }
+    }
+    if (latency_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
+    }
+    if (fail_status != 0) return Fault(fail_status, "Injected fault.");
+  }
 
   std::string version = req.Header("X-OpenStack-Manila-API-Version");
   if (!version.empty()) {
