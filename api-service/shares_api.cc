@@ -73,6 +73,21 @@ void EnqueueShareTask(pqxx::transaction_base& w, const std::string& queue,
   EnqueueTask(w, queue, ctx, task);
 }
 
+// The server's mapping of `share_id`; NotFound in the spec's words.
+absl::StatusOr<ShareMapping> LoadMapping(pqxx::transaction_base& w,
+                                         const Server& server,
+                                         const std::string& share_id) {
+  std::optional<ShareMapping> m;
+  if (IsUuid(share_id)) {
+    m = GetShareMappingByShare(w, server.uuid, absl::AsciiStrToLower(share_id));
+  }
+  if (!m) {
+    return absl::NotFoundError(
+        absl::StrCat("Share ", share_id, " could not be found."));
+  }
+  return *m;
+}
+
 }  // namespace
 
 bool IsValidTag(const std::string& tag) {
@@ -183,16 +198,8 @@ HttpResponse SharesApi::Show(const RequestContext& ctx, const HttpRequest& req,
         SP_ASSIGN_OR_RETURN(Server server,
                             LoadServer(w, ctx, server_id, false));
         SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "show", server));
-        std::optional<ShareMapping> m;
-        if (IsUuid(share_id)) {
-          m = GetShareMappingByShare(w, server.uuid,
-                                     absl::AsciiStrToLower(share_id));
-        }
-        if (!m) {
-          return absl::NotFoundError(
-              absl::StrCat("Share ", share_id, " could not be found."));
-        }
-        share = MappingJson(*m, ctx, true);
+        SP_ASSIGN_OR_RETURN(ShareMapping m, LoadMapping(w, server, share_id));
+        share = MappingJson(m, ctx, true);
         return absl::OkStatus();
       });
   if (!s.ok()) return FaultFromStatus(s);
@@ -294,24 +301,15 @@ HttpResponse SharesApi::Detach(const RequestContext& ctx,
           absl::StrCat("Cannot 'delete share' instance ", server_id,
                        " while it is in vm_state ", server.vm_state));
     }
-    std::optional<ShareMapping> m;
-    if (IsUuid(share_id)) {
-      m = GetShareMappingByShare(w, server.uuid,
-                                 absl::AsciiStrToLower(share_id));
-    }
-    if (!m) {
-      return absl::NotFoundError(
-          absl::StrCat("Share ", share_id, " could not be found."));
-    }
-    if (m->status == "detaching") return absl::OkStatus();  // already queued
-    if (!UpdateShareMappingStatus(w, m->uuid, m->version, "detaching", "",
-                                  "")) {
+    SP_ASSIGN_OR_RETURN(ShareMapping m, LoadMapping(w, server, share_id));
+    if (m.status == "detaching") return absl::OkStatus();  // already queued
+    if (!UpdateShareMappingStatus(w, m.uuid, m.version, "detaching", "", "")) {
       return absl::AbortedError("share mapping changed concurrently");
     }
     InsertInstanceAction(w, ctx.request_id, server.uuid, "detach_share",
                          ctx.project_id, ctx.user_id);
     EnqueueShareTask(w, deps_.task_queue, ctx,
-                     shareplane::task::v1::TASK_KIND_DETACH_SHARE, *m);
+                     shareplane::task::v1::TASK_KIND_DETACH_SHARE, m);
     return absl::OkStatus();
   });
   if (s.code() == absl::StatusCode::kAborted) {
