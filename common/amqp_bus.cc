@@ -111,6 +111,21 @@ class AmqpChannel {
     return Check(amqp_get_rpc_reply(conn_), "queue.declare " + queue);
   }
 
+  absl::Status DeclareExchange(const std::string& exchange) {
+    amqp_exchange_declare(conn_, 1, amqp_cstring_bytes(exchange.c_str()),
+                          amqp_cstring_bytes("topic"), 0, /*durable=*/1,
+                          /*auto_delete=*/0, 0, amqp_empty_table);
+    return Check(amqp_get_rpc_reply(conn_), "exchange.declare " + exchange);
+  }
+
+  absl::Status Bind(const std::string& queue, const std::string& exchange,
+                    const std::string& key) {
+    amqp_queue_bind(conn_, 1, amqp_cstring_bytes(queue.c_str()),
+                    amqp_cstring_bytes(exchange.c_str()),
+                    amqp_cstring_bytes(key.c_str()), amqp_empty_table);
+    return Check(amqp_get_rpc_reply(conn_), "queue.bind " + queue);
+  }
+
   absl::Status Check(const amqp_rpc_reply_t& r, absl::string_view what) {
     if (r.reply_type == AMQP_RESPONSE_NORMAL) return absl::OkStatus();
     return absl::UnavailableError(ReplyError(r, what));
@@ -131,36 +146,70 @@ absl::Status AmqpPublisher::Publish(const std::string& queue,
                                     const std::string& body,
                                     const std::string& message_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto fail = [&](absl::Status s) {
-    channel_.reset();  // reconnect on the next call
-    declared_.clear();
-    return s;
-  };
-  if (!channel_) {
-    auto channel = std::make_unique<AmqpChannel>();
-    absl::Status s = channel->Open(options_.url, /*heartbeat=*/0);
-    if (!s.ok()) return s;
-    amqp_confirm_select(channel->conn(), 1);
-    s = channel->Check(amqp_get_rpc_reply(channel->conn()), "confirm.select");
-    if (!s.ok()) return s;
-    channel_ = std::move(channel);
-    next_tag_ = 1;
-  }
+  if (absl::Status s = EnsureChannelLocked(); !s.ok()) return s;
   if (!declared_.count(queue)) {
     absl::Status s = channel_->Declare(queue);
-    if (!s.ok()) return fail(s);
+    if (!s.ok()) return Fail(s);
     declared_.insert(queue);
   }
+  return PublishLocked("", queue, body, message_id, /*mandatory=*/true,
+                       "application/x-protobuf");
+}
+
+absl::Status AmqpPublisher::PublishToExchange(const std::string& exchange,
+                                              const std::string& routing_key,
+                                              const std::string& body,
+                                              const std::string& message_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = EnsureChannelLocked(); !s.ok()) return s;
+  const std::string key = "exchange:" + exchange;
+  if (!declared_.count(key)) {
+    absl::Status s = channel_->DeclareExchange(exchange);
+    if (!s.ok()) return Fail(s);
+    declared_.insert(key);
+  }
+  return PublishLocked(exchange, routing_key, body, message_id,
+                       /*mandatory=*/false, "application/json");
+}
+
+absl::Status AmqpPublisher::Fail(absl::Status s) {
+  channel_.reset();  // reconnect on the next call
+  declared_.clear();
+  return s;
+}
+
+absl::Status AmqpPublisher::EnsureChannelLocked() {
+  if (channel_) return absl::OkStatus();
+  auto channel = std::make_unique<AmqpChannel>();
+  absl::Status s = channel->Open(options_.url, /*heartbeat=*/0);
+  if (!s.ok()) return s;
+  amqp_confirm_select(channel->conn(), 1);
+  s = channel->Check(amqp_get_rpc_reply(channel->conn()), "confirm.select");
+  if (!s.ok()) return s;
+  channel_ = std::move(channel);
+  next_tag_ = 1;
+  return absl::OkStatus();
+}
+
+absl::Status AmqpPublisher::PublishLocked(const std::string& exchange,
+                                          const std::string& routing_key,
+                                          const std::string& body,
+                                          const std::string& message_id,
+                                          bool mandatory,
+                                          const char* content_type) {
+  const std::string& queue = routing_key;
+  auto fail = [&](absl::Status s) { return Fail(std::move(s)); };
   amqp_basic_properties_t props;
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
                  AMQP_BASIC_MESSAGE_ID_FLAG;
   props.delivery_mode = 2;  // persistent
-  props.content_type = amqp_cstring_bytes("application/x-protobuf");
+  props.content_type = amqp_cstring_bytes(content_type);
   props.message_id = amqp_cstring_bytes(message_id.c_str());
   amqp_bytes_t bytes{body.size(), const_cast<char*>(body.data())};
-  int rc = amqp_basic_publish(channel_->conn(), 1, amqp_cstring_bytes(""),
-                              amqp_cstring_bytes(queue.c_str()),
-                              /*mandatory=*/1, 0, &props, bytes);
+  int rc = amqp_basic_publish(channel_->conn(), 1,
+                              amqp_cstring_bytes(exchange.c_str()),
+                              amqp_cstring_bytes(routing_key.c_str()),
+                              mandatory ? 1 : 0, 0, &props, bytes);
   if (rc != AMQP_STATUS_OK) {
     return fail(absl::UnavailableError(absl::StrCat(
         "Publish to '", queue, "' failed: ", amqp_error_string2(rc))));
@@ -211,14 +260,22 @@ absl::Status AmqpPublisher::Publish(const std::string& queue,
   }
 }
 
-AmqpConsumer::AmqpConsumer(AmqpOptions options, std::string queue)
-    : options_(std::move(options)), queue_(std::move(queue)) {}
+AmqpConsumer::AmqpConsumer(AmqpOptions options, std::string queue,
+                           std::string exchange, std::string binding_key)
+    : options_(std::move(options)),
+      queue_(std::move(queue)),
+      exchange_(std::move(exchange)),
+      binding_key_(std::move(binding_key)) {}
 AmqpConsumer::~AmqpConsumer() = default;
 
 absl::Status AmqpConsumer::Connect() {
   auto channel = std::make_unique<AmqpChannel>();
   SP_RETURN_IF_ERROR(channel->Open(options_.url, /*heartbeat=*/30));
   SP_RETURN_IF_ERROR(channel->Declare(queue_));
+  if (!exchange_.empty()) {
+    SP_RETURN_IF_ERROR(channel->DeclareExchange(exchange_));
+    SP_RETURN_IF_ERROR(channel->Bind(queue_, exchange_, binding_key_));
+  }
   amqp_basic_qos(channel->conn(), 1, 0, options_.prefetch, 0);
   SP_RETURN_IF_ERROR(
       channel->Check(amqp_get_rpc_reply(channel->conn()), "basic.qos"));

@@ -37,8 +37,23 @@ class AmqpPublisher {
   // broker cannot be reached or nacks; the next call reconnects.
   absl::Status Publish(const std::string& queue, const std::string& body,
                        const std::string& message_id);
+  // Publishes a persistent JSON message to the durable topic `exchange`
+  // (declared on first use) with `routing_key`, and waits for the confirm.
+  // Unroutable messages are dropped by the broker, as notifications are
+  // when nobody listens.
+  absl::Status PublishToExchange(const std::string& exchange,
+                                 const std::string& routing_key,
+                                 const std::string& body,
+                                 const std::string& message_id);
 
  private:
+  absl::Status EnsureChannelLocked();
+  absl::Status Fail(absl::Status s);
+  absl::Status PublishLocked(const std::string& exchange,
+                             const std::string& routing_key,
+                             const std::string& body,
+                             const std::string& message_id, bool mandatory,
+                             const char* content_type);
   AmqpOptions options_;
   std::mutex mu_;
   std::unique_ptr<AmqpChannel> channel_;
@@ -60,7 +75,10 @@ enum class Disposition { kAck, kRequeue, kReject };
 class AmqpConsumer {
  public:
   using Handler = std::function<Disposition(const AmqpMessage&)>;
-  AmqpConsumer(AmqpOptions options, std::string queue);
+  // With `exchange`, also declares that durable topic exchange and binds the
+  // queue to it with `binding_key`.
+  AmqpConsumer(AmqpOptions options, std::string queue,
+               std::string exchange = "", std::string binding_key = "");
   ~AmqpConsumer();
 
   // Blocks; the handler runs on this thread, one message at a time.
@@ -70,6 +88,8 @@ class AmqpConsumer {
   absl::Status Connect();
   AmqpOptions options_;
   std::string queue_;
+  std::string exchange_;
+  std::string binding_key_;
   std::unique_ptr<AmqpChannel> channel_;
 };
 

@@ -41,8 +41,12 @@ absl::StatusOr<int> OutboxRelay::Drain() {
       std::vector<int64_t> ids;
       for (const OutboxRow& row : rows) {
         ScopedRequestId log_id(row.request_id);
-        publish_error = publisher_.Publish(row.routing_key, row.payload,
-                                           std::to_string(row.id));
+        publish_error = row.exchange.empty()
+                            ? publisher_.Publish(row.routing_key, row.payload,
+                                                 std::to_string(row.id))
+                            : publisher_.PublishToExchange(
+                                  row.exchange, row.routing_key, row.payload,
+                                  std::to_string(row.id));
         if (!publish_error.ok()) break;  // the rest stays unsent
         ids.push_back(row.id);
       }

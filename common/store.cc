@@ -516,18 +516,19 @@ std::optional<InstanceAction> GetInstanceAction(pqxx::transaction_base& w,
 }
 
 void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
-                  const std::string& payload, const std::string& request_id) {
+                  const std::string& payload, const std::string& request_id,
+                  const std::string& exchange) {
   w.exec_params(
-      "INSERT INTO outbox (routing_key, payload, request_id) "
-      "VALUES ($1, $2, $3)",
-      routing_key, pqxx::binarystring(payload), request_id);
+      "INSERT INTO outbox (routing_key, payload, request_id, exchange) "
+      "VALUES ($1, $2, $3, $4)",
+      routing_key, pqxx::binarystring(payload), request_id, exchange);
   w.exec(std::string("NOTIFY ") + kOutboxChannel);
 }
 
 std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit) {
   std::vector<OutboxRow> out;
   for (const auto& row : w.exec_params(
-           "SELECT id, routing_key, payload, request_id FROM outbox "
+           "SELECT id, routing_key, payload, request_id, exchange FROM outbox "
            "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
            limit)) {
     OutboxRow o;
@@ -535,6 +536,7 @@ std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit) {
     o.routing_key = Str(row[1]);
     o.payload = pqxx::binarystring(row[2]).str();
     o.request_id = Str(row[3]);
+    o.exchange = Str(row[4]);
     out.push_back(std::move(o));
   }
   return out;

@@ -74,6 +74,9 @@ struct ShareMapping {
 
 struct OutboxRow {
   int64_t id = 0;
+  // "" for a task (routing_key names the durable queue), else the topic
+  // exchange the message goes to (notifications).
+  std::string exchange;
   std::string routing_key;
   std::string payload;
   std::string request_id;
@@ -208,7 +211,8 @@ void RecordActionEvent(pqxx::transaction_base& w,
 
 // Inserts an outbox row and NOTIFYs the relay (delivered at commit).
 void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
-                  const std::string& payload, const std::string& request_id);
+                  const std::string& payload, const std::string& request_id,
+                  const std::string& exchange = "");
 // Locks up to `limit` unsent rows (SKIP LOCKED, so relays can run in
 // parallel) in id order.
 std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit);
