@@ -96,6 +96,10 @@ absl::Status Finish(WorkflowDeps& deps, const task::v1::Task& task,
     RecordActionEvent(w, m.server_uuid, task.request_id(),
                       "compute_attach_share",
                       status == "error" ? "Error" : "Success", error);
+    Notify(w, deps.options.notifications,
+           status == "error" ? "instance.share_attach.error"
+                             : "instance.share_attach.end",
+           task, m.share_id, error);
     return absl::OkStatus();
   });
 }
@@ -133,6 +137,11 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!load_error.empty()) {
     return Finish(deps, task, l.mapping, "error", "", load_error);
   }
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+    Notify(w, deps.options.notifications, "instance.share_attach.start", task,
+           l.mapping.share_id, "");
+    return absl::OkStatus();
+  }));
   const AccessTarget target = AccessTargetFor(l.mapping, l.host, deps.options);
   SP_LOG(Info) << "Granting " << target.type << " access on share "
                << l.mapping.share_id << " for server " << l.server.uuid;

@@ -1,5 +1,7 @@
 #include "conductor/conductor_service.h"
 
+#include <unistd.h>
+
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,14 @@ WorkflowOptions WorkflowOptionsFrom(const Config& c) {
   o.cephx_id = c.GetString("manila", "cephx_id", "nova");
   o.service_token = c.GetString("manila", "service_user", "nova") + ":" +
                     c.GetString("manila", "service_project", "service");
+  o.notifications.enabled = c.GetBool("notifications", "enabled", true);
+  o.notifications.exchange = c.GetString("notifications", "exchange", "nova");
+  o.notifications.include_share_mapping =
+      c.GetBool("notifications", "include_share_mapping", false);
+  char name[256] = {0};
+  gethostname(name, sizeof(name) - 1);
+  o.notifications.publisher_id =
+      "shareplane-conductor:" + c.GetString("DEFAULT", "host", name);
   return o;
 }
 

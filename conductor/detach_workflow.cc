@@ -15,6 +15,8 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
     if (!m || m->status != "detaching") return absl::OkStatus();  // done
     // Serialize with attaches of the same share deciding on the same rule.
     LockShareAccess(w, m->share_id);
+    Notify(w, deps.options.notifications, "instance.share_detach.start", task,
+           m->share_id, "");
     auto server = GetServer(w, m->server_uuid);
     auto host = server && !server->host.empty()
                     ? GetComputeHost(w, server->host)
@@ -28,12 +30,16 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
         UpdateShareMappingStatus(w, m->uuid, m->version, "error", "", failure);
         RecordActionEvent(w, m->server_uuid, task.request_id(),
                           "compute_detach_share", "Error", failure);
+        Notify(w, deps.options.notifications, "instance.share_detach.error",
+               task, m->share_id, failure);
         return absl::OkStatus();
       }
     }
     if (DeleteShareMapping(w, m->uuid, m->version)) {
       RecordActionEvent(w, m->server_uuid, task.request_id(),
                         "compute_detach_share", "Success", "");
+      Notify(w, deps.options.notifications, "instance.share_detach.end", task,
+             m->share_id, "");
       SP_LOG(Info) << "Share " << m->share_id << " detached from server "
                    << m->server_uuid;
     }

@@ -90,7 +90,8 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
                     const Loaded& l, const std::string& vm_state,
                     int power_state, const std::set<std::string>& from,
                     const std::string& mapping_status, const std::string& event,
-                    const std::string& error) {
+                    const std::string& error,
+                    const std::string& notification = "") {
   return deps.db.Transact([&](pqxx::work& w) {
     if (!UpdateServerState(w, l.server.uuid, l.server.version, vm_state, "",
                            power_state)) {
@@ -106,6 +107,22 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
     }
     RecordActionEvent(w, l.server.uuid, task.request_id(), event,
                       error.empty() ? "Success" : "Error", error);
+    // Nova's versioned power notifications have no .error event; a failed
+    // power-on shows as the server and its shares in error.
+    if (!notification.empty() && error.empty()) {
+      Notify(w, deps.options.notifications, notification + ".end", task, "",
+             "");
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status NotifyStart(WorkflowDeps& deps, const task::v1::Task& task,
+                         const std::string& notification) {
+  if (notification.empty()) return absl::OkStatus();
+  return deps.db.Transact([&](pqxx::work& w) {
+    Notify(w, deps.options.notifications, notification + ".start", task, "",
+           "");
     return absl::OkStatus();
   });
 }
@@ -113,11 +130,13 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
 absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
                          const std::string& task_state,
                          const std::set<std::string>& shares,
-                         const std::string& event, bool reboot, bool hard) {
+                         const std::string& event, bool reboot, bool hard,
+                         const std::string& notification = "") {
   auto loaded = Load(deps, task, task_state);
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
+  SP_RETURN_IF_ERROR(NotifyStart(deps, task, notification));
   auto spec = BuildSpec(deps, task, l, shares);
   absl::Status s = spec.status();
   if (s.ok()) {
@@ -132,7 +151,8 @@ absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
   }
   SP_LOG(Info) << "Server " << l.server.uuid << " is running with "
                << spec->filesystems_size() << " shares";
-  return Record(deps, task, l, "active", kRunning, shares, "active", event, "");
+  return Record(deps, task, l, "active", kRunning, shares, "active", event, "",
+                notification);
 }
 
 }  // namespace
@@ -144,7 +164,8 @@ absl::Status RunCreateServer(WorkflowDeps& deps, const task::v1::Task& task) {
 
 absl::Status RunStartServer(WorkflowDeps& deps, const task::v1::Task& task) {
   return PowerOnFlow(deps, task, "powering-on", {"inactive", "active"},
-                     "compute_start_instance", false, false);
+                     "compute_start_instance", false, false,
+                     "instance.power_on");
 }
 
 absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task) {
@@ -163,6 +184,7 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
+  SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.power_off"));
   absl::Status s =
       deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
   if (!s.ok()) {
@@ -173,7 +195,7 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
                   reason);
   }
   return Record(deps, task, l, "stopped", kShutdown, {"active"}, "inactive",
-                "compute_stop_instance", "");
+                "compute_stop_instance", "", "instance.power_off");
 }
 
 absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {

@@ -12,6 +12,7 @@
 #include "common/manila_client.h"
 #include "common/retry.h"
 #include "common/store.h"
+#include "conductor/notifications.h"
 
 namespace shareplane {
 
@@ -29,6 +30,7 @@ struct WorkflowOptions {
   std::string cephx_id = "nova";
   // Identity used as X-Service-Token (noauth form "user:project").
   std::string service_token = "nova:service";
+  NotificationOptions notifications;
 };
 
 class AgentClient;
