@@ -66,6 +66,7 @@ void OutboxRelay::Loop() {
   std::unique_ptr<pqxx::connection> listen;
   std::unique_ptr<Wakeup> wakeup;
   bool logged_error = false;
+  TimePoint next_purge = RealClock::Get()->Now();
   while (!stop_.stopped()) {
     auto sent = Drain();
     if (!sent.ok()) {
@@ -76,6 +77,13 @@ void OutboxRelay::Loop() {
       logged_error = true;
       stop_.WaitFor(poll_interval_);
       continue;
+    }
+    if (RealClock::Get()->Now() >= next_purge) {
+      next_purge = RealClock::Get()->Now() + std::chrono::minutes(1);
+      (void)db_.Transact([](pqxx::work& w) {
+        PurgeSentOutbox(w);
+        return absl::OkStatus();
+      });
     }
     if (logged_error) SP_LOG(Info) << "Outbox relay recovered";
     logged_error = false;

@@ -548,8 +548,12 @@ void MarkOutboxSent(pqxx::transaction_base& w,
   w.exec_params(
       "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
       "{" + absl::StrJoin(ids, ",") + "}");
-  // Keep the table small: sent rows are only kept for an hour, for audit.
-  w.exec("DELETE FROM outbox WHERE sent_at < now() - interval '1 hour'");
+}
+
+int PurgeSentOutbox(pqxx::transaction_base& w) {
+  return static_cast<int>(
+      w.exec("DELETE FROM outbox WHERE sent_at < now() - interval '1 hour'")
+          .affected_rows());
 }
 
 }  // namespace shareplane

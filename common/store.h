@@ -217,6 +217,9 @@ void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
 // parallel) in id order.
 std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit);
 void MarkOutboxSent(pqxx::transaction_base& w, const std::vector<int64_t>& ids);
+// Deletes rows sent more than an hour ago (kept that long for audit);
+// returns how many. The relay calls it once a minute, not per batch.
+int PurgeSentOutbox(pqxx::transaction_base& w);
 
 }  // namespace shareplane
 
