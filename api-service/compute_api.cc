@@ -158,6 +158,9 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
       if (m == "POST") return resources_.SetExtraSpecs(ctx, req, parts[2]);
       return MethodNotAllowed();
     }
+    if (n == 5 && parts[3] == "os-extra_specs") {
+      return resources_.ExtraSpec(ctx, req, parts[2], parts[4]);
+    }
   }
   if (n == 2 && parts[1] == "os-services") {
     if (m == "GET") return resources_.ListServices(ctx, req);

@@ -43,6 +43,8 @@ const std::map<std::string, std::string>& DefaultRules() {
       {"os_compute_api:os-flavor-extra-specs:index", "@"},
       {"os_compute_api:os-flavor-extra-specs:show", "@"},
       {"os_compute_api:os-flavor-extra-specs:create", "rule:admin_api"},
+      {"os_compute_api:os-flavor-extra-specs:update", "rule:admin_api"},
+      {"os_compute_api:os-flavor-extra-specs:delete", "rule:admin_api"},
       {"os_compute_api:os-services:list", "rule:admin_api"},
       {"os_compute_api:os-hypervisors:list-detail", "rule:admin_api"},
       {"os_compute_api:os-instance-actions:list",

@@ -189,6 +189,59 @@ HttpResponse ResourcesApi::SetExtraSpecs(const RequestContext& ctx,
   return JsonResponse(200, ojson{{"extra_specs", out}});
 }
 
+HttpResponse ResourcesApi::ExtraSpec(const RequestContext& ctx,
+                                     const HttpRequest& req,
+                                     const std::string& id,
+                                     const std::string& key) {
+  const std::string& m = req.method;
+  if (m != "GET" && m != "PUT" && m != "DELETE") {
+    return FaultResponse(405,
+                         "The method specified is not allowed for this "
+                         "resource.");
+  }
+  const std::string rule =
+      m == "GET"   ? "os_compute_api:os-flavor-extra-specs:show"
+      : m == "PUT" ? "os_compute_api:os-flavor-extra-specs:update"
+                   : "os_compute_api:os-flavor-extra-specs:delete";
+  if (absl::Status s = deps_.policy.Enforce(rule, ctx, ctx.project_id);
+      !s.ok()) {
+    return FaultFromStatus(s);
+  }
+  std::string value;
+  if (m == "PUT") {
+    auto body = ParseJsonBody(req.body);
+    if (!body.ok()) return FaultFromStatus(body.status());
+    if (body->size() != 1 || !body->contains(key) ||
+        !(*body)[key].is_string()) {
+      return FaultResponse(400, "Request body and URI mismatch");
+    }
+    value = (*body)[key].get<std::string>();
+  }
+  absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
+    std::optional<Flavor> f = GetFlavor(w, id);
+    if (!f) return FlavorNotFound(id);
+    auto it = f->extra_specs.find(key);
+    if (m != "PUT" && it == f->extra_specs.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          "Flavor ", id, " has no extra specs with key ", key, "."));
+    }
+    if (m == "GET") {
+      value = it->second;
+      return absl::OkStatus();
+    }
+    if (m == "PUT") {
+      f->extra_specs[key] = value;
+    } else {
+      f->extra_specs.erase(it);
+    }
+    SetFlavorExtraSpecs(w, id, f->extra_specs);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return FaultFromStatus(s);
+  if (m == "DELETE") return HttpResponse{200, {}, ""};
+  return JsonResponse(200, ojson{{key, value}});
+}
+
 HttpResponse ResourcesApi::ListServices(const RequestContext& ctx,
                                         const HttpRequest& req) {
   if (absl::Status s = deps_.policy.Enforce("os_compute_api:os-services:list",

@@ -22,6 +22,9 @@ class ResourcesApi {
                               const std::string& id);
   HttpResponse SetExtraSpecs(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& id);
+  // GET, PUT ({"<key>": "<value>"}) and DELETE of one extra spec.
+  HttpResponse ExtraSpec(const RequestContext& ctx, const HttpRequest& req,
+                         const std::string& id, const std::string& key);
   HttpResponse ListServices(const RequestContext& ctx, const HttpRequest& req);
   HttpResponse ListHypervisors(const RequestContext& ctx,
                                const HttpRequest& req);

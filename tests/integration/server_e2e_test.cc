@@ -274,6 +274,19 @@ TEST_CASE("server, flavor and host routes answer Nova's errors",
       R"({"extra_specs": {"trait:COMPUTE_STORAGE_VIRTIO_FS": "required"}})",
       "admin:admin");
   CHECK(specs.status == 200);
+  const std::string key = "/v2.1/flavors/m1.a/os-extra_specs/hw:mem_page_size";
+  CHECK(stack.Api("PUT", key, R"({"hw:mem_page_size": "large"})").status ==
+        403);
+  HttpResponse put =
+      stack.Api("PUT", key, R"({"hw:mem_page_size": "large"})", "admin:admin");
+  CHECK(put.status == 200);
+  CHECK(json::parse(put.body)["hw:mem_page_size"] == "large");
+  CHECK(json::parse(stack.Api("GET", key).body)["hw:mem_page_size"] == "large");
+  CHECK(stack.Api("DELETE", key, "", "admin:admin").status == 200);
+  HttpResponse gone = stack.Api("GET", key);
+  CHECK(gone.status == 404);
+  CHECK(json::parse(gone.body)["itemNotFound"]["message"] ==
+        "Flavor m1.a has no extra specs with key hw:mem_page_size.");
   json flavor = json::parse(stack.Api("GET", "/v2.1/flavors/m1.a").body);
   CHECK(flavor["flavor"]["extra_specs"]["trait:COMPUTE_STORAGE_VIRTIO_FS"] ==
         "required");
