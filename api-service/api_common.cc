@@ -57,6 +57,11 @@ void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
   InsertOutbox(w, queue, bytes, task.request_id());
 }
 
+std::string BaseUrl(const HttpRequest& req) {
+  std::string host = req.Header("Host");
+  return absl::StrCat("http://", host.empty() ? "localhost" : host);
+}
+
 absl::StatusOr<nlohmann::json> ParseJsonBody(const std::string& body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {

@@ -49,6 +49,9 @@ absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
 void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
                  const RequestContext& ctx, task::v1::Task& task);
 
+// "http://<Host header>" (localhost without one), for links in responses.
+std::string BaseUrl(const HttpRequest& req);
+
 // Parses a JSON object body; InvalidArgument "Malformed request body"
 // otherwise.
 absl::StatusOr<nlohmann::json> ParseJsonBody(const std::string& body);

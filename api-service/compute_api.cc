@@ -15,11 +15,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string BaseUrl(const HttpRequest& req) {
-  std::string host = req.Header("Host");
-  return absl::StrCat("http://", host.empty() ? "localhost" : host);
-}
-
 json V21Doc(const HttpRequest& req) {
   return {{"id", "v2.1"},
           {"status", "CURRENT"},
@@ -159,7 +154,10 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
       return MethodNotAllowed();
     }
     if (n == 5 && parts[3] == "os-extra_specs") {
-      return resources_.ExtraSpec(ctx, req, parts[2], parts[4]);
+      if (m == "GET" || m == "PUT" || m == "DELETE") {
+        return resources_.ExtraSpec(ctx, req, parts[2], parts[4]);
+      }
+      return MethodNotAllowed();
     }
   }
   if (n == 2 && parts[1] == "os-services") {

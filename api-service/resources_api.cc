@@ -10,11 +10,6 @@ namespace {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-std::string BaseUrl(const HttpRequest& req) {
-  std::string host = req.Header("Host");
-  return absl::StrCat("http://", host.empty() ? "localhost" : host);
-}
-
 ojson FlavorJson(const Flavor& f, const HttpRequest& req, bool detail) {
   ojson j;
   j["id"] = f.id;
@@ -194,11 +189,6 @@ HttpResponse ResourcesApi::ExtraSpec(const RequestContext& ctx,
                                      const std::string& id,
                                      const std::string& key) {
   const std::string& m = req.method;
-  if (m != "GET" && m != "PUT" && m != "DELETE") {
-    return FaultResponse(405,
-                         "The method specified is not allowed for this "
-                         "resource.");
-  }
   const std::string rule =
       m == "GET"   ? "os_compute_api:os-flavor-extra-specs:show"
       : m == "PUT" ? "os_compute_api:os-flavor-extra-specs:update"

@@ -22,7 +22,8 @@ class ResourcesApi {
                               const std::string& id);
   HttpResponse SetExtraSpecs(const RequestContext& ctx, const HttpRequest& req,
                              const std::string& id);
-  // GET, PUT ({"<key>": "<value>"}) and DELETE of one extra spec.
+  // GET, PUT ({"<key>": "<value>"}) and DELETE of one extra spec; the
+  // router sends no other method.
   HttpResponse ExtraSpec(const RequestContext& ctx, const HttpRequest& req,
                          const std::string& id, const std::string& key);
   HttpResponse ListServices(const RequestContext& ctx, const HttpRequest& req);

@@ -19,11 +19,6 @@ using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 namespace taskpb = shareplane::task::v1;
 
-std::string BaseUrl(const HttpRequest& req) {
-  std::string host = req.Header("Host");
-  return absl::StrCat("http://", host.empty() ? "localhost" : host);
-}
-
 ojson Links(const HttpRequest& req, const std::string& collection,
             const std::string& id) {
   const std::string base = BaseUrl(req);
