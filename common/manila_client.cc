@@ -179,4 +179,18 @@ absl::Status ManilaClient::DenyAccess(const std::string& share_id,
       .status();
 }
 
+absl::StatusOr<std::vector<ManilaResourceLock>> ManilaClient::ListResourceLocks(
+    const std::string& resource_id, const ManilaAuth& auth) {
+  auto reply =
+      Call("GET", "/resource-locks?resource_id=" + resource_id, "", auth);
+  if (!reply.ok()) return reply.status();
+  std::vector<ManilaResourceLock> out;
+  for (const json& l : reply->body.value("resource_locks", json::array())) {
+    out.push_back({S(l, "id"), S(l, "resource_type"), S(l, "resource_id"),
+                   S(l, "resource_action"), S(l, "lock_context"),
+                   S(l, "lock_reason")});
+  }
+  return out;
+}
+
 }  // namespace shareplane

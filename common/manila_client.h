@@ -35,6 +35,16 @@ struct ManilaAccessRule {
   std::string access_key;
 };
 
+// A Manila resource lock (2.81+).
+struct ManilaResourceLock {
+  std::string id;
+  std::string resource_type;  // share | access_rule
+  std::string resource_id;
+  std::string resource_action;  // delete | show
+  std::string lock_context;     // user | admin | service
+  std::string lock_reason;
+};
+
 // Identity sent with a call: `token` as X-Auth-Token and, when set,
 // `service_token` as X-Service-Token.
 struct ManilaAuth {
@@ -75,6 +85,9 @@ class ManilaClient {
   // Revokes with unrestrict (removes the locks too). NotFound if gone.
   absl::Status DenyAccess(const std::string& share_id,
                           const std::string& access_id, const ManilaAuth& auth);
+  // The locks on one resource (a share or an access rule).
+  absl::StatusOr<std::vector<ManilaResourceLock>> ListResourceLocks(
+      const std::string& resource_id, const ManilaAuth& auth);
 
  private:
   struct Reply;

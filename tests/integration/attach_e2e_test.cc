@@ -21,14 +21,6 @@ std::string AttachBody(const std::string& share, const std::string& tag = "") {
   return json{{"share", s}}.dump();
 }
 
-json RulesAsAdmin(Stack& stack, const std::string& share) {
-  HttpResponse r =
-      Http("GET", stack.manila_url() + "/share-access-rules?share_id=" + share,
-           {{"X-Auth-Token", "admin:admin"}});
-  REQUIRE(r.status == 200);
-  return json::parse(r.body)["access_list"];
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -56,7 +48,7 @@ TEST_CASE(
       [&] { return stack.ShareStatus(server, share) == "inactive"; }));
 
   // Manila holds one active, locked rw rule for the host's storage IP.
-  json rules = RulesAsAdmin(stack, share);
+  json rules = stack.ManilaRules(share);
   REQUIRE(rules.size() == 1);
   CHECK(rules[0]["access_type"] == "ip");
   CHECK(rules[0]["access_to"] == "192.0.2.10");
@@ -122,7 +114,7 @@ TEST_CASE(
   INFO(stack.Logs());
   REQUIRE(WaitUntil(
       [&] { return stack.ShareStatus(server, share) == "inactive"; }));
-  json rules = RulesAsAdmin(stack, share);
+  json rules = stack.ManilaRules(share);
   REQUIRE(rules.size() == 1);
   CHECK(rules[0]["access_to"] == "192.0.2.20");
 }
@@ -169,7 +161,7 @@ TEST_CASE("detach revokes the access rule and removes the attachment",
     return stack.ShareStatus(a, share) == "inactive" &&
            stack.ShareStatus(b, share) == "inactive";
   }));
-  CHECK(RulesAsAdmin(stack, share).size() == 1);  // one rule per host
+  CHECK(stack.ManilaRules(share).size() == 1);  // one rule per host
 
   // Server b still uses the host's rule: it stays.
   HttpResponse d =
@@ -177,14 +169,14 @@ TEST_CASE("detach revokes the access rule and removes the attachment",
   CHECK(d.status == 200);
   CHECK(d.body.empty());
   REQUIRE(WaitUntil([&] { return stack.ShareStatus(a, share).empty(); }));
-  CHECK(RulesAsAdmin(stack, share).size() == 1);
+  CHECK(stack.ManilaRules(share).size() == 1);
 
   // The last user goes: the rule goes.
   REQUIRE(
       stack.Api("DELETE", "/v2.1/servers/" + b + "/shares/" + share).status ==
       200);
   REQUIRE(WaitUntil([&] { return stack.ShareStatus(b, share).empty(); }));
-  REQUIRE(WaitUntil([&] { return RulesAsAdmin(stack, share).empty(); }));
+  REQUIRE(WaitUntil([&] { return stack.ManilaRules(share).empty(); }));
 }
 
 TEST_CASE("a detach queued before the attach ran leaves no access rule",
@@ -206,7 +198,7 @@ TEST_CASE("a detach queued before the attach ran leaves no access rule",
   REQUIRE(WaitUntil([&] { return stack.ShareStatus(server, share).empty(); }));
   // Both tasks are done: nothing granted, nothing left behind.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  CHECK(RulesAsAdmin(stack, share).empty());
+  CHECK(stack.ManilaRules(share).empty());
 }
 
 TEST_CASE("attach errors follow the spec's order and messages",
@@ -377,8 +369,8 @@ TEST_CASE("the reconciler finishes workflows whose task was lost",
   };
   REQUIRE(WaitUntil([&] { return status_of(attaching) == "inactive"; }));
   REQUIRE(WaitUntil([&] { return status_of(detaching) == "gone"; }));
-  CHECK(RulesAsAdmin(stack, attaching).size() == 1);
-  CHECK(RulesAsAdmin(stack, detaching).empty());
+  CHECK(stack.ManilaRules(attaching).size() == 1);
+  CHECK(stack.ManilaRules(detaching).empty());
 }
 
 TEST_CASE("Manila failures end an attach in error, never in attaching",

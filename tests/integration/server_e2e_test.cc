@@ -127,12 +127,7 @@ TEST_CASE("a server lives through create, attach, start, stop and delete",
   CHECK(d.status == 204);
   REQUIRE(WaitUntil([&] { return Server(stack, id)["status"] == "HTTP 404"; }));
   // Revocation is asynchronous in Manila: the rule goes shortly after.
-  CHECK(WaitUntil([&] {
-    HttpResponse rules = Http(
-        "GET", stack.manila_url() + "/share-access-rules?share_id=" + share,
-        {{"X-Auth-Token", "admin:admin"}});
-    return json::parse(rules.body)["access_list"].empty();
-  }));
+  CHECK(WaitUntil([&] { return stack.ManilaRules(share).empty(); }));
 }
 
 TEST_CASE("a server that fits no host is created in ERROR",

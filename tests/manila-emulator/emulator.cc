@@ -1,5 +1,7 @@
 #include "tests/manila-emulator/emulator.h"
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/ids.h"
 
@@ -22,10 +25,37 @@ struct Caller {
   std::string user;
   std::string project;
   bool admin = false;
-  // Sent an X-Service-Token (or is admin): may see and remove service locks.
+  // Sent an X-Service-Token: may see and remove service locks.
   bool service = false;
-  std::string LockOwner() const { return service ? "service" : user; }
+  int minor = 0;  // requested microversion 2.<minor>
+  // Manila's lock_context for locks this caller creates.
+  std::string LockContext() const {
+    return service ? "service" : admin ? "admin" : "user";
+  }
 };
+
+// A resource lock (Manila 2.81): `delete` locks protect shares and access
+// rules from deletion, `show` locks hide a rule's access_to and access_key.
+struct Lock {
+  std::string id;
+  std::string user_id;
+  std::string project_id;
+  std::string lock_context;
+  std::string resource_type;  // share | access_rule
+  std::string resource_id;
+  std::string resource_action;  // delete | show
+  std::string lock_reason;
+  std::string created_at;
+  std::string updated_at;
+};
+
+// Who may lift (or see through) a lock: service locks need a service token,
+// admin locks an admin or service, user locks their user or an admin.
+bool CanManage(const Lock& l, const Caller& c) {
+  if (l.lock_context == "service") return c.service;
+  if (l.lock_context == "admin") return c.admin || c.service;
+  return c.user == l.user_id || c.admin || c.service;
+}
 
 struct Rule {
   std::string id;
@@ -36,9 +66,6 @@ struct Rule {
   std::string access_key;
   std::string created_at;
   std::string updated_at;
-  bool lock_visibility = false;
-  bool lock_deletion = false;
-  std::string locker_user;
   TimePoint due;  // when the current transition completes
 };
 
@@ -119,6 +146,7 @@ struct ManilaEmulator::State {
   ManilaEmulatorOptions options;
   std::mutex mu;
   std::map<std::string, Share> shares;
+  std::map<std::string, Lock> locks;
   Faults faults;
   StopSignal stop;
   std::thread worker;
@@ -128,10 +156,12 @@ struct ManilaEmulator::State {
   void Advance() {
     std::lock_guard<std::mutex> lock(mu);
     TimePoint now = RealClock::Get()->Now();
+    bool changed = false;
     for (auto& [id, share] : shares) {
       std::vector<Rule> kept;
       for (Rule& r : share.rules) {
         if (now >= r.due) {
+          changed = true;
           if (r.state == "queued_to_apply") {
             r.state = "applying";
             r.due = now + options.apply_delay / 2;
@@ -156,11 +186,80 @@ struct ManilaEmulator::State {
       }
       share.rules = std::move(kept);
     }
+    if (changed) Save();
+  }
+
+  std::vector<const Lock*> LocksOn(const std::string& resource_id,
+                                   const std::string& action) const {
+    std::vector<const Lock*> out;
+    for (const auto& [id, l] : locks) {
+      if (l.resource_id == resource_id && l.resource_action == action) {
+        out.push_back(&l);
+      }
+    }
+    return out;
+  }
+
+  // True when a lock of `action` on the resource is one `c` cannot lift.
+  bool LockedFor(const std::string& resource_id, const std::string& action,
+                 const Caller& c) const {
+    for (const Lock* l : LocksOn(resource_id, action)) {
+      if (!CanManage(*l, c)) return true;
+    }
+    return false;
+  }
+
+  Lock& AddLock(const Caller& c, const std::string& project_id,
+                const std::string& type, const std::string& resource_id,
+                const std::string& action, const std::string& reason) {
+    Lock l;
+    l.id = NewUuid();
+    l.user_id = c.user;
+    l.project_id = project_id;
+    l.lock_context = c.LockContext();
+    l.resource_type = type;
+    l.resource_id = resource_id;
+    l.resource_action = action;
+    l.lock_reason = reason;
+    l.created_at = NowIso();
+    Lock& stored = locks[l.id];
+    stored = std::move(l);
+    return stored;
+  }
+
+  // Drops the locks an access rule carries, with the share lock each of its
+  // delete locks placed.
+  void RemoveRuleLocks(const std::string& rule_id) {
+    std::vector<std::string> ids;
+    for (const auto& [id, l] : locks) {
+      if (l.resource_id == rule_id) ids.push_back(id);
+    }
+    for (const std::string& id : ids) {
+      const std::string reason = "Locked by access lock: " + id;
+      for (auto it = locks.begin(); it != locks.end();) {
+        it = it->second.lock_reason == reason ? locks.erase(it) : std::next(it);
+      }
+      locks.erase(id);
+    }
+  }
+
+  json LockJson(const Lock& l) const {
+    return {{"id", l.id},
+            {"user_id", l.user_id},
+            {"project_id", l.project_id},
+            {"lock_context", l.lock_context},
+            {"resource_type", l.resource_type},
+            {"resource_id", l.resource_id},
+            {"resource_action", l.resource_action},
+            {"lock_reason", l.lock_reason},
+            {"created_at", l.created_at},
+            {"updated_at",
+             l.updated_at.empty() ? json(nullptr) : json(l.updated_at)},
+            {"links", json::array()}};
   }
 
   json RuleJson(const Rule& r, const Caller& c) const {
-    bool hidden = r.lock_visibility && c.LockOwner() != r.locker_user &&
-                  !(c.service && r.locker_user == "service");
+    const bool hidden = LockedFor(r.id, "show", c);
     return {{"id", r.id},
             {"access_type", r.access_type},
             {"access_to", hidden ? "******" : r.access_to},
@@ -220,65 +319,99 @@ struct ManilaEmulator::State {
     if (!in.value("no_export_location", false)) {
       s.locations.push_back({NewUuid(), path, true, false});
     }
+    if (in.value("admin_export_location", false)) {
+      s.locations.push_back({NewUuid(), path + "-admin", false, true});
+    }
     json out = ShareJson(s);
     shares[s.id] = std::move(s);
     return Json(200, {{"share", out}});
   }
 
-  HttpResponse Action(Share& s, const json& body, const Caller& c) {
-    if (body.contains("allow_access")) {
-      const json& a = body["allow_access"];
-      Rule r;
-      r.access_type = a.value("access_type", "");
-      r.access_to = a.value("access_to", "");
-      r.access_level = a.value("access_level", "rw");
-      if (r.access_type != "ip" && r.access_type != "cephx" &&
-          r.access_type != "user" && r.access_type != "cert") {
-        return Fault(400, "Invalid access type.");
-      }
-      if (r.access_to.empty()) return Fault(400, "Invalid access_to.");
-      if (r.access_type == "cephx" && absl::StrContains(r.access_to, ".")) {
-        return Fault(400, "cephx id may not contain '.'.");
-      }
-      for (const Rule& e : s.rules) {
-        if (e.access_type == r.access_type &&
-            SameAccessTo(r.access_type, e.access_to, r.access_to)) {
-          return Fault(400, absl::StrCat("Share access ", r.access_type, ":",
-                                         r.access_to, " exists."));
-        }
-      }
-      r.id = NewUuid();
-      r.state = "queued_to_apply";
-      r.created_at = r.updated_at = NowIso();
-      r.lock_visibility = a.value("lock_visibility", false);
-      r.lock_deletion = a.value("lock_deletion", false);
-      r.locker_user = c.LockOwner();
-      r.due = RealClock::Get()->Now() + options.apply_delay / 2;
-      json out = RuleJson(r, c);
-      out["share_id"] = s.id;
-      s.rules.push_back(std::move(r));
-      return Json(200, {{"access", out}});
+  HttpResponse AllowAccess(Share& s, const json& a, const Caller& c) {
+    Rule r;
+    r.access_type = a.value("access_type", "");
+    r.access_to = a.value("access_to", "");
+    r.access_level = a.value("access_level", "rw");
+    if (r.access_type != "ip" && r.access_type != "cephx" &&
+        r.access_type != "user" && r.access_type != "cert") {
+      return Fault(400, "Invalid access type.");
     }
-    if (body.contains("deny_access")) {
-      std::string access_id = body["deny_access"].value("access_id", "");
-      for (Rule& r : s.rules) {
-        if (r.id != access_id) continue;
-        if (r.lock_deletion &&
-            ((r.locker_user != c.LockOwner() && !c.admin) ||
-             !body["deny_access"].value("unrestrict", false))) {
-          return Fault(403, absl::StrCat("Cannot deny access for share '", s.id,
-                                         "' since it has been locked. Please "
-                                         "remove the locks and retry the "
-                                         "operation."));
-        }
-        if (r.state != "queued_to_deny" && r.state != "denying") {
-          r.state = "queued_to_deny";
-          r.due = RealClock::Get()->Now() + options.apply_delay / 2;
-        }
-        return HttpResponse{202, {}, ""};
+    if (r.access_to.empty()) return Fault(400, "Invalid access_to.");
+    if (r.access_level != "rw" && r.access_level != "ro") {
+      return Fault(400,
+                   absl::StrCat("Invalid access level: ", r.access_level, "."));
+    }
+    if (r.access_type == "cephx" && absl::StrContains(r.access_to, ".")) {
+      return Fault(400, "cephx id may not contain '.'.");
+    }
+    const bool lock_visibility = a.value("lock_visibility", false);
+    const bool lock_deletion = a.value("lock_deletion", false);
+    if ((lock_visibility || lock_deletion || a.contains("lock_reason")) &&
+        c.minor < 82) {
+      return Fault(400,
+                   "Restricting access rules is only available from "
+                   "API version 2.82.");
+    }
+    if (s.status != "available") {
+      return Fault(400, absl::StrCat("Invalid share: Share status must be "
+                                     "available, but current status is: ",
+                                     s.status, "."));
+    }
+    for (const Rule& e : s.rules) {
+      if (e.access_type == r.access_type &&
+          SameAccessTo(r.access_type, e.access_to, r.access_to)) {
+        return Fault(400, absl::StrCat("Share access ", r.access_type, ":",
+                                       r.access_to, " exists."));
       }
-      return Fault(
-          404, absl::StrCat("Access rule ", access_id, " could not be found."));
+    }
+    r.id = NewUuid();
+    r.state = "queued_to_apply";
+    r.created_at = r.updated_at = NowIso();
+    r.due = RealClock::Get()->Now() + options.apply_delay / 2;
+    const std::string reason = a.value("lock_reason", "");
+    if (lock_deletion) {
+      Lock& rule_lock =
+          AddLock(c, s.project_id, "access_rule", r.id, "delete", reason);
+      AddLock(c, s.project_id, "share", s.id, "delete",
+              "Locked by access lock: " + rule_lock.id);
+    }
+    if (lock_visibility) {
+      AddLock(c, s.project_id, "access_rule", r.id, "show", reason);
+    }
+    json out = RuleJson(r, c);
+    out["share_id"] = s.id;
+    s.rules.push_back(std::move(r));
+    return Json(200, {{"access", out}});
+  }
+
+  HttpResponse DenyAccess(Share& s, const json& d, const Caller& c) {
+    const std::string access_id = d.value("access_id", "");
+    for (Rule& r : s.rules) {
+      if (r.id != access_id) continue;
+      if (!LocksOn(r.id, "delete").empty() &&
+          (!d.value("unrestrict", false) || LockedFor(r.id, "delete", c))) {
+        return Fault(403, absl::StrCat("Cannot deny access for share '", s.id,
+                                       "' since it has been locked. Please "
+                                       "remove the locks and retry the "
+                                       "operation."));
+      }
+      RemoveRuleLocks(r.id);
+      if (r.state != "queued_to_deny" && r.state != "denying") {
+        r.state = "queued_to_deny";
+        r.due = RealClock::Get()->Now() + options.apply_delay / 2;
+      }
+      return HttpResponse{202, {}, ""};
+    }
+    return Fault(
+        404, absl::StrCat("Access rule ", access_id, " could not be found."));
+  }
+
+  HttpResponse Action(Share& s, const json& body, const Caller& c) {
+    if (body.contains("allow_access") && body["allow_access"].is_object()) {
+      return AllowAccess(s, body["allow_access"], c);
+    }
+    if (body.contains("deny_access") && body["deny_access"].is_object()) {
+      return DenyAccess(s, body["deny_access"], c);
     }
     if (body.contains("reset_status")) {
       if (!c.admin) return Fault(403, "Policy doesn't allow reset_status.");
@@ -288,9 +421,85 @@ struct ManilaEmulator::State {
     return Fault(400, "Invalid request body: unknown action.");
   }
 
+  // /v2/resource-locks[/{id}] (2.81+).
+  HttpResponse ResourceLocks(const HttpRequest& req, const json& body,
+                             const Caller& c,
+                             const std::vector<std::string>& parts) {
+    const std::string& m = req.method;
+    if (parts.size() == 1 && m == "GET") {
+      auto q = ParseQuery(req.query);
+      json list = json::array();
+      for (const auto& [id, l] : locks) {
+        if (!c.admin && l.project_id != c.project) continue;
+        bool match = true;
+        for (const char* key :
+             {"resource_id", "resource_type", "resource_action", "lock_context",
+              "user_id", "project_id"}) {
+          auto it = q.find(key);
+          if (it != q.end() && LockJson(l)[key] != it->second) match = false;
+        }
+        if (match) list.push_back(LockJson(l));
+      }
+      return Json(200, {{"resource_locks", list}});
+    }
+    if (parts.size() == 1 && m == "POST") {
+      if (!body.contains("resource_lock") ||
+          !body["resource_lock"].is_object()) {
+        return Fault(400, "Missing 'resource_lock' in request body.");
+      }
+      const json& in = body["resource_lock"];
+      const std::string type = in.value("resource_type", "share");
+      const std::string action = in.value("resource_action", "delete");
+      if (type != "share") {
+        return Fault(400, "Resource type '" + type + "' cannot be locked.");
+      }
+      if (action != "delete") {
+        return Fault(400, "Resource action '" + action + "' is invalid.");
+      }
+      Share* s = Find(in.value("resource_id", ""), c);
+      if (s == nullptr) {
+        return Fault(404, absl::StrCat("Share ", in.value("resource_id", ""),
+                                       " could not be found."));
+      }
+      Lock& l = AddLock(c, s->project_id, type, s->id, action,
+                        in.value("lock_reason", ""));
+      return Json(200, {{"resource_lock", LockJson(l)}});
+    }
+    if (parts.size() != 2)
+      return Fault(404, "The resource could not be found.");
+    auto it = locks.find(parts[1]);
+    if (it == locks.end() || (!c.admin && it->second.project_id != c.project)) {
+      return Fault(404, absl::StrCat("Resource lock ", parts[1],
+                                     " could not be found."));
+    }
+    Lock& l = it->second;
+    if (m == "GET") return Json(200, {{"resource_lock", LockJson(l)}});
+    if (!CanManage(l, c)) {
+      return Fault(403, absl::StrCat("Resource lock ", l.id,
+                                     " cannot be modified by this user."));
+    }
+    if (m == "PUT") {
+      if (!body.contains("resource_lock") ||
+          !body["resource_lock"].is_object()) {
+        return Fault(400, "Missing 'resource_lock' in request body.");
+      }
+      l.lock_reason = body["resource_lock"].value("lock_reason", l.lock_reason);
+      l.updated_at = NowIso();
+      return Json(200, {{"resource_lock", LockJson(l)}});
+    }
+    if (m == "DELETE") {
+      if (l.resource_type == "access_rule") {
+        RemoveRuleLocks(l.resource_id);
+      } else {
+        locks.erase(it);
+      }
+      return HttpResponse{204, {}, ""};
+    }
+    return Fault(405, "Method not allowed.");
+  }
+
   HttpResponse Route(const HttpRequest& req, const Caller& c,
                      std::vector<std::string> parts) {
-    std::lock_guard<std::mutex> lock(mu);
     json body;
     if (!req.body.empty()) {
       body = json::parse(req.body, nullptr, false);
@@ -299,6 +508,9 @@ struct ManilaEmulator::State {
       }
     }
     const std::string& m = req.method;
+    if (!parts.empty() && parts[0] == "resource-locks" && c.minor >= 81) {
+      return ResourceLocks(req, body, c, parts);
+    }
     if (parts.size() == 1 && parts[0] == "shares") {
       if (m == "POST") return CreateShare(body, c);
       if (m == "GET") {
@@ -310,7 +522,8 @@ struct ManilaEmulator::State {
         return Json(200, {{"shares", list}});
       }
     }
-    if (parts.size() == 1 && parts[0] == "share-access-rules" && m == "GET") {
+    if (parts.size() == 1 && parts[0] == "share-access-rules" && m == "GET" &&
+        c.minor >= 45) {
       std::string share_id = ParseQuery(req.query)["share_id"];
       Share* s = Find(share_id, c);
       if (s == nullptr) {
@@ -330,11 +543,12 @@ struct ManilaEmulator::State {
         return Json(200, {{"share", ShareJson(*s)}});
       }
       if (parts.size() == 2 && m == "DELETE") {
-        for (const Rule& r : s->rules) {
-          if (r.lock_deletion) {
-            return Fault(403, absl::StrCat("Resource lock/s [", r.id,
-                                           "] prevent delete action."));
-          }
+        std::vector<std::string> ids;
+        for (const Lock* l : LocksOn(s->id, "delete")) ids.push_back(l->id);
+        if (!ids.empty()) {
+          return Fault(
+              403, absl::StrCat("Resource lock/s [", absl::StrJoin(ids, ", "),
+                                "] prevent delete action."));
         }
         shares.erase(parts[1]);
         return HttpResponse{202, {}, ""};
@@ -356,11 +570,113 @@ struct ManilaEmulator::State {
     }
     return Fault(404, "The resource could not be found.");
   }
+
+  // Persistence: the whole state as one JSON document, replaced atomically
+  // after every change.
+  json Dump() const {
+    json out = {{"shares", json::array()}, {"locks", json::array()}};
+    for (const auto& [id, s] : shares) {
+      json j = {{"id", s.id},
+                {"name", s.name},
+                {"project_id", s.project_id},
+                {"proto", s.proto},
+                {"status", s.status},
+                {"size", s.size},
+                {"created_at", s.created_at},
+                {"locations", json::array()},
+                {"rules", json::array()}};
+      for (const auto& l : s.locations) {
+        j["locations"].push_back({{"id", l.id},
+                                  {"path", l.path},
+                                  {"preferred", l.preferred},
+                                  {"admin_only", l.admin_only}});
+      }
+      for (const auto& r : s.rules) {
+        j["rules"].push_back({{"id", r.id},
+                              {"access_type", r.access_type},
+                              {"access_to", r.access_to},
+                              {"access_level", r.access_level},
+                              {"state", r.state},
+                              {"access_key", r.access_key},
+                              {"created_at", r.created_at},
+                              {"updated_at", r.updated_at}});
+      }
+      out["shares"].push_back(j);
+    }
+    for (const auto& [id, l] : locks) out["locks"].push_back(LockJson(l));
+    return out;
+  }
+
+  void Load(const json& in) {
+    const TimePoint now = RealClock::Get()->Now();
+    for (const json& j : in.value("shares", json::array())) {
+      Share s;
+      s.id = j.value("id", "");
+      s.name = j.value("name", "");
+      s.project_id = j.value("project_id", "");
+      s.proto = j.value("proto", "");
+      s.status = j.value("status", "");
+      s.size = j.value("size", 1);
+      s.created_at = j.value("created_at", "");
+      for (const json& l : j.value("locations", json::array())) {
+        s.locations.push_back({l.value("id", ""), l.value("path", ""),
+                               l.value("preferred", false),
+                               l.value("admin_only", false)});
+      }
+      for (const json& r : j.value("rules", json::array())) {
+        Rule rule;
+        rule.id = r.value("id", "");
+        rule.access_type = r.value("access_type", "");
+        rule.access_to = r.value("access_to", "");
+        rule.access_level = r.value("access_level", "");
+        rule.state = r.value("state", "");
+        rule.access_key = r.value("access_key", "");
+        rule.created_at = r.value("created_at", "");
+        rule.updated_at = r.value("updated_at", "");
+        rule.due = now;  // transitions resume where they stopped
+        s.rules.push_back(std::move(rule));
+      }
+      shares[s.id] = std::move(s);
+    }
+    for (const json& j : in.value("locks", json::array())) {
+      Lock l;
+      l.id = j.value("id", "");
+      l.user_id = j.value("user_id", "");
+      l.project_id = j.value("project_id", "");
+      l.lock_context = j.value("lock_context", "");
+      l.resource_type = j.value("resource_type", "");
+      l.resource_id = j.value("resource_id", "");
+      l.resource_action = j.value("resource_action", "");
+      l.lock_reason = j.value("lock_reason", "");
+      l.created_at = j.value("created_at", "");
+      l.updated_at =
+          j["updated_at"].is_string() ? j.value("updated_at", "") : "";
+      locks[l.id] = std::move(l);
+    }
+  }
+
+  void Save() {
+    if (options.state_file.empty()) return;
+    const std::string tmp = options.state_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << Dump().dump();
+      if (!out) return;
+    }
+    std::rename(tmp.c_str(), options.state_file.c_str());
+  }
 };
 
 ManilaEmulator::ManilaEmulator(ManilaEmulatorOptions options)
     : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
+  if (!state_->options.state_file.empty()) {
+    std::ifstream in(state_->options.state_file);
+    if (in) {
+      json doc = json::parse(in, nullptr, false);
+      if (doc.is_object()) state_->Load(doc);
+    }
+  }
   const Duration tick = std::max<Duration>(std::chrono::milliseconds(2),
                                            state_->options.apply_delay / 10);
   state_->worker = std::thread([this, tick] {
@@ -413,8 +729,8 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   }
 
   std::string version = req.Header("X-OpenStack-Manila-API-Version");
+  int minor = 0;
   if (!version.empty()) {
-    int minor = -1;
     if (!absl::StartsWith(version, "2.") ||
         !absl::SimpleAtoi(version.substr(2), &minor)) {
       return Fault(400, absl::StrCat("Invalid API version request string ",
@@ -432,15 +748,21 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   if (token.empty()) return Fault(401, "Authentication required");
   std::vector<std::string> up = absl::StrSplit(token, ':');
   Caller caller{up[0], up.size() > 1 ? up[1] : up[0], up[0] == "admin"};
-  caller.service = caller.admin || req.HasHeader("X-Service-Token");
+  caller.service = req.HasHeader("X-Service-Token");
+  caller.minor = minor;
 
   parts.erase(parts.begin());
   // Optional /{project_id} prefix.
   if (!parts.empty() && parts[0] != "shares" &&
-      parts[0] != "share-access-rules") {
+      parts[0] != "share-access-rules" && parts[0] != "resource-locks") {
     parts.erase(parts.begin());
   }
-  HttpResponse resp = state_->Route(req, caller, std::move(parts));
+  HttpResponse resp;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    resp = state_->Route(req, caller, std::move(parts));
+    if (req.method != "GET" && resp.status < 300) state_->Save();
+  }
   resp.SetHeader("X-OpenStack-Manila-API-Version",
                  version.empty() ? "2.0" : version);
   return resp;

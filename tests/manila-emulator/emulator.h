@@ -1,6 +1,7 @@
 // An emulator of the Manila v2 subset Shareplane calls (see
 // shared/spec/MANILA.md): shares, export locations, access rules applied
-// asynchronously, lock side effects. State is in memory. Thread-safe.
+// asynchronously, resource locks and their side effects. State is in memory,
+// optionally persisted to a JSON file. Thread-safe.
 #ifndef SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_
 #define SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_
 
@@ -17,6 +18,9 @@ struct ManilaEmulatorOptions {
   Duration apply_delay = std::chrono::milliseconds(50);
   // Host part of NFS export locations.
   std::string nfs_export_host = "127.0.0.1";
+  // When set, the state is loaded from and saved to this JSON file, so it
+  // survives restarts.
+  std::string state_file;
 };
 
 class ManilaEmulator {

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       config->GetInt("DEFAULT", "apply_delay_ms", 50));
   options.nfs_export_host =
       config->GetString("DEFAULT", "nfs_export_host", "127.0.0.1");
+  options.state_file = config->GetString("DEFAULT", "state_file", "");
   ManilaEmulator emulator(options);
   HttpServer server([&](const HttpRequest& r) { return emulator.Handle(r); },
                     4);

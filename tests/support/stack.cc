@@ -166,6 +166,30 @@ std::string Stack::CreateServer(const std::string& host,
   return s.uuid;
 }
 
+HttpResponse Stack::ManilaAdmin(const std::string& method,
+                                const std::string& path,
+                                const std::string& body) {
+  return Http(method, manila_url() + path,
+              {{"X-Auth-Token", "admin:admin"},
+               {"X-Service-Token", "nova:service"},
+               {"X-OpenStack-Manila-API-Version", "2.82"}},
+              body);
+}
+
+nlohmann::json Stack::ManilaRules(const std::string& share_id) {
+  HttpResponse r =
+      ManilaAdmin("GET", "/share-access-rules?share_id=" + share_id);
+  if (r.status != 200) throw std::runtime_error("rule list: " + r.body);
+  return nlohmann::json::parse(r.body)["access_list"];
+}
+
+nlohmann::json Stack::ManilaLocks(const std::string& resource_id) {
+  HttpResponse r =
+      ManilaAdmin("GET", "/resource-locks?resource_id=" + resource_id);
+  if (r.status != 200) throw std::runtime_error("lock list: " + r.body);
+  return nlohmann::json::parse(r.body)["resource_locks"];
+}
+
 std::string Stack::CreateShare(const std::string& proto) {
   HttpResponse r =
       Http("POST", manila_url() + "/shares", {{"X-Auth-Token", "admin:admin"}},

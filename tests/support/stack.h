@@ -42,6 +42,14 @@ class Stack {
                            const std::string& state = "stopped");
   // Creates a share in the emulator for project "demo"; returns its id.
   std::string CreateShare(const std::string& proto = "NFS");
+  // Manila call as an admin with a service token at microversion 2.82, the
+  // way an operator inspects what the conductor did.
+  HttpResponse ManilaAdmin(const std::string& method, const std::string& path,
+                           const std::string& body = "");
+  // The share's access rules, unredacted (`access_list`).
+  nlohmann::json ManilaRules(const std::string& share_id);
+  // Resource locks on a share or rule (`resource_locks`).
+  nlohmann::json ManilaLocks(const std::string& resource_id);
 
   // Compute API call as `token` at microversion 2.97.
   HttpResponse Api(const std::string& method, const std::string& path,

@@ -2,6 +2,7 @@
 #include "tests/manila-emulator/emulator.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/manila_client.h"
@@ -12,7 +13,11 @@ using namespace shareplane;
 namespace {
 
 struct EmulatorFixture {
-  ManilaEmulator emulator{ManilaEmulatorOptions{std::chrono::milliseconds(20)}};
+  ManilaEmulator emulator{[] {
+    ManilaEmulatorOptions o;
+    o.apply_delay = std::chrono::milliseconds(20);
+    return o;
+  }()};
   HttpServer server{[this](const HttpRequest& r) { return emulator.Handle(r); },
                     2};
   std::string base;
@@ -146,4 +151,168 @@ TEST_CASE("emulator refuses microversions above 2.82 with 406", "[unit]") {
   CHECK(resp->status == 406);
   CHECK(resp->body.find("Version 2.99 is not supported by the API. Minimum "
                         "is 2.0 and maximum is 2.82.") != std::string::npos);
+}
+
+TEST_CASE("emulator grants carry Manila's resource locks", "[unit]") {
+  EmulatorFixture f;
+  ManilaClient client({f.base + "/v2"});
+  std::string id = f.CreateShare("NFS", "available");
+  auto rule = client.AllowAccess(id, "ip", "10.0.0.7", "shareplane", kUser);
+  REQUIRE(rule.ok());
+
+  // A delete and a show lock on the rule, a delete lock on the share that
+  // names the rule's lock, all in the service context.
+  auto rule_locks = client.ListResourceLocks(rule->id, kUser);
+  REQUIRE(rule_locks.ok());
+  REQUIRE(rule_locks->size() == 2);
+  std::string rule_delete_lock;
+  for (const auto& l : *rule_locks) {
+    CHECK(l.resource_type == "access_rule");
+    CHECK(l.lock_context == "service");
+    CHECK(l.lock_reason == "shareplane");
+    if (l.resource_action == "delete") rule_delete_lock = l.id;
+  }
+  REQUIRE(!rule_delete_lock.empty());
+  auto share_locks = client.ListResourceLocks(id, kUser);
+  REQUIRE(share_locks.ok());
+  REQUIRE(share_locks->size() == 1);
+  CHECK((*share_locks)[0].resource_action == "delete");
+  CHECK((*share_locks)[0].lock_reason ==
+        "Locked by access lock: " + rule_delete_lock);
+
+  // The share cannot be deleted, and the message names the lock.
+  HttpClientRequest del;
+  del.method = "DELETE";
+  del.url = f.base + "/v2/shares/" + id;
+  del.headers = {{"X-Auth-Token", "admin:admin"}};
+  auto refused = HttpFetch(del);
+  CHECK(refused->status == 403);
+  CHECK(refused->body.find("Resource lock/s [" + (*share_locks)[0].id +
+                           "] prevent delete action.") != std::string::npos);
+  // Neither the user nor an admin without a service token may lift a
+  // service lock.
+  HttpClientRequest unlock;
+  unlock.method = "DELETE";
+  unlock.url = f.base + "/v2/resource-locks/" + (*share_locks)[0].id;
+  unlock.headers = {{"X-Auth-Token", "alice:demo"},
+                    {"X-OpenStack-Manila-API-Version", "2.81"}};
+  CHECK(HttpFetch(unlock)->status == 403);
+
+  // Revoking with unrestrict as the locker removes every lock.
+  REQUIRE(client.DenyAccess(id, rule->id, kUser).ok());
+  CHECK(client.ListResourceLocks(rule->id, kUser)->empty());
+  CHECK(client.ListResourceLocks(id, kUser)->empty());
+}
+
+TEST_CASE("emulator resource-locks API creates, shows and deletes locks",
+          "[unit]") {
+  EmulatorFixture f;
+  std::string id = f.CreateShare("NFS", "available");
+  auto call = [&](const std::string& method, const std::string& path,
+                  const std::string& token, const std::string& body,
+                  const std::string& version = "2.81") {
+    HttpClientRequest req;
+    req.method = method;
+    req.url = f.base + "/v2" + path;
+    req.body = body;
+    req.headers = {{"X-Auth-Token", token},
+                   {"X-OpenStack-Manila-API-Version", version}};
+    return *HttpFetch(req);
+  };
+  // Not there before 2.81.
+  CHECK(call("GET", "/resource-locks", "bob:demo", "", "2.80").status == 404);
+  auto created =
+      call("POST", "/resource-locks", "bob:demo",
+           nlohmann::json{{"resource_lock",
+                           {{"resource_id", id}, {"lock_reason", "keep it"}}}}
+               .dump());
+  REQUIRE(created.status == 200);
+  auto lock = nlohmann::json::parse(created.body)["resource_lock"];
+  CHECK(lock["resource_type"] == "share");
+  CHECK(lock["resource_action"] == "delete");
+  CHECK(lock["lock_context"] == "user");
+  CHECK(lock["user_id"] == "bob");
+  const std::string lock_id = lock["id"];
+  CHECK(call("GET", "/resource-locks/" + lock_id, "alice:demo", "").status ==
+        200);
+  CHECK(call("GET", "/resource-locks/" + lock_id, "eve:other", "").status ==
+        404);
+  CHECK(call("DELETE", "/shares/" + id, "bob:demo", "").status == 403);
+  // Another user of the project cannot lift bob's lock; bob can.
+  CHECK(call("DELETE", "/resource-locks/" + lock_id, "alice:demo", "").status ==
+        403);
+  CHECK(call("DELETE", "/resource-locks/" + lock_id, "bob:demo", "").status ==
+        204);
+  CHECK(call("DELETE", "/shares/" + id, "bob:demo", "").status == 202);
+}
+
+TEST_CASE("emulator state survives a restart with a state file", "[unit]") {
+  char dir[] = "/tmp/sp-emu.XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  ManilaEmulatorOptions options;
+  options.apply_delay = std::chrono::milliseconds(1);
+  options.state_file = std::string(dir) + "/state.json";
+  std::string share_id, rule_id;
+  {
+    ManilaEmulator emulator(options);
+    HttpRequest create;
+    create.method = "POST";
+    create.path = "/v2/shares";
+    create.headers = {{"x-auth-token", "bob:demo"}};
+    create.body = R"({"share": {"share_proto": "NFS", "name": "keep"}})";
+    HttpResponse resp = emulator.Handle(create);
+    REQUIRE(resp.status == 200);
+    share_id = nlohmann::json::parse(resp.body)["share"]["id"];
+    HttpRequest grant;
+    grant.method = "POST";
+    grant.path = "/v2/shares/" + share_id + "/action";
+    grant.headers = {{"x-auth-token", "bob:demo"},
+                     {"x-service-token", "nova:service"},
+                     {"x-openstack-manila-api-version", "2.82"}};
+    grant.body =
+        R"({"allow_access": {"access_type": "ip", "access_to": "10.1.1.1",
+            "lock_deletion": true}})";
+    resp = emulator.Handle(grant);
+    REQUIRE(resp.status == 200);
+    rule_id = nlohmann::json::parse(resp.body)["access"]["id"];
+  }
+  ManilaEmulator restarted(options);
+  HttpRequest list;
+  list.method = "GET";
+  list.path = "/v2/share-access-rules";
+  list.query = "share_id=" + share_id;
+  list.headers = {{"x-auth-token", "bob:demo"},
+                  {"x-service-token", "nova:service"},
+                  {"x-openstack-manila-api-version", "2.82"}};
+  HttpResponse resp = restarted.Handle(list);
+  REQUIRE(resp.status == 200);
+  auto rules = nlohmann::json::parse(resp.body)["access_list"];
+  REQUIRE(rules.size() == 1);
+  CHECK(rules[0]["id"] == rule_id);
+  HttpRequest del;
+  del.method = "DELETE";
+  del.path = "/v2/shares/" + share_id;
+  del.headers = {{"x-auth-token", "bob:demo"}};
+  CHECK(restarted.Handle(del).status == 403);  // the lock came back too
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("emulator fault injection fails the next calls, admin only",
+          "[unit]") {
+  EmulatorFixture f;
+  ManilaClient client({f.base + "/v2"});
+  std::string id = f.CreateShare("NFS", "available");
+  HttpClientRequest inject;
+  inject.method = "POST";
+  inject.url = f.base + "/v2/_emulator/faults";
+  inject.body = R"({"fail_next": 2, "fail_status": 500})";
+  inject.headers = {{"X-Auth-Token", "alice:demo"}};
+  CHECK(HttpFetch(inject)->status == 403);
+  inject.headers = {{"X-Auth-Token", "admin:admin"}};
+  CHECK(HttpFetch(inject)->status == 204);
+  CHECK(client.GetShare(id, kUser).status().code() ==
+        absl::StatusCode::kUnavailable);
+  CHECK(client.GetShare(id, kUser).status().code() ==
+        absl::StatusCode::kUnavailable);
+  CHECK(client.GetShare(id, kUser).ok());
 }
