@@ -551,9 +551,20 @@ void MarkOutboxSent(pqxx::transaction_base& w,
 }
 
 int PurgeSentOutbox(pqxx::transaction_base& w) {
+  w.exec(
+      "DELETE FROM notification_keys WHERE created_at < now() - interval "
+      "'1 day'");
   return static_cast<int>(
       w.exec("DELETE FROM outbox WHERE sent_at < now() - interval '1 hour'")
           .affected_rows());
+}
+
+bool ClaimNotificationKey(pqxx::transaction_base& w, const std::string& key) {
+  return w.exec_params(
+              "INSERT INTO notification_keys (key) VALUES ($1) "
+              "ON CONFLICT DO NOTHING",
+              key)
+             .affected_rows() == 1;
 }
 
 }  // namespace shareplane

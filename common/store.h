@@ -219,7 +219,11 @@ std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit);
 void MarkOutboxSent(pqxx::transaction_base& w, const std::vector<int64_t>& ids);
 // Deletes rows sent more than an hour ago (kept that long for audit);
 // returns how many. The relay calls it once a minute, not per batch.
+// Notification keys older than a day go too.
 int PurgeSentOutbox(pqxx::transaction_base& w);
+// Records that the notification `key` is emitted; false when it already was
+// (the step is being repeated after a crash or a redelivery).
+bool ClaimNotificationKey(pqxx::transaction_base& w, const std::string& key);
 
 }  // namespace shareplane
 

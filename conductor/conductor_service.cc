@@ -39,6 +39,48 @@ WorkflowOptions WorkflowOptionsFrom(const Config& c) {
   return o;
 }
 
+// Serializes the tasks of one server across every conductor process: a
+// session-level advisory lock taken on a connection of the worker thread for
+// the length of the task. A conductor that dies mid-task loses its session,
+// and PostgreSQL releases the lock with it.
+class ServerLock {
+ public:
+  ServerLock(Database& db, const std::string& server_uuid)
+      : server_uuid_(server_uuid) {
+    status_ = Exec(db, "SELECT pg_advisory_lock(hashtextextended($1, 7))");
+  }
+  ~ServerLock() {
+    if (status_.ok()) {
+      Exec(std::nullopt, "SELECT pg_advisory_unlock(hashtextextended($1, 7))")
+          .IgnoreError();
+    }
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  absl::Status Exec(std::optional<std::reference_wrapper<Database>> db,
+                    const char* sql) {
+    thread_local std::unique_ptr<pqxx::connection> conn;
+    try {
+      if (!conn && db) {
+        auto c = db->get().Connect();
+        if (!c.ok()) return c.status();
+        conn = std::move(*c);
+      }
+      if (!conn) return absl::UnavailableError("no lock connection");
+      pqxx::nontransaction n(*conn);
+      n.exec_params(sql, server_uuid_);
+      return absl::OkStatus();
+    } catch (...) {
+      conn.reset();  // a broken session holds no lock any more
+      return StatusFromCurrentException("server lock");
+    }
+  }
+
+  std::string server_uuid_;
+  absl::Status status_;
+};
+
 }  // namespace
 
 class TaskDispatcher {
@@ -56,32 +98,37 @@ class TaskDispatcher {
                                ? task.request_id()
                                : task.global_request_id());
     absl::Status s;
-    switch (task.kind()) {
-      case task::v1::TASK_KIND_ATTACH_SHARE:
-        s = RunAttach(deps_, task);
-        break;
-      case task::v1::TASK_KIND_DETACH_SHARE:
-        s = RunDetach(deps_, task);
-        break;
-      case task::v1::TASK_KIND_CREATE_SERVER:
-        s = RunCreateServer(deps_, task);
-        break;
-      case task::v1::TASK_KIND_DELETE_SERVER:
-        s = RunDeleteServer(deps_, task);
-        break;
-      case task::v1::TASK_KIND_START_SERVER:
-        s = RunStartServer(deps_, task);
-        break;
-      case task::v1::TASK_KIND_STOP_SERVER:
-        s = RunStopServer(deps_, task);
-        break;
-      case task::v1::TASK_KIND_REBOOT_SERVER:
-        s = RunRebootServer(deps_, task);
-        break;
-      default:
-        SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
-        return Disposition::kReject;
+    std::optional<ServerLock> lock;
+    if (!task.server_uuid().empty()) {
+      lock.emplace(deps_.db, task.server_uuid());
+      s = lock->status();
     }
+    if (s.ok()) switch (task.kind()) {
+        case task::v1::TASK_KIND_ATTACH_SHARE:
+          s = RunAttach(deps_, task);
+          break;
+        case task::v1::TASK_KIND_DETACH_SHARE:
+          s = RunDetach(deps_, task);
+          break;
+        case task::v1::TASK_KIND_CREATE_SERVER:
+          s = RunCreateServer(deps_, task);
+          break;
+        case task::v1::TASK_KIND_DELETE_SERVER:
+          s = RunDeleteServer(deps_, task);
+          break;
+        case task::v1::TASK_KIND_START_SERVER:
+          s = RunStartServer(deps_, task);
+          break;
+        case task::v1::TASK_KIND_STOP_SERVER:
+          s = RunStopServer(deps_, task);
+          break;
+        case task::v1::TASK_KIND_REBOOT_SERVER:
+          s = RunRebootServer(deps_, task);
+          break;
+        default:
+          SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
+          return Disposition::kReject;
+      }
     if (s.ok()) return Disposition::kAck;
     // Nothing could be recorded (the database is down): try again later.
     SP_LOG(Warning) << "Task " << task.task_id()

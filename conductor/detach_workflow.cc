@@ -1,6 +1,7 @@
 // Detach: revoke the host's access rule unless another mapping still relies
 // on it (NFS: same host; CephFS: anywhere), then delete the mapping.
 #include "absl/strings/str_cat.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "conductor/workflow.h"
@@ -10,13 +11,20 @@ namespace shareplane {
 
 absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   std::string failure;
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+    auto m = GetShareMapping(w, task.mapping_uuid());
+    if (m && m->status == "detaching") {
+      Notify(w, deps.options.notifications, "instance.share_detach.start", task,
+             m->share_id, "");
+    }
+    return absl::OkStatus();
+  }));
+  CrashPoint("detach.notified");
   absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
     auto m = GetShareMapping(w, task.mapping_uuid());
     if (!m || m->status != "detaching") return absl::OkStatus();  // done
     // Serialize with attaches of the same share deciding on the same rule.
     LockShareAccess(w, m->share_id);
-    Notify(w, deps.options.notifications, "instance.share_detach.start", task,
-           m->share_id, "");
     auto server = GetServer(w, m->server_uuid);
     auto host = server && !server->host.empty()
                     ? GetComputeHost(w, server->host)
@@ -45,6 +53,7 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     return absl::OkStatus();
   });
+  if (s.ok()) CrashPoint("detach.recorded");
   return s;
 }
 

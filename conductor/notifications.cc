@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ids.h"
 #include "common/store.h"
@@ -87,6 +88,22 @@ void Notify(pqxx::transaction_base& w, const NotificationOptions& options,
   if (!options.enabled) return;
   std::optional<Server> server = GetServer(w, task.server_uuid());
   if (!server) return;
+  // A step repeated after a crash or redelivery notifies once.
+  const std::string& request_id = task.global_request_id().empty()
+                                      ? task.request_id()
+                                      : task.global_request_id();
+  if (!ClaimNotificationKey(
+          w, absl::StrCat(event_type, "/", server->uuid, "/",
+                          task.mapping_uuid(), "/", task.request_id()))) {
+    return;
+  }
+  // Sent in the transaction that marks the server deleted, before the mark.
+  const bool deleted = event_type == "instance.delete.end";
+  if (deleted) {
+    server->vm_state = "deleted";
+    server->task_state.clear();
+    server->power_state = 0;
+  }
   ojson shares = nullptr;
   if (options.include_share_mapping) {
     shares = ojson::array();
@@ -103,7 +120,7 @@ void Notify(pqxx::transaction_base& w, const NotificationOptions& options,
       {"availability_zone", server->availability_zone},
       {"block_devices", ojson::array()},
       {"created_at", server->created_at},
-      {"deleted_at", nullptr},
+      {"deleted_at", deleted ? ojson(Timestamp()) : ojson(nullptr)},
       {"display_name", server->name},
       {"display_description", server->name},
       {"host", OrNull(server->host)},
@@ -124,15 +141,13 @@ void Notify(pqxx::transaction_base& w, const NotificationOptions& options,
       {"task_state", OrNull(server->task_state)},
       {"power_state", PowerState(server->power_state)},
       {"tenant_id", server->project_id},
-      {"terminated_at", nullptr},
+      {"terminated_at", deleted ? ojson(Timestamp()) : ojson(nullptr)},
       {"auto_disk_config", "MANUAL"},
       {"flavor", FlavorPayload(GetFlavor(w, server->flavor_id))},
       {"updated_at", server->updated_at},
       {"user_id", server->user_id},
       {"uuid", server->uuid},
-      {"request_id", task.global_request_id().empty()
-                         ? task.request_id()
-                         : task.global_request_id()},
+      {"request_id", request_id},
       {"action_initiator_user", task.user_id()},
       {"action_initiator_project", task.project_id()},
       {"locked_reason", nullptr},
@@ -145,10 +160,19 @@ void Notify(pqxx::transaction_base& w, const NotificationOptions& options,
                                   {"function_name", event_type},
                                   {"module_name", "shareplane.conductor"},
                                   {"traceback", ""}})}};
-  if (!share_id.empty()) data["share_id"] = share_id;
-  ojson payload = share_id.empty()
-                      ? NovaObject("InstanceActionPayload", "1.9", data)
-                      : NovaObject("InstanceActionSharePayload", "1.0", data);
+  ojson payload;
+  if (!share_id.empty()) {
+    data["share_id"] = share_id;
+    payload = NovaObject("InstanceActionSharePayload", "1.0", data);
+  } else if (absl::StartsWith(event_type, "instance.create.")) {
+    data["keypairs"] = ojson::array();
+    data["tags"] = ojson::array();
+    data["trusted_image_certificates"] = nullptr;
+    data["instance_name"] = "instance-" + server->uuid.substr(0, 8);
+    payload = NovaObject("InstanceCreatePayload", "1.12", data);
+  } else {
+    payload = NovaObject("InstanceActionPayload", "1.9", data);
+  }
   const bool error = absl::EndsWith(event_type, ".error");
   ojson message = {
       {"message_id", NewUuid()},  {"publisher_id", options.publisher_id},

@@ -2,6 +2,7 @@
 // driving the host's agent and moving the server and its share mappings
 // through their states (spec/SHARES.md sections 2 and 5).
 #include "absl/strings/str_cat.h"
+#include "common/crash_point.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "conductor/agent_client.h"
@@ -107,11 +108,14 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
     }
     RecordActionEvent(w, l.server.uuid, task.request_id(), event,
                       error.empty() ? "Success" : "Error", error);
-    // Nova's versioned power notifications have no .error event; a failed
+    // Of these only instance.create has an .error event in Nova; a failed
     // power-on shows as the server and its shares in error.
     if (!notification.empty() && error.empty()) {
       Notify(w, deps.options.notifications, notification + ".end", task, "",
              "");
+    } else if (notification == "instance.create") {
+      Notify(w, deps.options.notifications, "instance.create.error", task, "",
+             error);
     }
     return absl::OkStatus();
   });
@@ -137,29 +141,34 @@ absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
   SP_RETURN_IF_ERROR(NotifyStart(deps, task, notification));
+  CrashPoint("power_on.notified");
   auto spec = BuildSpec(deps, task, l, shares);
   absl::Status s = spec.status();
   if (s.ok()) {
     s = reboot ? deps.agents.Reboot(l.host.agent_endpoint, *spec, hard).status()
                : deps.agents.PowerOn(l.host.agent_endpoint, *spec).status();
   }
+  CrashPoint("power_on.agent_called");
   if (!s.ok()) {
     const std::string reason = absl::StrCat("Failed to start server ",
                                             l.server.uuid, ": ", s.message());
     SP_LOG(Warning) << reason;
-    return Record(deps, task, l, "error", 0, shares, "error", event, reason);
+    return Record(deps, task, l, "error", 0, shares, "error", event, reason,
+                  notification);
   }
   SP_LOG(Info) << "Server " << l.server.uuid << " is running with "
                << spec->filesystems_size() << " shares";
-  return Record(deps, task, l, "active", kRunning, shares, "active", event, "",
-                notification);
+  SP_RETURN_IF_ERROR(Record(deps, task, l, "active", kRunning, shares, "active",
+                            event, "", notification));
+  CrashPoint("power_on.recorded");
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::Status RunCreateServer(WorkflowDeps& deps, const task::v1::Task& task) {
   return PowerOnFlow(deps, task, "spawning", {}, "compute_build_and_run", false,
-                     false);
+                     false, "instance.create");
 }
 
 absl::Status RunStartServer(WorkflowDeps& deps, const task::v1::Task& task) {
@@ -185,8 +194,10 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
   SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.power_off"));
+  CrashPoint("power_off.notified");
   absl::Status s =
       deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
+  CrashPoint("power_off.agent_called");
   if (!s.ok()) {
     const std::string reason = absl::StrCat("Failed to stop server ",
                                             l.server.uuid, ": ", s.message());
@@ -203,9 +214,11 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
+  SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.delete"));
   if (!l.host.agent_endpoint.empty()) {
     absl::Status s =
         deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
+    CrashPoint("delete.powered_off");
     if (!s.ok()) {
       return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
                     absl::StrCat("Failed to stop server ", l.server.uuid,
@@ -231,6 +244,7 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
+    CrashPoint("delete.share_detached");
   }
   if (failed > 0) {
     return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
@@ -239,20 +253,26 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!l.host.agent_endpoint.empty()) {
     absl::Status s =
         deps.agents.DeleteServer(l.host.agent_endpoint, l.server.uuid).status();
+    CrashPoint("delete.undefined");
     if (!s.ok()) {
       return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
                     absl::StrCat("Failed to undefine server ", l.server.uuid,
                                  ": ", s.message()));
     }
   }
-  return deps.db.Transact([&](pqxx::work& w) {
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+    Notify(w, deps.options.notifications, "instance.delete.end", task, "", "");
     if (MarkServerDeleted(w, l.server.uuid, l.server.version)) {
       RecordActionEvent(w, l.server.uuid, task.request_id(),
                         "compute_terminate", "Success", "");
       SP_LOG(Info) << "Server " << l.server.uuid << " deleted";
+    } else {
+      return absl::AbortedError("server changed while being deleted");
     }
     return absl::OkStatus();
-  });
+  }));
+  CrashPoint("delete.recorded");
+  return absl::OkStatus();
 }
 
 }  // namespace shareplane
