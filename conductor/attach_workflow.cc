@@ -38,6 +38,11 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
       SP_ASSIGN_OR_RETURN(
           auto rules, deps.manila.ListAccessRules(l.mapping.share_id, auth));
       if (auto rule = FindRule(rules, target)) {
+        // A revoke in flight (a detach on the same host just finished):
+        // grant again once it is gone.
+        if (IsBeingDenied(*rule)) {
+          return absl::UnavailableError("access rule is being revoked");
+        }
         rule_id = rule->id;
         return absl::OkStatus();
       }

@@ -34,6 +34,10 @@ std::optional<ManilaAccessRule> FindRule(
   return std::nullopt;
 }
 
+bool IsBeingDenied(const ManilaAccessRule& rule) {
+  return rule.state == "queued_to_deny" || rule.state == "denying";
+}
+
 absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
                                   const task::v1::Task& task, pqxx::work& w,
                                   const ShareMapping& m,
@@ -53,7 +57,8 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
     }
     if (!rules.ok()) return rules.status();
     auto rule = FindRule(*rules, target);
-    if (!rule) return absl::OkStatus();
+    // Gone, or a revoke already asked for (this step is being repeated).
+    if (!rule || IsBeingDenied(*rule)) return absl::OkStatus();
     absl::Status s = deps.manila.DenyAccess(m.share_id, rule->id, auth);
     if (s.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
     if (s.ok()) {

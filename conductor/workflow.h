@@ -61,6 +61,9 @@ ManilaAuth AuthFor(const task::v1::Task& task, const WorkflowOptions& options);
 std::optional<ManilaAccessRule> FindRule(
     const std::vector<ManilaAccessRule>& rules, const AccessTarget& target);
 
+// True while Manila is revoking the rule.
+bool IsBeingDenied(const ManilaAccessRule& rule);
+
 // Revokes the mapping's access rule unless another mapping still relies on
 // it (NFS: same host; CephFS: anywhere). Call under LockShareAccess.
 absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,

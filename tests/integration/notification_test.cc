@@ -17,49 +17,6 @@ using json = nlohmann::json;
 
 namespace {
 
-struct Listener {
-  std::mutex mu;
-  std::vector<json> messages;
-  StopSignal stop;
-  std::thread thread;
-  Listener(const std::string& exchange) {
-    thread = std::thread([this, exchange] {
-      AmqpConsumer consumer({TestServices::Get().amqp_url},
-                            UniqueName("test.notifications"), exchange,
-                            "versioned_notifications.*");
-      consumer.Run(
-          [&](const AmqpMessage& m) {
-            std::lock_guard<std::mutex> lock(mu);
-            messages.push_back(json::parse(m.body));
-            return Disposition::kAck;
-          },
-          stop);
-    });
-  }
-  ~Listener() {
-    stop.Stop();
-    thread.join();
-  }
-  std::vector<std::string> EventTypes() {
-    std::lock_guard<std::mutex> lock(mu);
-    std::vector<std::string> out;
-    for (const auto& m : messages) {
-      const json inner = json::parse(m["oslo.message"].get<std::string>());
-      // Late probes from the binding check are not notifications.
-      if (inner["event_type"] != "probe") out.push_back(inner["event_type"]);
-    }
-    return out;
-  }
-  json Message(const std::string& event_type) {
-    std::lock_guard<std::mutex> lock(mu);
-    for (const auto& m : messages) {
-      json inner = json::parse(m["oslo.message"].get<std::string>());
-      if (inner["event_type"] == event_type) return inner;
-    }
-    return nullptr;
-  }
-};
-
 json SampleInstanceKeys() {
   std::ifstream in(std::string(SHAREPLANE_SOURCE_DIR) +
                    "/tests/data/notification_samples/InstancePayload.json");
@@ -75,20 +32,7 @@ TEST_CASE("attach, start, stop and detach emit versioned notifications",
   const std::string exchange = UniqueName("test-nova");
   Stack stack("[notifications]\nexchange = " + exchange +
               "\ninclude_share_mapping = true\n");
-  Listener listener(exchange);
-  // The queue must be bound before anything is published: publish probes
-  // until one arrives, then forget them.
-  AmqpPublisher probe({TestServices::Get().amqp_url});
-  REQUIRE(WaitUntil([&] {
-    (void)probe.PublishToExchange(
-        exchange, "versioned_notifications.info",
-        R"({"oslo.version": "2.0", "oslo.message": "{\"event_type\": \"probe\"}"})",
-        "probe");
-    std::lock_guard<std::mutex> lock(listener.mu);
-    if (listener.messages.empty()) return false;
-    listener.messages.clear();
-    return true;
-  }));
+  NotificationListener listener(exchange);
   stack.StartEmulator();
   stack.StartConductor();
   stack.StartCompute();

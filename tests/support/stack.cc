@@ -2,11 +2,16 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/amqp_bus.h"
+#include "common/clock.h"
 #include "common/ids.h"
 #include "common/store.h"
 
@@ -105,11 +110,14 @@ void Stack::StartApi() {
   WaitServing(*api_, api_url() + "/");
 }
 
-void Stack::StartConductor() {
+void Stack::StartConductor(const std::string& crash_at) {
+  std::map<std::string, std::string> env;
+  if (!crash_at.empty()) env["SHAREPLANE_CRASH_AT"] = crash_at;
   conductor_ = std::make_unique<Process>(
       "conductor",
       std::vector<std::string>{BinaryPath("conductor/shareplane-conductor"),
-                               "--config-file", config_path_});
+                               "--config-file", config_path_},
+      env);
   if (!WaitUntil([&] {
         return conductor_->Log().find("Consuming") != std::string::npos;
       })) {
@@ -256,6 +264,83 @@ std::string Stack::Logs() const {
     if (*p) absl::StrAppend(&out, "---- ", (*p)->name(), "\n", (*p)->Log());
   }
   return out;
+}
+
+std::vector<std::string> Stack::MountPoints() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(
+           absl::StrCat("/tmp/", queue_, "-mnt"), ec)) {
+    out.push_back(e.path().string());
+  }
+  return out;
+}
+
+struct NotificationListener::State {
+  std::mutex mu;
+  std::vector<nlohmann::json> messages;
+  StopSignal stop;
+  std::thread thread;
+};
+
+NotificationListener::NotificationListener(const std::string& exchange)
+    : state_(std::make_unique<State>()) {
+  State* st = state_.get();
+  st->thread = std::thread([st, exchange] {
+    AmqpConsumer consumer({TestServices::Get().amqp_url},
+                          UniqueName("test.notifications"), exchange,
+                          "versioned_notifications.*");
+    consumer.Run(
+        [st](const AmqpMessage& m) {
+          std::lock_guard<std::mutex> lock(st->mu);
+          st->messages.push_back(nlohmann::json::parse(m.body));
+          return Disposition::kAck;
+        },
+        st->stop);
+  });
+  // The queue must be bound before anything is published: publish probes
+  // until one arrives.
+  AmqpPublisher probe({TestServices::Get().amqp_url});
+  if (!WaitUntil([&] {
+        (void)probe.PublishToExchange(
+            exchange, "versioned_notifications.info",
+            R"({"oslo.version": "2.0", "oslo.message": "{\"event_type\": \"probe\"}"})",
+            "probe");
+        std::lock_guard<std::mutex> lock(st->mu);
+        return !st->messages.empty();
+      })) {
+    throw std::runtime_error("notification queue was never bound");
+  }
+}
+
+NotificationListener::~NotificationListener() {
+  state_->stop.Stop();
+  state_->thread.join();
+}
+
+std::vector<nlohmann::json> NotificationListener::Messages() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::vector<nlohmann::json> out;
+  for (const auto& m : state_->messages) {
+    nlohmann::json inner =
+        nlohmann::json::parse(m["oslo.message"].get<std::string>());
+    // Late probes from the binding check are not notifications.
+    if (inner["event_type"] != "probe") out.push_back(std::move(inner));
+  }
+  return out;
+}
+
+std::vector<std::string> NotificationListener::EventTypes() {
+  std::vector<std::string> out;
+  for (const auto& m : Messages()) out.push_back(m["event_type"]);
+  return out;
+}
+
+nlohmann::json NotificationListener::Message(const std::string& event_type) {
+  for (auto& m : Messages()) {
+    if (m["event_type"] == event_type) return m;
+  }
+  return nullptr;
 }
 
 }  // namespace shareplane::testing

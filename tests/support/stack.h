@@ -21,7 +21,13 @@ class Stack {
   // Each starts its daemon and waits until it serves.
   void StartEmulator();
   void StartApi();
-  void StartConductor();
+  // With `crash_at`, the conductor kills itself at that crash point
+  // (common/crash_point.h).
+  void StartConductor(const std::string& crash_at = "");
+  bool ConductorRunning() { return conductor_ && conductor_->running(); }
+  std::string ConductorLog() const {
+    return conductor_ ? conductor_->Log() : "";
+  }
   // Registers host "hv1" (storage ip 192.0.2.10) through the conductor.
   void StartCompute();
   void StopConductor() { conductor_.reset(); }
@@ -59,6 +65,8 @@ class Stack {
   // absent.
   std::string ShareStatus(const std::string& server_id,
                           const std::string& share_id);
+  // Entries (mount points) under the compute agent's mount base.
+  std::vector<std::string> MountPoints() const;
   // Resident memory of a daemon ("api", "conductor", ...) in KiB, 0 if
   // not running.
   long RssKiB(const std::string& daemon) const;
@@ -75,6 +83,23 @@ class Stack {
   std::string extra_config_;
   std::string config_path_;
   std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
+};
+
+// Collects the versioned notifications published on `exchange`; the
+// constructor returns once its queue is bound (probes are dropped).
+class NotificationListener {
+ public:
+  explicit NotificationListener(const std::string& exchange);
+  ~NotificationListener();
+  // The oslo.message bodies, decoded, in arrival order.
+  std::vector<nlohmann::json> Messages();
+  std::vector<std::string> EventTypes();
+  // The first message of `event_type`, or null.
+  nlohmann::json Message(const std::string& event_type);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace shareplane::testing

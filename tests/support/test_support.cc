@@ -161,7 +161,8 @@ std::string BinaryPath(const std::string& relative) {
          relative;
 }
 
-Process::Process(const std::string& name, std::vector<std::string> argv)
+Process::Process(const std::string& name, std::vector<std::string> argv,
+                 const std::map<std::string, std::string>& env)
     : name_(name) {
   static std::atomic<int> counter{0};
   log_path_ = absl::StrCat(TempDir(), "/", name, "-", counter++, ".log");
@@ -173,6 +174,7 @@ Process::Process(const std::string& name, std::vector<std::string> argv)
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
+    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);

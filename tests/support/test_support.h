@@ -69,7 +69,9 @@ std::string UniqueName(const std::string& prefix);
 // destruction, and killed if the test process dies.
 class Process {
  public:
-  Process(const std::string& name, std::vector<std::string> argv);
+  // `env` is added to the child's environment.
+  Process(const std::string& name, std::vector<std::string> argv,
+          const std::map<std::string, std::string>& env = {});
   ~Process();
   void Stop();
   bool running();
