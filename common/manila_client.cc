@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/http.h"
@@ -92,6 +93,10 @@ absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
                                  code, ": ", FaultMessage(resp->body));
   switch (code) {
     case 400:
+      // "Share access ip:H exists." when the grant is already there.
+      if (absl::StrContains(msg, " exists.")) {
+        return absl::AlreadyExistsError(msg);
+      }
       return absl::InvalidArgumentError(msg);
     case 401:
       return absl::UnauthenticatedError(msg);

@@ -63,8 +63,8 @@ absl::StatusOr<std::string> PickExportLocation(
     const std::vector<ManilaExportLocation>& locations);
 
 // Codes: NotFound (share unknown, including Manila's 400 "not found" on
-// rule listing), PermissionDenied (403), Unauthenticated (401),
-// InvalidArgument (other 400), FailedPrecondition (409), Unavailable
+// rule listing), AlreadyExists (400 "Share access ... exists." on a grant),
+// PermissionDenied (403), Unauthenticated (401), InvalidArgument (other 400), FailedPrecondition (409), Unavailable
 // (unreachable or 5xx), DeadlineExceeded (timeout).
 class ManilaClient {
  public:

@@ -46,13 +46,17 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
         rule_id = rule->id;
         return absl::OkStatus();
       }
-      SP_ASSIGN_OR_RETURN(
-          ManilaAccessRule created,
-          deps.manila.AllowAccess(
-              l.mapping.share_id, target.type, target.to,
-              absl::StrCat("Locked by shareplane for server ", l.server.uuid),
-              auth));
-      rule_id = created.id;
+      // Never retried blindly: a grant whose answer was lost is found by
+      // the listing above on the next attempt.
+      auto created = deps.manila.AllowAccess(
+          l.mapping.share_id, target.type, target.to,
+          absl::StrCat("Locked by shareplane for server ", l.server.uuid),
+          auth);
+      if (created.status().code() == absl::StatusCode::kAlreadyExists) {
+        return absl::UnavailableError("access rule appeared meanwhile");
+      }
+      if (!created.ok()) return created.status();
+      rule_id = created->id;
       CrashPoint("attach.grant_requested");
       return absl::OkStatus();
     });

@@ -43,7 +43,8 @@ class Stack {
 
   // Seeds a flavor and a server of project "demo" (user "alice") on
   // `host`, in vm_state `state`; returns the server id. Registers `host`
-  // directly in the database with virtiofs+memfd traits if it is unknown.
+  // ("hv<N>") directly in the database with virtiofs+memfd traits and
+  // storage ip 192.0.2.<19+N> if it is unknown.
   std::string CreateServer(const std::string& host = "hv1",
                            const std::string& state = "stopped");
   // Creates a share in the emulator for project "demo"; returns its id.

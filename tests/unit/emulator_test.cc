@@ -73,7 +73,7 @@ TEST_CASE("emulator applies grants asynchronously and locks them", "[unit]") {
 
   // The same grant again is refused with Manila's message.
   auto again = client.AllowAccess(id, "ip", "10.0.0.9/32", "test", kUser);
-  CHECK(again.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(again.status().code() == absl::StatusCode::kAlreadyExists);
   CHECK(std::string(again.status().message()).find("exists") !=
         std::string::npos);
 
