@@ -160,8 +160,10 @@ std::string Stack::CreateServer(const std::string& host,
     if (!GetComputeHost(w, host)) {
       ComputeHost h;
       h.hostname = host;
-      // hv1 -> 192.0.2.20, hv2 -> 192.0.2.21, ...
-      h.storage_ip = absl::StrCat("192.0.2.", 19 + (host.back() - '0'));
+      // hv1 -> 192.0.2.20, hv2 -> 192.0.2.21, ...; others 192.0.2.20.
+      const bool numbered = std::isdigit(host.back()) != 0;
+      h.storage_ip =
+          absl::StrCat("192.0.2.", numbered ? 19 + (host.back() - '0') : 20);
       h.agent_endpoint = "127.0.0.1:1";
       h.traits = {"COMPUTE_STORAGE_VIRTIO_FS", "CUSTOM_MEM_BACKING_MEMFD"};
       h.memory_mb = 16384;
