@@ -32,7 +32,8 @@ absl::Status Retry(Clock& clock, const RetryPolicy& policy,
 
 absl::Status PollUntil(Clock& clock, Duration timeout, Duration interval,
                        absl::string_view what,
-                       const std::function<absl::StatusOr<bool>()>& probe) {
+                       const std::function<absl::StatusOr<bool>()>& probe,
+                       Duration max_interval) {
   const TimePoint deadline = clock.Now() + timeout;
   while (true) {
     absl::StatusOr<bool> done = probe();
@@ -46,6 +47,8 @@ absl::Status PollUntil(Clock& clock, Duration timeout, Duration interval,
           " ms waiting for ", what));
     }
     clock.SleepFor(interval);
+    if (max_interval > interval)
+      interval = std::min(2 * interval, max_interval);
   }
 }
 

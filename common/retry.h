@@ -29,9 +29,13 @@ absl::Status Retry(Clock& clock, const RetryPolicy& policy,
 
 // Calls `probe` every `interval` until it returns true (success), an error
 // (returned as is), or `timeout` passes (DeadlineExceeded naming `what`).
+// With `max_interval` above `interval`, the wait doubles after each probe up
+// to `max_interval` (backoff: quick answers are seen quickly, slow ones cost
+// few calls).
 absl::Status PollUntil(Clock& clock, Duration timeout, Duration interval,
                        absl::string_view what,
-                       const std::function<absl::StatusOr<bool>()>& probe);
+                       const std::function<absl::StatusOr<bool>()>& probe,
+                       Duration max_interval = Duration::zero());
 
 }  // namespace shareplane
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -30,6 +31,17 @@ pqxx::result Prepared(pqxx::transaction_base& w, const char* name,
                       const std::string& sql, Args&&... args) {
   w.conn().prepare(name, sql);
   return w.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+// Runs `sql` with parameters as a prepared statement named after the text's
+// hash: every query of this file is parsed and planned once per connection,
+// which is most of PostgreSQL's work on the short workflow statements.
+template <typename... Args>
+pqxx::result Exec(pqxx::transaction_base& w, const std::string& sql,
+                  Args&&... args) {
+  const std::string name =
+      absl::StrCat("q", absl::Hex(std::hash<std::string>{}(sql)));
+  return Prepared(w, name.c_str(), sql, std::forward<Args>(args)...);
 }
 
 // SQL rendering a timestamptz column as Nova does: 2013-09-23T13:37:00Z.
@@ -108,12 +120,12 @@ constexpr char kHostColumns[] =
 
 void InsertFlavor(pqxx::transaction_base& w, const Flavor& f) {
   nlohmann::json specs(f.extra_specs);
-  w.exec_params(
-      "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb, extra_specs, "
-      " ephemeral_gb, swap_mb, is_public, description) "
-      "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, NULLIF($10, ''))",
-      f.id, f.name, f.vcpus, f.ram_mb, f.disk_gb, specs.dump(), f.ephemeral_gb,
-      f.swap_mb, f.is_public, f.description);
+  Exec(w,
+       "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb, extra_specs, "
+       " ephemeral_gb, swap_mb, is_public, description) "
+       "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, NULLIF($10, ''))",
+       f.id, f.name, f.vcpus, f.ram_mb, f.disk_gb, specs.dump(), f.ephemeral_gb,
+       f.swap_mb, f.is_public, f.description);
 }
 
 namespace {
@@ -160,43 +172,44 @@ std::vector<Flavor> ListFlavors(pqxx::transaction_base& w) {
 
 void SetFlavorExtraSpecs(pqxx::transaction_base& w, const std::string& id,
                          const std::map<std::string, std::string>& specs) {
-  w.exec_params(
-      "UPDATE flavors SET extra_specs = $2::jsonb, version = version + 1 "
-      "WHERE id = $1",
-      id, nlohmann::json(specs).dump());
+  Exec(w,
+       "UPDATE flavors SET extra_specs = $2::jsonb, version = version + 1 "
+       "WHERE id = $1",
+       id, nlohmann::json(specs).dump());
 }
 
 void UpsertComputeHost(pqxx::transaction_base& w, const ComputeHost& h) {
-  w.exec_params(
-      "INSERT INTO compute_hosts (hostname, storage_ip, agent_endpoint, "
-      " traits, libvirt_version, hypervisor_type, hypervisor_version, "
-      " memory_mb, vcpus, last_heartbeat) "
-      "VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, now()) "
-      "ON CONFLICT (hostname) DO UPDATE SET storage_ip = EXCLUDED.storage_ip, "
-      " agent_endpoint = EXCLUDED.agent_endpoint, traits = EXCLUDED.traits, "
-      " libvirt_version = EXCLUDED.libvirt_version, "
-      " hypervisor_type = EXCLUDED.hypervisor_type, "
-      " hypervisor_version = EXCLUDED.hypervisor_version, "
-      " memory_mb = EXCLUDED.memory_mb, vcpus = EXCLUDED.vcpus, "
-      " last_heartbeat = now(), updated_at = now(), "
-      " version = compute_hosts.version + 1",
-      h.hostname, h.storage_ip, h.agent_endpoint, ArrayLiteral(h.traits),
-      h.libvirt_version, h.hypervisor_type, h.hypervisor_version, h.memory_mb,
-      h.vcpus);
+  Exec(w,
+       "INSERT INTO compute_hosts (hostname, storage_ip, agent_endpoint, "
+       " traits, libvirt_version, hypervisor_type, hypervisor_version, "
+       " memory_mb, vcpus, last_heartbeat) "
+       "VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, now()) "
+       "ON CONFLICT (hostname) DO UPDATE SET storage_ip = EXCLUDED.storage_ip, "
+       " agent_endpoint = EXCLUDED.agent_endpoint, traits = EXCLUDED.traits, "
+       " libvirt_version = EXCLUDED.libvirt_version, "
+       " hypervisor_type = EXCLUDED.hypervisor_type, "
+       " hypervisor_version = EXCLUDED.hypervisor_version, "
+       " memory_mb = EXCLUDED.memory_mb, vcpus = EXCLUDED.vcpus, "
+       " last_heartbeat = now(), updated_at = now(), "
+       " version = compute_hosts.version + 1",
+       h.hostname, h.storage_ip, h.agent_endpoint, ArrayLiteral(h.traits),
+       h.libvirt_version, h.hypervisor_type, h.hypervisor_version, h.memory_mb,
+       h.vcpus);
 }
 
 bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname) {
-  pqxx::result r = w.exec_params(
-      "UPDATE compute_hosts SET last_heartbeat = now() WHERE hostname = $1",
+  pqxx::result r = Exec(
+      w, "UPDATE compute_hosts SET last_heartbeat = now() WHERE hostname = $1",
       hostname);
   return r.affected_rows() == 1;
 }
 
 std::optional<ComputeHost> GetComputeHost(pqxx::transaction_base& w,
                                           const std::string& hostname) {
-  pqxx::result r = w.exec_params(std::string("SELECT ") + kHostColumns +
-                                     " FROM compute_hosts WHERE hostname = $1",
-                                 hostname);
+  pqxx::result r = Exec(w,
+                        std::string("SELECT ") + kHostColumns +
+                            " FROM compute_hosts WHERE hostname = $1",
+                        hostname);
   if (r.empty()) return std::nullopt;
   return HostFromRow(r[0]);
 }
@@ -211,12 +224,12 @@ std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w) {
 }
 
 void InsertServer(pqxx::transaction_base& w, const Server& s) {
-  w.exec_params(
-      "INSERT INTO servers (uuid, name, project_id, user_id, flavor_id, host, "
-      " vm_state, task_state, power_state) "
-      "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9)",
-      s.uuid, s.name, s.project_id, s.user_id, s.flavor_id, s.host, s.vm_state,
-      s.task_state, s.power_state);
+  Exec(w,
+       "INSERT INTO servers (uuid, name, project_id, user_id, flavor_id, host, "
+       " vm_state, task_state, power_state) "
+       "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9)",
+       s.uuid, s.name, s.project_id, s.user_id, s.flavor_id, s.host, s.vm_state,
+       s.task_state, s.power_state);
 }
 
 std::optional<Server> GetServer(pqxx::transaction_base& w,
@@ -232,11 +245,12 @@ std::optional<Server> GetServer(pqxx::transaction_base& w,
 std::vector<Server> ListServers(pqxx::transaction_base& w,
                                 const std::string& project_id) {
   std::vector<Server> out;
-  for (const auto& row : w.exec_params(
-           "SELECT " + ServerColumns() +
-               " FROM servers WHERE deleted_at IS NULL AND ($1 = '' OR "
-               "project_id = $1) ORDER BY created_at DESC, uuid",
-           project_id)) {
+  for (const auto& row :
+       Exec(w,
+            "SELECT " + ServerColumns() +
+                " FROM servers WHERE deleted_at IS NULL AND ($1 = '' OR "
+                "project_id = $1) ORDER BY created_at DESC, uuid",
+            project_id)) {
     out.push_back(ServerFromRow(row));
   }
   return out;
@@ -245,24 +259,26 @@ std::vector<Server> ListServers(pqxx::transaction_base& w,
 bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version, const std::string& vm_state,
                        const std::string& task_state, int power_state) {
-  pqxx::result r = w.exec_params(
-      "UPDATE servers SET vm_state = $3, task_state = NULLIF($4, ''), "
-      " power_state = $5, updated_at = now(), version = version + 1, "
-      " launched_at = CASE WHEN $3 = 'active' THEN COALESCE(launched_at, "
-      " now()) ELSE launched_at END "
-      "WHERE uuid = $1 AND version = $2 AND deleted_at IS NULL",
-      uuid, expected_version, vm_state, task_state, power_state);
+  pqxx::result r =
+      Exec(w,
+           "UPDATE servers SET vm_state = $3, task_state = NULLIF($4, ''), "
+           " power_state = $5, updated_at = now(), version = version + 1, "
+           " launched_at = CASE WHEN $3 = 'active' THEN COALESCE(launched_at, "
+           " now()) ELSE launched_at END "
+           "WHERE uuid = $1 AND version = $2 AND deleted_at IS NULL",
+           uuid, expected_version, vm_state, task_state, power_state);
   return r.affected_rows() == 1;
 }
 
 bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version) {
-  pqxx::result r = w.exec_params(
-      "UPDATE servers SET vm_state = 'deleted', task_state = NULL, "
-      " power_state = 0, deleted_at = now(), updated_at = now(), "
-      " version = version + 1 WHERE uuid = $1 AND version = $2 "
-      " AND deleted_at IS NULL",
-      uuid, expected_version);
+  pqxx::result r =
+      Exec(w,
+           "UPDATE servers SET vm_state = 'deleted', task_state = NULL, "
+           " power_state = 0, deleted_at = now(), updated_at = now(), "
+           " version = version + 1 WHERE uuid = $1 AND version = $2 "
+           " AND deleted_at IS NULL",
+           uuid, expected_version);
   return r.affected_rows() == 1;
 }
 
@@ -271,7 +287,8 @@ std::optional<std::string> PickHost(pqxx::transaction_base& w,
                                     const std::vector<std::string>& required,
                                     int up_seconds, double ram_ratio,
                                     double cpu_ratio) {
-  pqxx::result r = w.exec_params(
+  pqxx::result r = Exec(
+      w,
       "SELECT h.hostname FROM compute_hosts h "
       "LEFT JOIN LATERAL (SELECT COALESCE(sum(f.ram_mb), 0) AS ram, "
       "  COALESCE(sum(f.vcpus), 0) AS cpus FROM servers s JOIN flavors f "
@@ -289,24 +306,24 @@ std::optional<std::string> PickHost(pqxx::transaction_base& w,
   // Serializes placements on this host until commit; the caller re-checks
   // nothing, so two racing placements can exceed the ratio by one server
   // at most when they picked the host before either locked it.
-  w.exec_params("SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE",
-                host);
+  Exec(w, "SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE", host);
   return host;
 }
 
 void InsertShareMapping(pqxx::transaction_base& w, const ShareMapping& m) {
-  w.exec_params(
-      "INSERT INTO share_mappings (uuid, server_uuid, share_id, tag, status, "
-      " share_proto, export_location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      m.uuid, m.server_uuid, m.share_id, m.tag, m.status, m.share_proto,
-      m.export_location);
+  Exec(w,
+       "INSERT INTO share_mappings (uuid, server_uuid, share_id, tag, status, "
+       " share_proto, export_location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+       m.uuid, m.server_uuid, m.share_id, m.tag, m.status, m.share_proto,
+       m.export_location);
 }
 
 std::optional<ShareMapping> GetShareMapping(pqxx::transaction_base& w,
                                             const std::string& uuid) {
-  pqxx::result r = w.exec_params(std::string("SELECT ") + kMappingColumns +
-                                     " FROM share_mappings WHERE uuid = $1",
-                                 uuid);
+  pqxx::result r = Exec(w,
+                        std::string("SELECT ") + kMappingColumns +
+                            " FROM share_mappings WHERE uuid = $1",
+                        uuid);
   if (r.empty()) return std::nullopt;
   return MappingFromRow(r[0]);
 }
@@ -314,10 +331,11 @@ std::optional<ShareMapping> GetShareMapping(pqxx::transaction_base& w,
 std::optional<ShareMapping> GetShareMappingByShare(
     pqxx::transaction_base& w, const std::string& server_uuid,
     const std::string& share_id) {
-  pqxx::result r = w.exec_params(
-      std::string("SELECT ") + kMappingColumns +
-          " FROM share_mappings WHERE server_uuid = $1 AND share_id = $2",
-      server_uuid, share_id);
+  pqxx::result r =
+      Exec(w,
+           std::string("SELECT ") + kMappingColumns +
+               " FROM share_mappings WHERE server_uuid = $1 AND share_id = $2",
+           server_uuid, share_id);
   if (r.empty()) return std::nullopt;
   return MappingFromRow(r[0]);
 }
@@ -359,48 +377,50 @@ bool UpdateShareMappingStatus(pqxx::transaction_base& w,
                               const std::string& status,
                               const std::string& access_id,
                               const std::string& error_message) {
-  pqxx::result r = w.exec_params(
-      "UPDATE share_mappings SET status = $3, "
-      " access_id = COALESCE(NULLIF($4, ''), access_id), "
-      " error_message = NULLIF($5, ''), updated_at = now(), "
-      " version = version + 1 WHERE uuid = $1 AND version = $2",
-      uuid, expected_version, status, access_id, error_message);
+  pqxx::result r =
+      Exec(w,
+           "UPDATE share_mappings SET status = $3, "
+           " access_id = COALESCE(NULLIF($4, ''), access_id), "
+           " error_message = NULLIF($5, ''), updated_at = now(), "
+           " version = version + 1 WHERE uuid = $1 AND version = $2",
+           uuid, expected_version, status, access_id, error_message);
   return r.affected_rows() == 1;
 }
 
 bool DeleteShareMapping(pqxx::transaction_base& w, const std::string& uuid,
                         int64_t expected_version) {
-  pqxx::result r = w.exec_params(
-      "DELETE FROM share_mappings WHERE uuid = $1 AND version = $2", uuid,
-      expected_version);
+  pqxx::result r =
+      Exec(w, "DELETE FROM share_mappings WHERE uuid = $1 AND version = $2",
+           uuid, expected_version);
   return r.affected_rows() == 1;
 }
 
 int CountOtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
                         const std::string& mapping_uuid,
                         const std::string& host, bool same_host_only) {
-  pqxx::result r = w.exec_params(
-      "SELECT count(*) FROM share_mappings m JOIN servers s "
-      " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid <> $2 "
-      " AND (NOT $4 OR s.host = $3)",
-      share_id, mapping_uuid, host, same_host_only);
+  pqxx::result r =
+      Exec(w,
+           "SELECT count(*) FROM share_mappings m JOIN servers s "
+           " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid <> $2 "
+           " AND (NOT $4 OR s.host = $3)",
+           share_id, mapping_uuid, host, same_host_only);
   return r[0][0].as<int>();
 }
 
 void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id) {
-  w.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))",
-                share_id);
+  Exec(w, "SELECT pg_advisory_xact_lock(hashtextextended($1, 42))", share_id);
 }
 
 std::vector<ShareMapping> ListStaleShareMappings(pqxx::transaction_base& w,
                                                  int stale_seconds) {
   std::vector<ShareMapping> out;
-  for (const auto& row : w.exec_params(
-           std::string("SELECT ") + kMappingColumns +
-               " FROM share_mappings WHERE status IN ('attaching', "
-               "'detaching') AND updated_at < now() - make_interval(secs => "
-               "$1) ORDER BY updated_at LIMIT 500",
-           stale_seconds)) {
+  for (const auto& row :
+       Exec(w,
+            std::string("SELECT ") + kMappingColumns +
+                " FROM share_mappings WHERE status IN ('attaching', "
+                "'detaching') AND updated_at < now() - make_interval(secs => "
+                "$1) ORDER BY updated_at LIMIT 500",
+            stale_seconds)) {
     out.push_back(MappingFromRow(row));
   }
   return out;
@@ -409,32 +429,33 @@ std::vector<ShareMapping> ListStaleShareMappings(pqxx::transaction_base& w,
 std::vector<Server> ListStaleServers(pqxx::transaction_base& w,
                                      int stale_seconds) {
   std::vector<Server> out;
-  for (const auto& row : w.exec_params(
-           "SELECT " + ServerColumns() +
-               " FROM servers WHERE deleted_at IS NULL AND task_state IS NOT "
-               "NULL AND updated_at < now() - make_interval(secs => $1) "
-               "ORDER BY updated_at LIMIT 500",
-           stale_seconds)) {
+  for (const auto& row :
+       Exec(w,
+            "SELECT " + ServerColumns() +
+                " FROM servers WHERE deleted_at IS NULL AND task_state IS NOT "
+                "NULL AND updated_at < now() - make_interval(secs => $1) "
+                "ORDER BY updated_at LIMIT 500",
+            stale_seconds)) {
     out.push_back(ServerFromRow(row));
   }
   return out;
 }
 
 void TouchShareMapping(pqxx::transaction_base& w, const std::string& uuid) {
-  w.exec_params("UPDATE share_mappings SET updated_at = now() WHERE uuid = $1",
-                uuid);
+  Exec(w, "UPDATE share_mappings SET updated_at = now() WHERE uuid = $1", uuid);
 }
 
 void TouchServer(pqxx::transaction_base& w, const std::string& uuid) {
-  w.exec_params("UPDATE servers SET updated_at = now() WHERE uuid = $1", uuid);
+  Exec(w, "UPDATE servers SET updated_at = now() WHERE uuid = $1", uuid);
 }
 
 std::string LatestRequestId(pqxx::transaction_base& w,
                             const std::string& server_uuid) {
-  pqxx::result r = w.exec_params(
-      "SELECT request_id FROM instance_actions WHERE server_uuid = $1 "
-      "ORDER BY start_time DESC, id DESC LIMIT 1",
-      server_uuid);
+  pqxx::result r =
+      Exec(w,
+           "SELECT request_id FROM instance_actions WHERE server_uuid = $1 "
+           "ORDER BY start_time DESC, id DESC LIMIT 1",
+           server_uuid);
   return r.empty() ? "" : Str(r[0][0]);
 }
 
@@ -444,10 +465,11 @@ int64_t InsertInstanceAction(pqxx::transaction_base& w,
                              const std::string& action,
                              const std::string& project_id,
                              const std::string& user_id) {
-  pqxx::result r = w.exec_params(
-      "INSERT INTO instance_actions (request_id, server_uuid, action, "
-      " project_id, user_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-      request_id, server_uuid, action, project_id, user_id);
+  pqxx::result r =
+      Exec(w,
+           "INSERT INTO instance_actions (request_id, server_uuid, action, "
+           " project_id, user_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+           request_id, server_uuid, action, project_id, user_id);
   return r[0][0].as<int64_t>();
 }
 
@@ -455,11 +477,11 @@ void RecordActionEvent(pqxx::transaction_base& w,
                        const std::string& server_uuid,
                        const std::string& request_id, const std::string& event,
                        const std::string& result, const std::string& details) {
-  w.exec_params(
-      "INSERT INTO instance_action_events (action_id, event, finish_time, "
-      " result, details) SELECT id, $3, now(), $4, NULLIF($5, '') "
-      "FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
-      server_uuid, request_id, event, result, details);
+  Exec(w,
+       "INSERT INTO instance_action_events (action_id, event, finish_time, "
+       " result, details) SELECT id, $3, now(), $4, NULLIF($5, '') "
+       "FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
+       server_uuid, request_id, event, result, details);
 }
 
 namespace {
@@ -487,10 +509,11 @@ std::vector<InstanceAction> ListInstanceActions(
     pqxx::transaction_base& w, const std::string& server_uuid) {
   std::vector<InstanceAction> out;
   for (const auto& row :
-       w.exec_params("SELECT " + ActionColumns() +
-                         " FROM instance_actions WHERE server_uuid = $1 "
-                         "ORDER BY start_time DESC, id DESC",
-                     server_uuid)) {
+       Exec(w,
+            "SELECT " + ActionColumns() +
+                " FROM instance_actions WHERE server_uuid = $1 "
+                "ORDER BY start_time DESC, id DESC",
+            server_uuid)) {
     out.push_back(ActionFromRow(row));
   }
   return out;
@@ -499,17 +522,19 @@ std::vector<InstanceAction> ListInstanceActions(
 std::optional<InstanceAction> GetInstanceAction(pqxx::transaction_base& w,
                                                 const std::string& server_uuid,
                                                 const std::string& request_id) {
-  pqxx::result r = w.exec_params(
+  pqxx::result r = Exec(
+      w,
       "SELECT " + ActionColumns() +
           " FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
       server_uuid, request_id);
   if (r.empty()) return std::nullopt;
   InstanceAction a = ActionFromRow(r[0]);
-  for (const auto& e : w.exec_params(
-           "SELECT event, " + Iso("start_time") + ", " + Iso("finish_time") +
-               ", result, details FROM instance_action_events "
-               "WHERE action_id = $1 ORDER BY id",
-           r[0]["id"].as<int64_t>())) {
+  for (const auto& e :
+       Exec(w,
+            "SELECT event, " + Iso("start_time") + ", " + Iso("finish_time") +
+                ", result, details FROM instance_action_events "
+                "WHERE action_id = $1 ORDER BY id",
+            r[0]["id"].as<int64_t>())) {
     a.events.push_back({Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4])});
   }
   return a;
@@ -518,19 +543,20 @@ std::optional<InstanceAction> GetInstanceAction(pqxx::transaction_base& w,
 void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
                   const std::string& payload, const std::string& request_id,
                   const std::string& exchange) {
-  w.exec_params(
-      "INSERT INTO outbox (routing_key, payload, request_id, exchange) "
-      "VALUES ($1, $2, $3, $4)",
-      routing_key, pqxx::binarystring(payload), request_id, exchange);
+  Exec(w,
+       "INSERT INTO outbox (routing_key, payload, request_id, exchange) "
+       "VALUES ($1, $2, $3, $4)",
+       routing_key, pqxx::binarystring(payload), request_id, exchange);
   w.exec(std::string("NOTIFY ") + kOutboxChannel);
 }
 
 std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit) {
   std::vector<OutboxRow> out;
-  for (const auto& row : w.exec_params(
-           "SELECT id, routing_key, payload, request_id, exchange FROM outbox "
-           "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-           limit)) {
+  for (const auto& row :
+       Exec(w,
+            "SELECT id, routing_key, payload, request_id, exchange FROM outbox "
+            "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            limit)) {
     OutboxRow o;
     o.id = row[0].as<int64_t>();
     o.routing_key = Str(row[1]);
@@ -545,9 +571,8 @@ std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit) {
 void MarkOutboxSent(pqxx::transaction_base& w,
                     const std::vector<int64_t>& ids) {
   if (ids.empty()) return;
-  w.exec_params(
-      "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-      "{" + absl::StrJoin(ids, ",") + "}");
+  Exec(w, "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+       "{" + absl::StrJoin(ids, ",") + "}");
 }
 
 int PurgeSentOutbox(pqxx::transaction_base& w) {
@@ -560,7 +585,7 @@ int PurgeSentOutbox(pqxx::transaction_base& w) {
 }
 
 bool ClaimNotificationKey(pqxx::transaction_base& w, const std::string& key) {
-  return w.exec_params(
+  return Exec(w,
               "INSERT INTO notification_keys (key) VALUES ($1) "
               "ON CONFLICT DO NOTHING",
               key)

@@ -89,7 +89,8 @@ absl::Status WaitActive(WorkflowDeps& deps, const task::v1::Task& task,
           return absl::FailedPreconditionError("access rule went to error");
         }
         return rule->state == "active";
-      });
+      },
+      deps.options.access_rule_poll_max);
 }
 
 // Moves the mapping from attaching to `status`; a lost race (the mapping was
@@ -138,6 +139,8 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     l.server = *server;
     l.host = *host;
+    Notify(w, deps.options.notifications, "instance.share_attach.start", task,
+           l.mapping.share_id, "");
     return absl::OkStatus();
   }));
   if (skip) {
@@ -148,11 +151,6 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!load_error.empty()) {
     return Finish(deps, task, l.mapping, "error", "", load_error);
   }
-  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
-    Notify(w, deps.options.notifications, "instance.share_attach.start", task,
-           l.mapping.share_id, "");
-    return absl::OkStatus();
-  }));
   CrashPoint("attach.notified");
   const AccessTarget target = AccessTargetFor(l.mapping, l.host, deps.options);
   SP_LOG(Info) << "Granting " << target.type << " access on share "

@@ -23,7 +23,9 @@ WorkflowOptions WorkflowOptionsFrom(const Config& c) {
   o.access_rule_timeout =
       std::chrono::seconds(c.GetInt("manila", "access_rule_timeout", 60));
   o.access_rule_poll =
-      std::chrono::milliseconds(c.GetInt("manila", "access_rule_poll_ms", 50));
+      std::chrono::milliseconds(c.GetInt("manila", "access_rule_poll_ms", 10));
+  o.access_rule_poll_max = std::chrono::milliseconds(
+      c.GetInt("manila", "access_rule_poll_max_ms", 2000));
   o.manila_retry.max_attempts = c.GetInt("manila", "retry_attempts", 5);
   o.cephx_id = c.GetString("manila", "cephx_id", "nova");
   o.service_token = c.GetString("manila", "service_user", "nova") + ":" +

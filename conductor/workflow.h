@@ -23,7 +23,9 @@ class Task;
 struct WorkflowOptions {
   // How long a grant may take to become active before the mapping errors.
   Duration access_rule_timeout = std::chrono::seconds(60);
-  Duration access_rule_poll = std::chrono::milliseconds(50);
+  // First wait between polls of the rule list, doubling up to the maximum.
+  Duration access_rule_poll = std::chrono::milliseconds(10);
+  Duration access_rule_poll_max = std::chrono::seconds(2);
   // Retries of transient Manila failures.
   RetryPolicy manila_retry;
   // CephFS identity granted to ("cephx" access); may not contain '.'.

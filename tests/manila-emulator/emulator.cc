@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -147,6 +148,8 @@ struct ManilaEmulator::State {
   std::mutex mu;
   std::map<std::string, Share> shares;
   std::map<std::string, Lock> locks;
+  // Shares with a rule in transition: the only ones Advance looks at.
+  std::set<std::string> moving;
   Faults faults;
   StopSignal stop;
   std::thread worker;
@@ -155,21 +158,26 @@ struct ManilaEmulator::State {
   // queued_to_deny -> denying -> gone when their time is due.
   void Advance() {
     std::lock_guard<std::mutex> lock(mu);
-    TimePoint now = RealClock::Get()->Now();
+    const TimePoint now = RealClock::Get()->Now();
     bool changed = false;
-    for (auto& [id, share] : shares) {
+    for (auto it = moving.begin(); it != moving.end();) {
+      auto found = shares.find(*it);
+      if (found == shares.end()) {
+        it = moving.erase(it);
+        continue;
+      }
+      Share& share = found->second;
+      bool still_moving = false;
       std::vector<Rule> kept;
       for (Rule& r : share.rules) {
-        if (now >= r.due) {
-          changed = true;
+        // A rule may pass several states in one tick when they are due.
+        bool gone = false;
+        while (now >= r.due && !gone) {
+          const std::string before = r.state;
           if (r.state == "queued_to_apply") {
             r.state = "applying";
-            r.due = now + options.apply_delay / 2;
-          } else if (r.state == "applying") {
-            if (faults.rules == "stuck") {
-              kept.push_back(std::move(r));
-              continue;
-            }
+            r.due += options.apply_delay / 2;
+          } else if (r.state == "applying" && faults.rules != "stuck") {
             r.state = faults.rules == "error" ? "error" : "active";
             if (r.access_type == "cephx") {
               r.access_key = absl::StrCat("AQ", NewUuid().substr(0, 18), "==");
@@ -177,14 +185,19 @@ struct ManilaEmulator::State {
             r.updated_at = NowIso();
           } else if (r.state == "queued_to_deny") {
             r.state = "denying";
-            r.due = now + options.apply_delay / 2;
+            r.due += options.apply_delay / 2;
           } else if (r.state == "denying") {
-            continue;  // removed
+            gone = true;
           }
+          if (r.state == before && !gone) break;  // settled
+          changed = true;
         }
+        if (gone) continue;
+        still_moving |= r.state != "active" && r.state != "error";
         kept.push_back(std::move(r));
       }
       share.rules = std::move(kept);
+      it = still_moving ? std::next(it) : moving.erase(it);
     }
     if (changed) Save();
   }
@@ -381,6 +394,7 @@ struct ManilaEmulator::State {
     json out = RuleJson(r, c);
     out["share_id"] = s.id;
     s.rules.push_back(std::move(r));
+    moving.insert(s.id);
     return Json(200, {{"access", out}});
   }
 
@@ -399,6 +413,7 @@ struct ManilaEmulator::State {
       if (r.state != "queued_to_deny" && r.state != "denying") {
         r.state = "queued_to_deny";
         r.due = RealClock::Get()->Now() + options.apply_delay / 2;
+        moving.insert(s.id);
       }
       return HttpResponse{202, {}, ""};
     }
@@ -635,6 +650,7 @@ struct ManilaEmulator::State {
         rule.updated_at = r.value("updated_at", "");
         rule.due = now;  // transitions resume where they stopped
         s.rules.push_back(std::move(rule));
+        moving.insert(s.id);
       }
       shares[s.id] = std::move(s);
     }

@@ -94,12 +94,13 @@ void WaitServing(Process& p, const std::string& url) {
 }
 }  // namespace
 
-void Stack::StartEmulator() {
+void Stack::StartEmulator(int apply_delay_ms) {
   emulator_ = std::make_unique<Process>(
       "manila-emulator",
       std::vector<std::string>{
           BinaryPath("tests/manila-emulator/shareplane-manila-emulator"),
-          absl::StrCat("--port=", manila_port_), "--apply_delay_ms=30"});
+          absl::StrCat("--port=", manila_port_),
+          absl::StrCat("--apply_delay_ms=", apply_delay_ms)});
   WaitServing(*emulator_, manila_url());
 }
 

@@ -18,8 +18,9 @@ class Stack {
   explicit Stack(std::string extra_config = "");
   ~Stack();
 
-  // Each starts its daemon and waits until it serves.
-  void StartEmulator();
+  // Each starts its daemon and waits until it serves. The emulator applies
+  // rules in `apply_delay_ms`.
+  void StartEmulator(int apply_delay_ms = 30);
   void StartApi();
   // With `crash_at`, the conductor kills itself at that crash point
   // (common/crash_point.h).

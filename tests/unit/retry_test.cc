@@ -66,3 +66,24 @@ TEST_CASE("poll times out with DeadlineExceeded naming what it waited for",
   CHECK(s.code() == absl::StatusCode::kDeadlineExceeded);
   CHECK(std::string(s.message()).find("the rule") != std::string::npos);
 }
+
+TEST_CASE("poll with backoff doubles its wait up to the maximum", "[unit]") {
+  // A clock that records each wait and lets time pass at once.
+  struct RecordingClock : Clock {
+    TimePoint now{};
+    std::vector<long> waits_ms;
+    TimePoint Now() override { return now; }
+    void SleepFor(Duration d) override {
+      waits_ms.push_back(
+          std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+      now += d;
+    }
+  } clock;
+  int probes = 0;
+  absl::Status s = PollUntil(
+      clock, std::chrono::seconds(1), std::chrono::milliseconds(10), "x",
+      [&]() -> absl::StatusOr<bool> { return ++probes == 6; },
+      std::chrono::milliseconds(80));
+  REQUIRE(s.ok());
+  CHECK(clock.waits_ms == std::vector<long>{10, 20, 40, 80, 80});
+}
