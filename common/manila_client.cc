@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/http.h"
+#include "common/keystone.h"
 
 namespace shareplane {
 namespace {
@@ -62,20 +63,55 @@ ManilaClient::ManilaClient(ManilaOptions options)
 absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
     const std::string& method, const std::string& path, const std::string& body,
     const ManilaAuth& auth) {
-  HttpClientRequest req;
-  req.method = method;
-  req.url = options_.endpoint + path;
-  req.body = body;
-  req.timeout = options_.timeout;
-  req.headers = {{"X-OpenStack-Manila-API-Version", "2.82"},
-                 {"Accept", "application/json"},
-                 {"X-Auth-Token", auth.token}};
-  if (!body.empty())
-    req.headers.emplace_back("Content-Type", "application/json");
-  if (!auth.service_token.empty()) {
-    req.headers.emplace_back("X-Service-Token", auth.service_token);
+  KeystoneSession* keystone = options_.keystone;
+  std::string endpoint = options_.endpoint;
+  if (endpoint.empty()) {
+    if (keystone == nullptr) {
+      return absl::FailedPreconditionError("[manila] endpoint is not set");
+    }
+    auto found = keystone->Endpoint({"shared-file-system", "sharev2", "share"});
+    if (!found.ok()) return found.status();
+    endpoint = *found;
+    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   }
-  auto resp = HttpFetch(req);
+  absl::StatusOr<HttpResponse> resp;
+  // A service token Manila refuses (revoked, expired early) is renewed once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    HttpClientRequest req;
+    req.method = method;
+    req.url = endpoint + path;
+    req.body = body;
+    req.timeout = options_.timeout;
+    req.headers = {{"X-OpenStack-Manila-API-Version", "2.82"},
+                   {"Accept", "application/json"}};
+    if (!body.empty()) {
+      req.headers.emplace_back("Content-Type", "application/json");
+    }
+    if (!auth.request_id.empty()) {
+      req.headers.emplace_back("X-OpenStack-Request-ID", auth.request_id);
+    }
+    std::string service_token = auth.service_token;
+    if (keystone != nullptr) {
+      auto token = keystone->Token();
+      if (!token.ok()) return token.status();
+      service_token = *token;
+    }
+    if (!auth.token.empty()) {
+      req.headers.emplace_back("X-Auth-Token", auth.token);
+      if (!service_token.empty()) {
+        req.headers.emplace_back("X-Service-Token", service_token);
+      }
+    } else {
+      req.headers.emplace_back("X-Auth-Token", service_token);
+    }
+    resp = HttpFetch(req);
+    if (resp.ok() && resp->status == 401 && keystone != nullptr &&
+        attempt == 0) {
+      keystone->Invalidate(service_token);
+      continue;
+    }
+    break;
+  }
   if (!resp.ok()) {
     return absl::Status(resp.status().code(),
                         absl::StrCat("Manila: ", resp.status().message()));

@@ -46,15 +46,25 @@ struct ManilaResourceLock {
 };
 
 // Identity sent with a call: `token` as X-Auth-Token and, when set,
-// `service_token` as X-Service-Token.
+// `service_token` as X-Service-Token. With a Keystone session the service
+// token comes from it: a call with a user token sends both, one without
+// sends the service token alone. `request_id` goes as
+// X-OpenStack-Request-ID (Manila records it as the global request id).
 struct ManilaAuth {
   std::string token;
   std::string service_token;
+  std::string request_id;
 };
 
+class KeystoneSession;
+
 struct ManilaOptions {
-  std::string endpoint;  // e.g. http://127.0.0.1:8786/v2
+  // e.g. http://127.0.0.1:8786/v2; empty: from the Keystone catalog
+  // (shared-file-system, sharev2 or share).
+  std::string endpoint;
   Duration timeout = std::chrono::seconds(30);
+  // The service's own identity (not owned); null in noauth deployments.
+  KeystoneSession* keystone = nullptr;
 };
 
 // The export location used for a share: first preferred, else first.
@@ -64,8 +74,10 @@ absl::StatusOr<std::string> PickExportLocation(
 
 // Codes: NotFound (share unknown, including Manila's 400 "not found" on
 // rule listing), AlreadyExists (400 "Share access ... exists." on a grant),
-// PermissionDenied (403), Unauthenticated (401), InvalidArgument (other 400), FailedPrecondition (409), Unavailable
-// (unreachable or 5xx), DeadlineExceeded (timeout).
+// PermissionDenied (403), Unauthenticated (401, after one re-authentication
+// when a Keystone session is set), InvalidArgument (other 400),
+// FailedPrecondition (409), Unavailable (unreachable or 5xx), DeadlineExceeded
+// (timeout).
 class ManilaClient {
  public:
   explicit ManilaClient(ManilaOptions options);
@@ -95,6 +107,11 @@ class ManilaClient {
                              const std::string& body, const ManilaAuth& auth);
   ManilaOptions options_;
 };
+
+// Retries: the client itself retries nothing. Workflows wrap idempotent
+// calls (GETs, deny of a known rule) in the one RetryPolicy
+// ([manila] retry_attempts); a grant is never repeated blindly: the rule
+// list is read again first, so a grant whose answer was lost is found.
 
 }  // namespace shareplane
 

@@ -2,11 +2,13 @@
 #ifndef SHAREPLANE_COMMON_SETTINGS_H_
 #define SHAREPLANE_COMMON_SETTINGS_H_
 
+#include <optional>
 #include <string>
 
 #include "common/amqp_bus.h"
 #include "common/config.h"
 #include "common/db.h"
+#include "common/keystone.h"
 #include "common/manila_client.h"
 
 namespace shareplane {
@@ -15,8 +17,16 @@ namespace shareplane {
 AmqpOptions AmqpOptionsFrom(const Config& config);
 // [database] connection, max_pool_size.
 Database::Options DatabaseOptionsFrom(const Config& config);
-// [manila] endpoint, timeout (seconds).
+// [manila] endpoint (or endpoint_override), timeout (seconds). The Keystone
+// session, if any, is set by the caller.
 ManilaOptions ManilaOptionsFrom(const Config& config);
+// keystoneauth-style options of `section` (e.g. [manila]): auth_type
+// (password | v3applicationcredential), auth_url, username, password,
+// user_domain_name, project_name, project_domain_name,
+// application_credential_id, application_credential_secret, region_name,
+// valid_interfaces. nullopt when auth_type is unset or "noauth".
+std::optional<KeystoneOptions> KeystoneOptionsFrom(const Config& config,
+                                                   const std::string& section);
 // [conductor] task_queue: the durable queue tasks travel on.
 std::string TaskQueueFrom(const Config& config);
 // [DEFAULT] debug, and the program name on log lines.

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/keystone.h"
 #include "common/log.h"
 #include "common/outbox_relay.h"
 #include "common/settings.h"
@@ -18,8 +19,9 @@ namespace shareplane {
 
 namespace {
 
-WorkflowOptions WorkflowOptionsFrom(const Config& c) {
+WorkflowOptions WorkflowOptionsFrom(const Config& c, bool keystone) {
   WorkflowOptions o;
+  o.keystone = keystone;
   o.access_rule_timeout =
       std::chrono::seconds(c.GetInt("manila", "access_rule_timeout", 60));
   o.access_rule_poll =
@@ -82,6 +84,17 @@ class ServerLock {
   std::string server_uuid_;
   absl::Status status_;
 };
+
+std::unique_ptr<KeystoneSession> MakeKeystone(const Config& c) {
+  auto options = KeystoneOptionsFrom(c, "manila");
+  if (!options) return nullptr;
+  return std::make_unique<KeystoneSession>(*options, *RealClock::Get());
+}
+
+ManilaOptions WithKeystone(ManilaOptions o, KeystoneSession* keystone) {
+  o.keystone = keystone;
+  return o;
+}
 
 }  // namespace
 
@@ -146,6 +159,7 @@ class TaskDispatcher {
 struct ConductorService::Parts {
   const Config config;
   Database db;
+  std::unique_ptr<KeystoneSession> keystone;
   ManilaClient manila;
   AgentClient agents;
   TaskDispatcher dispatcher;
@@ -162,11 +176,13 @@ struct ConductorService::Parts {
   explicit Parts(const Config& c)
       : config(c),
         db(DatabaseOptionsFrom(c)),
-        manila(ManilaOptionsFrom(c)),
+        keystone(MakeKeystone(c)),
+        manila(WithKeystone(ManilaOptionsFrom(c), keystone.get())),
         agents(
             std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 60))),
         dispatcher(WorkflowDeps{db, manila, *RealClock::Get(),
-                                WorkflowOptionsFrom(c), agents}),
+                                WorkflowOptionsFrom(c, keystone != nullptr),
+                                agents}),
         registry(db, c.GetInt("conductor", "heartbeat_interval", 10)),
         publisher(AmqpOptionsFrom(c)),
         relay(db, publisher),

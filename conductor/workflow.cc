@@ -15,8 +15,16 @@ AccessTarget AccessTargetFor(const ShareMapping& m, const ComputeHost& host,
 }
 
 ManilaAuth AuthFor(const task::v1::Task& task, const WorkflowOptions& options) {
-  return ManilaAuth{task.user_id() + ":" + task.project_id(),
-                    options.service_token};
+  ManilaAuth auth;
+  auth.request_id = task.global_request_id().empty() ? task.request_id()
+                                                     : task.global_request_id();
+  if (options.keystone) {
+    auth.token = task.auth_token();
+  } else {
+    auth.token = task.user_id() + ":" + task.project_id();
+    auth.service_token = options.service_token;
+  }
+  return auth;
 }
 
 std::optional<ManilaAccessRule> FindRule(

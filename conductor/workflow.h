@@ -30,8 +30,10 @@ struct WorkflowOptions {
   RetryPolicy manila_retry;
   // CephFS identity granted to ("cephx" access); may not contain '.'.
   std::string cephx_id = "nova";
-  // Identity used as X-Service-Token (noauth form "user:project").
+  // Identity used as X-Service-Token in noauth deployments ("user:project");
+  // with Keystone ([manila] auth_type) the session's token is used instead.
   std::string service_token = "nova:service";
+  bool keystone = false;
   NotificationOptions notifications;
 };
 
@@ -55,7 +57,9 @@ AccessTarget AccessTargetFor(const ShareMapping& m, const ComputeHost& host,
                              const WorkflowOptions& options);
 
 // Identity for calls made on behalf of the task's user: the user's token with
-// the service token (noauth tokens are "user:project").
+// the service token (noauth tokens are "user:project"); under Keystone, the
+// token the user sent, or the service token alone when the task has none
+// (the reconciler's). Carries the request id.
 ManilaAuth AuthFor(const task::v1::Task& task, const WorkflowOptions& options);
 
 // Finds the matching rule, if any (ip compares as networks: a.b.c.d and

@@ -1,0 +1,167 @@
+#include "common/keystone.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/http.h"
+#include "common/log.h"
+
+namespace shareplane {
+namespace {
+
+using json = nlohmann::json;
+
+std::string TokensUrl(std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (!absl::EndsWith(base, "/v3")) base += "/v3";
+  return base + "/auth/tokens";
+}
+
+// "2026-11-26T15:00:00.000000Z" as a system_clock time; nullopt if unparsable.
+std::optional<std::chrono::system_clock::time_point> ParseExpiry(
+    const std::string& s) {
+  std::tm tm{};
+  if (strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+json AuthBody(const KeystoneOptions& o) {
+  if (o.auth_type == "v3applicationcredential") {
+    return {{"auth",
+             {{"identity",
+               {{"methods", {"application_credential"}},
+                {"application_credential",
+                 {{"id", o.application_credential_id},
+                  {"secret", o.application_credential_secret}}}}}}}};
+  }
+  return {{"auth",
+           {{"identity",
+             {{"methods", {"password"}},
+              {"password",
+               {{"user",
+                 {{"name", o.username},
+                  {"domain", {{"name", o.user_domain_name}}},
+                  {"password", o.password}}}}}}},
+            {"scope",
+             {{"project",
+               {{"name", o.project_name},
+                {"domain", {{"name", o.project_domain_name}}}}}}}}}};
+}
+
+}  // namespace
+
+KeystoneSession::KeystoneSession(KeystoneOptions options, Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+absl::Status KeystoneSession::AuthenticateLocked() {
+  if (options_.auth_url.empty()) {
+    return absl::InvalidArgumentError("Keystone auth_url is not set");
+  }
+  const bool app_cred = options_.auth_type == "v3applicationcredential";
+  if (!app_cred && options_.auth_type != "password") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Unsupported auth_type '", options_.auth_type,
+                     "' (password or v3applicationcredential)"));
+  }
+  if (app_cred ? options_.application_credential_id.empty()
+               : options_.username.empty() || options_.project_name.empty()) {
+    return absl::InvalidArgumentError(
+        app_cred ? "application_credential_id is not set"
+                 : "username and project_name must be set");
+  }
+  HttpClientRequest req;
+  req.method = "POST";
+  req.url = TokensUrl(options_.auth_url);
+  req.timeout = options_.timeout;
+  req.headers = {{"Content-Type", "application/json"},
+                 {"Accept", "application/json"}};
+  req.body = AuthBody(options_).dump();
+  auto resp = HttpFetch(req);
+  if (!resp.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("Keystone: ", resp.status().message()));
+  }
+  if (resp->status == 401 || resp->status == 403 || resp->status == 404) {
+    // The password never appears in the message.
+    return absl::UnauthenticatedError(absl::StrCat(
+        "Keystone refused the service credentials (HTTP ", resp->status, ")"));
+  }
+  if (resp->status != 201) {
+    return absl::UnavailableError(
+        absl::StrCat("Keystone answered ", resp->status, " to POST ", req.url));
+  }
+  const std::string token = resp->Header("X-Subject-Token");
+  json body = json::parse(resp->body, nullptr, false);
+  if (token.empty() || !body.is_object() || !body.contains("token")) {
+    return absl::UnavailableError("Keystone's token response is malformed");
+  }
+  const json& t = body["token"];
+  auto expires = ParseExpiry(t.value("expires_at", ""));
+  const auto lifetime = expires ? *expires - std::chrono::system_clock::now()
+                                : std::chrono::seconds(0);
+  // Renew ahead of expiry; a token that lives shorter than the margin is
+  // used for half its life.
+  const Duration margin =
+      std::min<Duration>(options_.expiry_margin,
+                         std::chrono::duration_cast<Duration>(lifetime) / 2);
+  renew_at_ =
+      clock_.Now() + std::chrono::duration_cast<Duration>(lifetime) - margin;
+  token_ = token;
+  catalog_json_ = t.contains("catalog") ? t["catalog"].dump() : "[]";
+  ++issued_;
+  SP_LOG(Info) << "Keystone issued a service token (expires "
+               << t.value("expires_at", "?") << ")";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> KeystoneSession::Token() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (token_.empty() || clock_.Now() >= renew_at_) {
+    absl::Status s = AuthenticateLocked();
+    if (!s.ok()) return s;
+  }
+  return token_;
+}
+
+void KeystoneSession::Invalidate(const std::string& token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (token == token_) token_.clear();
+}
+
+absl::StatusOr<std::string> KeystoneSession::Endpoint(
+    const std::vector<std::string>& service_types) {
+  auto token = Token();
+  if (!token.ok()) return token.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  const json catalog = json::parse(catalog_json_, nullptr, false);
+  if (!catalog.is_array()) return absl::NotFoundError("no service catalog");
+  for (const std::string& type : service_types) {
+    for (const json& service : catalog) {
+      if (service.value("type", "") != type) continue;
+      for (const json& e : service.value("endpoints", json::array())) {
+        if (e.value("interface", "") != options_.interface) continue;
+        if (!options_.region_name.empty() &&
+            e.value("region_id", e.value("region", "")) !=
+                options_.region_name) {
+          continue;
+        }
+        return e.value("url", "");
+      }
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("No ", options_.interface, " endpoint of type ",
+                   service_types.empty() ? "?" : service_types.front(),
+                   " in the Keystone catalog"));
+}
+
+int KeystoneSession::issued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return issued_;
+}
+
+}  // namespace shareplane
