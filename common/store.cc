@@ -592,4 +592,41 @@ bool ClaimNotificationKey(pqxx::transaction_base& w, const std::string& key) {
              .affected_rows() == 1;
 }
 
+void RecordAccessGrant(pqxx::transaction_base& w, const AccessGrant& g) {
+  Exec(w,
+       "INSERT INTO access_grants (share_id, access_type, access_to, "
+       " project_id, user_id) VALUES ($1, $2, $3, $4, $5) "
+       "ON CONFLICT DO NOTHING",
+       g.share_id, g.access_type, g.access_to, g.project_id, g.user_id);
+}
+
+void ForgetAccessGrant(pqxx::transaction_base& w, const std::string& share_id,
+                       const std::string& access_type,
+                       const std::string& access_to) {
+  Exec(w,
+       "DELETE FROM access_grants WHERE share_id = $1 AND access_type = $2 "
+       " AND access_to = $3",
+       share_id, access_type, access_to);
+}
+
+std::vector<AccessGrant> ListUnusedAccessGrants(pqxx::transaction_base& w,
+                                                int older_than_seconds) {
+  std::vector<AccessGrant> out;
+  for (const auto& row :
+       Exec(w,
+            "SELECT g.share_id, g.access_type, g.access_to, g.project_id, "
+            " g.user_id FROM access_grants g WHERE g.created_at < now() - "
+            " make_interval(secs => $1) AND NOT EXISTS (SELECT 1 FROM "
+            " share_mappings m JOIN servers s ON s.uuid = m.server_uuid "
+            " LEFT JOIN compute_hosts h ON h.hostname = s.host "
+            " WHERE m.share_id = g.share_id AND ((g.access_type = 'ip' AND "
+            " h.storage_ip = g.access_to) OR (g.access_type = 'cephx' AND "
+            " m.share_proto = 'CEPHFS'))) ORDER BY g.created_at LIMIT 500",
+            older_than_seconds)) {
+    out.push_back(
+        {Str(row[0]), Str(row[1]), Str(row[2]), Str(row[3]), Str(row[4])});
+  }
+  return out;
+}
+
 }  // namespace shareplane

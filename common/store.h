@@ -219,6 +219,24 @@ std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit);
 void MarkOutboxSent(pqxx::transaction_base& w, const std::vector<int64_t>& ids);
 // Deletes rows sent more than an hour ago (kept that long for audit);
 // returns how many. The relay calls it once a minute, not per batch.
+// An access rule asked of Manila (see migration 005).
+struct AccessGrant {
+  std::string share_id;
+  std::string access_type;
+  std::string access_to;
+  std::string project_id;
+  std::string user_id;
+};
+void RecordAccessGrant(pqxx::transaction_base& w, const AccessGrant& g);
+void ForgetAccessGrant(pqxx::transaction_base& w, const std::string& share_id,
+                       const std::string& access_type,
+                       const std::string& access_to);
+// Grants recorded more than `older_than_seconds` ago that no mapping needs:
+// NFS ("ip") ones with no mapping of the share on a host with that storage
+// ip, CephFS ("cephx") ones with no CephFS mapping of the share at all.
+std::vector<AccessGrant> ListUnusedAccessGrants(pqxx::transaction_base& w,
+                                                int older_than_seconds);
+
 // Notification keys older than a day go too.
 int PurgeSentOutbox(pqxx::transaction_base& w);
 // Records that the notification `key` is emitted; false when it already was

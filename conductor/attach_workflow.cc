@@ -139,6 +139,11 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     l.server = *server;
     l.host = *host;
+    // Recorded before Manila is asked, so a rule granted by a conductor
+    // that then died is never unaccounted for.
+    const AccessTarget target = AccessTargetFor(*m, *host, deps.options);
+    RecordAccessGrant(w, {m->share_id, target.type, target.to,
+                          task.project_id(), task.user_id()});
     Notify(w, deps.options.notifications, "instance.share_attach.start", task,
            l.mapping.share_id, "");
     return absl::OkStatus();

@@ -162,6 +162,7 @@ struct ConductorService::Parts {
   std::unique_ptr<KeystoneSession> keystone;
   ManilaClient manila;
   AgentClient agents;
+  WorkflowDeps deps;
   TaskDispatcher dispatcher;
   AgentRegistryServer registry;
   // The conductor relays outbox rows too (its reconciler writes some), so
@@ -173,6 +174,12 @@ struct ConductorService::Parts {
   std::vector<std::thread> consumers;
   int port = 0;
 
+  static int StaleAfter(const Config& c) {
+    return c.GetInt("conductor", "reconcile_stale_after",
+                    2 * c.GetInt("manila", "access_rule_timeout", 60) +
+                        c.GetInt("conductor", "agent_timeout", 60));
+  }
+
   explicit Parts(const Config& c)
       : config(c),
         db(DatabaseOptionsFrom(c)),
@@ -180,19 +187,18 @@ struct ConductorService::Parts {
         manila(WithKeystone(ManilaOptionsFrom(c), keystone.get())),
         agents(
             std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 60))),
-        dispatcher(WorkflowDeps{db, manila, *RealClock::Get(),
-                                WorkflowOptionsFrom(c, keystone != nullptr),
-                                agents}),
+        deps{db, manila, *RealClock::Get(),
+             WorkflowOptionsFrom(c, keystone != nullptr), agents},
+        dispatcher(deps),
         registry(db, c.GetInt("conductor", "heartbeat_interval", 10)),
         publisher(AmqpOptionsFrom(c)),
         relay(db, publisher),
         reconciler(db, TaskQueueFrom(c),
                    std::chrono::seconds(
                        c.GetInt("conductor", "reconcile_interval", 60)),
-                   std::chrono::seconds(c.GetInt(
-                       "conductor", "reconcile_stale_after",
-                       2 * c.GetInt("manila", "access_rule_timeout", 60) +
-                           c.GetInt("conductor", "agent_timeout", 60)))) {}
+                   std::chrono::seconds(StaleAfter(c)), deps,
+                   std::chrono::seconds(c.GetInt("conductor", "orphan_rule_age",
+                                                 StaleAfter(c)))) {}
 };
 
 ConductorService::ConductorService(std::unique_ptr<Parts> parts)

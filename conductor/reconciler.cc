@@ -33,11 +33,14 @@ void Enqueue(pqxx::transaction_base& w, const std::string& queue,
 }  // namespace
 
 Reconciler::Reconciler(Database& db, std::string task_queue, Duration interval,
-                       Duration stale_after)
+                       Duration stale_after, WorkflowDeps deps,
+                       Duration orphan_age)
     : db_(db),
       task_queue_(std::move(task_queue)),
       interval_(interval),
-      stale_after_(stale_after) {}
+      stale_after_(stale_after),
+      deps_(std::move(deps)),
+      orphan_age_(orphan_age) {}
 
 Reconciler::~Reconciler() { Stop(); }
 
@@ -51,6 +54,11 @@ void Reconciler::Start() {
         SP_LOG(Warning) << "Reconciler queued " << *queued
                         << " stalled workflow(s) again";
       }
+      auto orphans = AuditRules();
+      if (!orphans.ok()) {
+        SP_LOG(Warning) << "Reconciler: rule audit: "
+                        << orphans.status().message();
+      }
     }
   });
 }
@@ -58,6 +66,21 @@ void Reconciler::Start() {
 void Reconciler::Stop() {
   stop_.Stop();
   if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<std::vector<OrphanRule>> Reconciler::AuditRules() {
+  auto orphans = FindOrphanRules(
+      deps_, static_cast<int>(
+                 std::chrono::duration_cast<std::chrono::seconds>(orphan_age_)
+                     .count()));
+  if (!orphans.ok()) return orphans;
+  for (const OrphanRule& o : *orphans) {
+    SP_LOG(Warning) << "Reconciler: Manila access rule " << o.rule_id << " ("
+                    << o.access_type << ":" << o.access_to << ") on share "
+                    << o.share_id
+                    << " carries Shareplane's lock but no attachment uses it";
+  }
+  return orphans;
 }
 
 absl::StatusOr<int> Reconciler::RunOnce() {

@@ -66,9 +66,13 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
     if (!rules.ok()) return rules.status();
     auto rule = FindRule(*rules, target);
     // Gone, or a revoke already asked for (this step is being repeated).
-    if (!rule || IsBeingDenied(*rule)) return absl::OkStatus();
+    if (!rule || IsBeingDenied(*rule)) {
+      ForgetAccessGrant(w, m.share_id, target.type, target.to);
+      return absl::OkStatus();
+    }
     absl::Status s = deps.manila.DenyAccess(m.share_id, rule->id, auth);
-    if (s.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+    if (s.code() == absl::StatusCode::kNotFound) s = absl::OkStatus();
+    if (s.ok()) ForgetAccessGrant(w, m.share_id, target.type, target.to);
     if (s.ok()) {
       SP_LOG(Info) << "Revoked " << target.type << " access on share "
                    << m.share_id << " (rule " << rule->id << ")";
@@ -76,6 +80,46 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
     }
     return s;
   });
+}
+
+absl::StatusOr<std::vector<OrphanRule>> FindOrphanRules(
+    WorkflowDeps& deps, int older_than_seconds) {
+  std::vector<AccessGrant> grants;
+  SP_RETURN_IF_ERROR(deps.db.Read([&](pqxx::transaction_base& w) {
+    grants = ListUnusedAccessGrants(w, older_than_seconds);
+    return absl::OkStatus();
+  }));
+  std::vector<OrphanRule> out;
+  for (const AccessGrant& g : grants) {
+    task::v1::Task owner;  // no user request behind this: the grant's owner
+    owner.set_project_id(g.project_id);
+    owner.set_user_id(g.user_id);
+    auto rules =
+        deps.manila.ListAccessRules(g.share_id, AuthFor(owner, deps.options));
+    std::optional<ManilaAccessRule> rule;
+    if (rules.ok()) {
+      rule = FindRule(*rules, {g.access_type, g.access_to});
+    } else if (rules.status().code() != absl::StatusCode::kNotFound) {
+      return rules.status();
+    }
+    if (rule && !IsBeingDenied(*rule)) {
+      out.push_back({g.share_id, rule->id, g.access_type, g.access_to});
+      continue;
+    }
+    // Gone from Manila (or the share is): nothing left to account for,
+    // unless a mapping started to need it meanwhile (checked again).
+    SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+      LockShareAccess(w, g.share_id);
+      for (const AccessGrant& still : ListUnusedAccessGrants(w, 0)) {
+        if (still.share_id == g.share_id && still.access_to == g.access_to &&
+            still.access_type == g.access_type) {
+          ForgetAccessGrant(w, g.share_id, g.access_type, g.access_to);
+        }
+      }
+      return absl::OkStatus();
+    }));
+  }
+  return out;
 }
 
 }  // namespace shareplane

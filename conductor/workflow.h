@@ -77,6 +77,19 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
                                   const ShareMapping& m,
                                   const ComputeHost& host);
 
+// A Manila rule granted by Shareplane (so carrying its lock) that no
+// attachment uses any more.
+struct OrphanRule {
+  std::string share_id;
+  std::string rule_id;
+  std::string access_type;
+  std::string access_to;
+};
+// The recorded grants older than `older_than_seconds` that no mapping needs
+// and that Manila still has; grants Manila no longer has are forgotten.
+absl::StatusOr<std::vector<OrphanRule>> FindOrphanRules(WorkflowDeps& deps,
+                                                        int older_than_seconds);
+
 // Outcome of a workflow run. Transient errors (database or broker down) ask
 // for redelivery; everything else has been recorded on the mapping.
 absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task);

@@ -240,3 +240,59 @@ TEST_CASE("a share in error comes back with a hard reboot",
   REQUIRE(f.WaitStatus(server, share, "active"));
   CHECK(f.stack.MountPoints().size() == 1);
 }
+
+TEST_CASE("the reconciler reports locked rules no attachment uses",
+          "[integration][workflow]") {
+  Fixture f("[conductor]\nreconcile_interval = 1\norphan_rule_age = 0\n");
+  INFO(f.stack.Logs());
+  const std::string kept = f.stack.CreateShare();
+  const std::string lost = f.stack.CreateShare();
+  const std::string detached = f.stack.CreateShare();
+  const std::string server = f.stack.CreateServer("hv1");
+  for (const auto& share : {kept, lost, detached}) f.Attach(server, share);
+  for (const auto& share : {kept, lost, detached}) {
+    REQUIRE(f.WaitStatus(server, share, "inactive"));
+  }
+  // A detach done properly leaves nothing to account for.
+  f.Detach(server, detached);
+  REQUIRE(f.WaitStatus(server, detached, ""));
+  auto grants = [&] {
+    int n = -1;
+    (void)f.stack.db().Transact([&](pqxx::work& w) {
+      n = w.exec("SELECT count(*) FROM access_grants")[0][0].as<int>();
+      return absl::OkStatus();
+    });
+    return n;
+  };
+  CHECK(grants() == 2);
+  // A mapping lost behind Manila's back (deleted by hand).
+  REQUIRE(f.stack.db()
+              .Transact([&](pqxx::work& w) {
+                w.exec_params("DELETE FROM share_mappings WHERE share_id = $1",
+                              lost);
+                return absl::OkStatus();
+              })
+              .ok());
+  const std::string lost_rule = f.stack.ManilaRules(lost)[0]["id"];
+  const std::string kept_rule = f.stack.ManilaRules(kept)[0]["id"];
+  if (!WaitUntil([&] {
+        return f.stack.ConductorLog().find("Manila access rule " + lost_rule) !=
+               std::string::npos;
+      })) {
+    FAIL(f.stack.ConductorLog());
+  }
+  CHECK(f.stack.ConductorLog().find(
+            "on share " + lost +
+            " carries Shareplane's lock but no attachment uses it") !=
+        std::string::npos);
+  // The rule still in use is not reported.
+  CHECK(f.stack.ConductorLog().find("Manila access rule " + kept_rule) ==
+        std::string::npos);
+  // Once the rule is revoked in Manila, it is forgotten.
+  REQUIRE(f.stack
+              .ManilaAdmin("POST", "/shares/" + lost + "/action",
+                           R"({"deny_access": {"access_id": ")" + lost_rule +
+                               R"(", "unrestrict": true}})")
+              .status == 202);
+  CHECK(WaitUntil([&] { return grants() == 1; }));
+}
