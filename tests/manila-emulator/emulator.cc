@@ -17,11 +17,8 @@
 #include "common/ids.h"
 
 namespace shareplane {
-namespace {
 
-using json = nlohmann::json;
-constexpr int kMaxMinor = 82;
-
+// Who makes a request, as the emulator's auth decided.
 struct Caller {
   std::string user;
   std::string project;
@@ -34,6 +31,11 @@ struct Caller {
     return service ? "service" : admin ? "admin" : "user";
   }
 };
+
+namespace {
+
+using json = nlohmann::json;
+constexpr int kMaxMinor = 82;
 
 // A resource lock (Manila 2.81): `delete` locks protect shares and access
 // rules from deletion, `show` locks hide a rule's access_to and access_key.
@@ -705,6 +707,65 @@ ManilaEmulator::~ManilaEmulator() {
   state_->worker.join();
 }
 
+namespace {
+
+// Keystone's view of a token: GET /v3/auth/tokens, the token validating
+// itself (Keystone lets a token's subject do that). nullopt when invalid.
+std::optional<json> ValidateToken(const std::string& keystone_url,
+                                  const std::string& token) {
+  if (token.empty()) return std::nullopt;
+  HttpClientRequest v;
+  v.url = keystone_url + "/auth/tokens";
+  v.headers = {{"X-Auth-Token", token},
+               {"X-Subject-Token", token},
+               {"Accept", "application/json"}};
+  v.timeout = std::chrono::seconds(10);
+  auto resp = HttpFetch(v);
+  if (!resp.ok() || resp->status != 200) return std::nullopt;
+  json body = json::parse(resp->body, nullptr, false);
+  if (!body.is_object() || !body.contains("token")) return std::nullopt;
+  return body["token"];
+}
+
+bool HasRole(const json& token, const std::string& role) {
+  for (const json& r : token.value("roles", json::array())) {
+    if (r.value("name", "") == role) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<Caller> ManilaEmulator::Authenticate(const HttpRequest& req) {
+  const std::string token = req.Header("X-Auth-Token");
+  if (token.empty()) return std::nullopt;
+  const std::string& keystone = state_->options.keystone_url;
+  if (keystone.empty()) {
+    // noauth: the token is "user:project"; "admin" users are administrators.
+    std::vector<std::string> up = absl::StrSplit(token, ':');
+    Caller c{up[0], up.size() > 1 ? up[1] : up[0], up[0] == "admin"};
+    c.service = req.HasHeader("X-Service-Token");
+    return c;
+  }
+  // keystone: both tokens are validated, as keystonemiddleware does; the
+  // service token counts when it carries the service role.
+  auto user = ValidateToken(keystone, token);
+  if (!user) return std::nullopt;
+  Caller c;
+  c.user = (*user)["user"].value("id", "");
+  c.project =
+      user->contains("project") ? (*user)["project"].value("id", "") : "";
+  c.admin = HasRole(*user, "admin");
+  if (req.HasHeader("X-Service-Token")) {
+    auto service = ValidateToken(keystone, req.Header("X-Service-Token"));
+    if (!service) return std::nullopt;
+    c.service = HasRole(*service, "service");
+  } else {
+    c.service = HasRole(*user, "service");
+  }
+  return c;
+}
+
 HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   std::vector<std::string> parts =
       absl::StrSplit(req.path, '/', absl::SkipEmpty());
@@ -715,7 +776,8 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   // Control endpoint: POST /v2/_emulator/faults {"latency_ms", "fail_next",
   // "fail_status", "rules"}, admin only.
   if (parts.size() == 3 && parts[1] == "_emulator" && parts[2] == "faults") {
-    if (req.Header("X-Auth-Token").rfind("admin", 0) != 0) {
+    std::optional<Caller> who = Authenticate(req);
+    if (!who || !who->admin) {
       return Fault(403, "Only admins may inject faults.");
     }
     auto body = nlohmann::json::parse(req.body, nullptr, false);
@@ -759,12 +821,9 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
                                      kMaxMinor, "."));
     }
   }
-  // noauth: the token is "user:project"; "admin" users are administrators.
-  std::string token = req.Header("X-Auth-Token");
-  if (token.empty()) return Fault(401, "Authentication required");
-  std::vector<std::string> up = absl::StrSplit(token, ':');
-  Caller caller{up[0], up.size() > 1 ? up[1] : up[0], up[0] == "admin"};
-  caller.service = req.HasHeader("X-Service-Token");
+  std::optional<Caller> who = Authenticate(req);
+  if (!who) return Fault(401, "Authentication required");
+  Caller caller = *who;
   caller.minor = minor;
 
   parts.erase(parts.begin());

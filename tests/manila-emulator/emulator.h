@@ -6,12 +6,15 @@
 #define SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "common/http.h"
 
 namespace shareplane {
+
+struct Caller;
 
 struct ManilaEmulatorOptions {
   // Time a rule spends in queued_to_apply + applying (and denying).
@@ -21,6 +24,9 @@ struct ManilaEmulatorOptions {
   // When set, the state is loaded from and saved to this JSON file, so it
   // survives restarts.
   std::string state_file;
+  // Keystone v3 URL: tokens are validated there (user ids, project ids and
+  // roles as Keystone says) instead of the noauth "user:project" form.
+  std::string keystone_url;
 };
 
 class ManilaEmulator {
@@ -32,6 +38,7 @@ class ManilaEmulator {
   HttpResponse Handle(const HttpRequest& request);
 
  private:
+  std::optional<Caller> Authenticate(const HttpRequest& request);
   struct State;
   std::unique_ptr<State> state_;
 };

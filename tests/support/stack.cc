@@ -94,13 +94,14 @@ void WaitServing(Process& p, const std::string& url) {
 }
 }  // namespace
 
-void Stack::StartEmulator(int apply_delay_ms) {
-  emulator_ = std::make_unique<Process>(
-      "manila-emulator",
-      std::vector<std::string>{
-          BinaryPath("tests/manila-emulator/shareplane-manila-emulator"),
-          absl::StrCat("--port=", manila_port_),
-          absl::StrCat("--apply_delay_ms=", apply_delay_ms)});
+void Stack::StartEmulator(int apply_delay_ms,
+                          const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {
+      BinaryPath("tests/manila-emulator/shareplane-manila-emulator"),
+      absl::StrCat("--port=", manila_port_),
+      absl::StrCat("--apply_delay_ms=", apply_delay_ms)};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  emulator_ = std::make_unique<Process>("manila-emulator", argv);
   WaitServing(*emulator_, manila_url());
 }
 

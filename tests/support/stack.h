@@ -19,8 +19,9 @@ class Stack {
   ~Stack();
 
   // Each starts its daemon and waits until it serves. The emulator applies
-  // rules in `apply_delay_ms`.
-  void StartEmulator(int apply_delay_ms = 30);
+  // rules in `apply_delay_ms`; `flags` are added to its command line.
+  void StartEmulator(int apply_delay_ms = 30,
+                     const std::vector<std::string>& flags = {});
   void StartApi();
   // With `crash_at`, the conductor kills itself at that crash point
   // (common/crash_point.h).

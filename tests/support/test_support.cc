@@ -68,6 +68,9 @@ const TestServices& TestServices::Get() {
       if (key == "SHAREPLANE_TEST_PG") s.pg_url = value;
       if (key == "SHAREPLANE_TEST_AMQP") s.amqp_url = value;
       if (key == "SERVICES_DIR") s.services_dir = value;
+      if (key == "SHAREPLANE_TEST_KEYSTONE") s.keystone_url = value;
+      if (key == "KEYSTONE_PASSWORD") s.keystone_password = value;
+      if (key == "KEYSTONE_PROJECT_DEMO") s.demo_project_id = value;
     }
     return s;
   }();

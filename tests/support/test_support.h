@@ -25,6 +25,11 @@ struct TestServices {
   std::string pg_url;    // postgresql://postgres@127.0.0.1:PORT/postgres
   std::string amqp_url;  // amqp://guest:guest@127.0.0.1:PORT
   std::string services_dir;
+  // The fixture's Keystone (tests/support/keystone): every user's password
+  // is keystone_password; "demo" is alice's and bob's project.
+  std::string keystone_url;  // http://127.0.0.1:PORT/v3
+  std::string keystone_password;
+  std::string demo_project_id;
   static const TestServices& Get();
   // Stops and starts the broker (same port). Blocks until it is up again.
   void RestartRabbitMq() const;

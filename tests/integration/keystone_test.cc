@@ -1,0 +1,170 @@
+// The conductor against Manila with Keystone: a real Keystone (the
+// fixture's, tests/support/keystone) issues the conductor's service token,
+// its catalog gives Manila's endpoint, and the Manila emulator validates
+// every token with Keystone as Manila's keystonemiddleware does.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/ids.h"
+#include "tests/support/stack.h"
+
+using namespace shareplane;
+using namespace shareplane::testing;
+using json = nlohmann::json;
+
+namespace {
+
+const TestServices& Ks() { return TestServices::Get(); }
+
+std::string KeystoneToken(const std::string& user, const std::string& project) {
+  json body = {{"auth",
+                {{"identity",
+                  {{"methods", {"password"}},
+                   {"password",
+                    {{"user",
+                      {{"name", user},
+                       {"domain", {{"id", "default"}}},
+                       {"password", Ks().keystone_password}}}}}}},
+                 {"scope",
+                  {{"project",
+                    {{"name", project}, {"domain", {{"id", "default"}}}}}}}}}};
+  HttpResponse r = Http("POST", Ks().keystone_url + "/auth/tokens",
+                        {{"Content-Type", "application/json"}}, body.dump());
+  REQUIRE(r.status == 201);
+  return r.Header("X-Subject-Token");
+}
+
+json KeystoneCall(const std::string& method, const std::string& path,
+                  const json& body, const std::string& token) {
+  HttpResponse r =
+      Http(method, Ks().keystone_url + path,
+           {{"Content-Type", "application/json"}, {"X-Auth-Token", token}},
+           body.is_null() ? "" : body.dump());
+  INFO(method << " " << path << ": " << r.body);
+  REQUIRE(r.status < 300);
+  return r.body.empty() ? json() : json::parse(r.body);
+}
+
+int Count(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the conductor calls Manila with a cached Keystone service token",
+          "[integration][keystone]") {
+  const std::string admin = KeystoneToken("admin", "admin");
+  // Manila's endpoint in a region of this test's own.
+  const std::string region = UniqueName("region");
+  KeystoneCall("POST", "/regions", {{"region", {{"id", region}}}}, admin);
+  const std::string service_id = KeystoneCall(
+      "POST", "/services",
+      {{"service", {{"type", "sharev2"}, {"name", "manila-" + region}}}},
+      admin)["service"]["id"];
+  Stack stack(
+      "[conductor]\nreconcile_interval = 1\nreconcile_stale_after = 1\n"
+      "[manila]\nendpoint =\nauth_type = password\nauth_url = " +
+      Ks().keystone_url +
+      "\nusername = nova\npassword = " + Ks().keystone_password +
+      "\nproject_name = service\nregion_name = " + region + "\n");
+  KeystoneCall("POST", "/endpoints",
+               {{"endpoint",
+                 {{"service_id", service_id},
+                  {"interface", "public"},
+                  {"region_id", region},
+                  {"url", stack.manila_url()}}}},
+               admin);
+  stack.StartEmulator(30, {"--keystone_url=" + Ks().keystone_url});
+  stack.StartConductor();
+  INFO(stack.Logs());
+
+  // Shares of alice's project, made by Keystone's admin.
+  auto create_share = [&] {
+    HttpResponse r = Http(
+        "POST", stack.manila_url() + "/shares", {{"X-Auth-Token", admin}},
+        json{{"share",
+              {{"share_proto", "NFS"}, {"project_id", Ks().demo_project_id}}}}
+            .dump());
+    REQUIRE(r.status == 200);
+    return json::parse(r.body)["share"]["id"].get<std::string>();
+  };
+  // noauth tokens mean nothing to a Manila that validates with Keystone.
+  CHECK(Http("GET", stack.manila_url() + "/shares",
+             {{"X-Auth-Token", "admin:admin"}})
+            .status == 401);
+  const std::string server = stack.CreateServer("hv1");
+  // A mapping whose task the reconciler queues (there is no Keystone-aware
+  // API in this test: the API's own Keystone mode is tested elsewhere).
+  auto attach = [&](const std::string& share) {
+    REQUIRE(stack.db()
+                .Transact([&](pqxx::work& w) {
+                  ShareMapping m;
+                  m.uuid = NewUuid();
+                  m.server_uuid = server;
+                  m.share_id = share;
+                  m.tag = share;
+                  m.status = "attaching";
+                  m.share_proto = "NFS";
+                  m.export_location = "127.0.0.1:/shares/share-" + share;
+                  InsertShareMapping(w, m);
+                  w.exec(
+                      "UPDATE share_mappings SET updated_at = now() - "
+                      "interval '1 hour'");
+                  return absl::OkStatus();
+                })
+                .ok());
+    REQUIRE(WaitUntil([&] {
+      std::string status;
+      (void)stack.db().Transact([&](pqxx::work& w) {
+        auto m = GetShareMappingByShare(w, server, share);
+        if (m) status = m->status;
+        return absl::OkStatus();
+      });
+      return status == "inactive";
+    }));
+  };
+  const std::string first = create_share();
+  attach(first);
+  const std::string second = create_share();
+  attach(second);
+  // Two workflows, several Manila calls each, one token.
+  CHECK(Count(stack.ConductorLog(), "Keystone issued a service token") == 1);
+  // The locks are the service's: users cannot lift them.
+  json rules = json::parse(
+      Http(
+          "GET", stack.manila_url() + "/share-access-rules?share_id=" + first,
+          {{"X-Auth-Token", admin}, {"X-OpenStack-Manila-API-Version", "2.82"}})
+          .body)["access_list"];
+  REQUIRE(rules.size() == 1);
+  json locks =
+      json::parse(Http("GET",
+                       stack.manila_url() + "/resource-locks?resource_id=" +
+                           rules[0]["id"].get<std::string>(),
+                       {{"X-Auth-Token", admin},
+                        {"X-OpenStack-Manila-API-Version", "2.82"}})
+                      .body)["resource_locks"];
+  REQUIRE(locks.size() == 2);
+  CHECK(locks[0]["lock_context"] == "service");
+
+  // Disabling and enabling the service user revokes its tokens: Manila then
+  // answers 401 and the conductor authenticates again, once.
+  const std::string nova_id =
+      KeystoneCall("GET", "/users?name=nova", nullptr, admin)["users"][0]["id"];
+  KeystoneCall("PATCH", "/users/" + nova_id, {{"user", {{"enabled", false}}}},
+               admin);
+  KeystoneCall("PATCH", "/users/" + nova_id, {{"user", {{"enabled", true}}}},
+               admin);
+  // Tokens issued in the revocation's second count as revoked too.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const std::string third = create_share();
+  attach(third);
+  CHECK(Count(stack.ConductorLog(), "Keystone issued a service token") == 2);
+  // The password never reaches a log.
+  CHECK(stack.Logs().find(Ks().keystone_password) == std::string::npos);
+}
