@@ -276,24 +276,26 @@ TEST_CASE("emulator state survives a restart with a state file", "[unit]") {
     REQUIRE(resp.status == 200);
     rule_id = nlohmann::json::parse(resp.body)["access"]["id"];
   }
-  ManilaEmulator restarted(options);
-  HttpRequest list;
-  list.method = "GET";
-  list.path = "/v2/share-access-rules";
-  list.query = "share_id=" + share_id;
-  list.headers = {{"x-auth-token", "bob:demo"},
-                  {"x-service-token", "nova:service"},
-                  {"x-openstack-manila-api-version", "2.82"}};
-  HttpResponse resp = restarted.Handle(list);
-  REQUIRE(resp.status == 200);
-  auto rules = nlohmann::json::parse(resp.body)["access_list"];
-  REQUIRE(rules.size() == 1);
-  CHECK(rules[0]["id"] == rule_id);
-  HttpRequest del;
-  del.method = "DELETE";
-  del.path = "/v2/shares/" + share_id;
-  del.headers = {{"x-auth-token", "bob:demo"}};
-  CHECK(restarted.Handle(del).status == 403);  // the lock came back too
+  {
+    ManilaEmulator restarted(options);
+    HttpRequest list;
+    list.method = "GET";
+    list.path = "/v2/share-access-rules";
+    list.query = "share_id=" + share_id;
+    list.headers = {{"x-auth-token", "bob:demo"},
+                    {"x-service-token", "nova:service"},
+                    {"x-openstack-manila-api-version", "2.82"}};
+    HttpResponse resp = restarted.Handle(list);
+    REQUIRE(resp.status == 200);
+    auto rules = nlohmann::json::parse(resp.body)["access_list"];
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0]["id"] == rule_id);
+    HttpRequest del;
+    del.method = "DELETE";
+    del.path = "/v2/shares/" + share_id;
+    del.headers = {{"x-auth-token", "bob:demo"}};
+    CHECK(restarted.Handle(del).status == 403);  // the lock came back too
+  }                                              // stopped before its files go
   std::filesystem::remove_all(dir);
 }
 
