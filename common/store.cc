@@ -551,6 +551,12 @@ void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
 }
 
 std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit) {
+  // One relay at a time: rows then go out in the order their transactions
+  // committed (a notification's .start before its .end), whichever process
+  // relays them.
+  Exec(
+      w,
+      "SELECT pg_advisory_xact_lock(hashtextextended('shareplane.outbox', 0))");
   std::vector<OutboxRow> out;
   for (const auto& row :
        Exec(w,

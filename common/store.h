@@ -213,8 +213,9 @@ void RecordActionEvent(pqxx::transaction_base& w,
 void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,
                   const std::string& payload, const std::string& request_id,
                   const std::string& exchange = "");
-// Locks up to `limit` unsent rows (SKIP LOCKED, so relays can run in
-// parallel) in id order.
+// Locks up to `limit` unsent rows in id order, under a transaction-level
+// advisory lock that makes relays (every API and conductor process runs
+// one) take turns, so rows are published in commit order.
 std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit);
 void MarkOutboxSent(pqxx::transaction_base& w, const std::vector<int64_t>& ids);
 // Deletes rows sent more than an hour ago (kept that long for audit);

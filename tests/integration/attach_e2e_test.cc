@@ -336,28 +336,8 @@ TEST_CASE("the reconciler finishes workflows whose task was lost",
   const std::string detaching = stack.CreateShare();
   // Rows as a crash between writing the mapping and its task would leave
   // them (the outbox is transactional, so this stands for any lost task).
-  REQUIRE(stack.db()
-              .Transact([&](pqxx::work& w) {
-                int i = 0;
-                for (const auto& [share, status] :
-                     {std::pair{attaching, "attaching"},
-                      std::pair{detaching, "detaching"}}) {
-                  ShareMapping m;
-                  m.uuid = shareplane::NewUuid();
-                  m.server_uuid = server;
-                  m.share_id = share;
-                  m.tag = "t" + std::to_string(i++);
-                  m.status = status;
-                  m.share_proto = "NFS";
-                  m.export_location = "127.0.0.1:/shares/share-" + share;
-                  InsertShareMapping(w, m);
-                }
-                w.exec(
-                    "UPDATE share_mappings SET updated_at = now() - interval "
-                    "'1 hour'");
-                return absl::OkStatus();
-              })
-              .ok());
+  stack.SeedLostMapping(server, attaching, "attaching");
+  stack.SeedLostMapping(server, detaching, "detaching");
   auto status_of = [&](const std::string& share) {
     std::string status = "gone";
     (void)stack.db().Transact([&](pqxx::work& w) {

@@ -102,23 +102,7 @@ TEST_CASE("the conductor calls Manila with a cached Keystone service token",
   // A mapping whose task the reconciler queues (there is no Keystone-aware
   // API in this test: the API's own Keystone mode is tested elsewhere).
   auto attach = [&](const std::string& share) {
-    REQUIRE(stack.db()
-                .Transact([&](pqxx::work& w) {
-                  ShareMapping m;
-                  m.uuid = NewUuid();
-                  m.server_uuid = server;
-                  m.share_id = share;
-                  m.tag = share;
-                  m.status = "attaching";
-                  m.share_proto = "NFS";
-                  m.export_location = "127.0.0.1:/shares/share-" + share;
-                  InsertShareMapping(w, m);
-                  w.exec(
-                      "UPDATE share_mappings SET updated_at = now() - "
-                      "interval '1 hour'");
-                  return absl::OkStatus();
-                })
-                .ok());
+    stack.SeedLostMapping(server, share, "attaching");
     REQUIRE(WaitUntil([&] {
       std::string status;
       (void)stack.db().Transact([&](pqxx::work& w) {

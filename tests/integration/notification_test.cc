@@ -93,3 +93,42 @@ TEST_CASE("attach, start, stop and detach emit versioned notifications",
                 ["status"] == "active");
   CHECK(power_on["payload"]["nova_object.data"]["power_state"] == "running");
 }
+
+TEST_CASE("server create and delete emit versioned notifications",
+          "[integration][e2e]") {
+  const std::string exchange = UniqueName("test-nova");
+  Stack stack("[notifications]\nexchange = " + exchange + "\n");
+  NotificationListener listener(exchange);
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  INFO(stack.Logs());
+  REQUIRE(stack
+              .Api("POST", "/v2.1/flavors",
+                   R"({"flavor": {"name": "m1.tiny", "ram": 256, "vcpus": 1,
+                       "disk": 1}})",
+                   "admin:admin")
+              .status == 200);
+  HttpResponse c = stack.Api(
+      "POST", "/v2.1/servers",
+      R"({"server": {"name": "vm1", "flavorRef": "m1.tiny", "networks": "none"}})");
+  REQUIRE(c.status == 202);
+  const std::string id = json::parse(c.body)["server"]["id"];
+  REQUIRE(WaitUntil([&] { return listener.EventTypes().size() >= 2; }));
+  REQUIRE(stack.Api("DELETE", "/v2.1/servers/" + id).status == 204);
+  REQUIRE(WaitUntil([&] { return listener.EventTypes().size() >= 4; }));
+  CHECK(listener.EventTypes() ==
+        std::vector<std::string>{"instance.create.start", "instance.create.end",
+                                 "instance.delete.start",
+                                 "instance.delete.end"});
+  json created = listener.Message("instance.create.end")["payload"];
+  CHECK(created["nova_object.name"] == "InstanceCreatePayload");
+  CHECK(created["nova_object.data"]["uuid"] == id);
+  CHECK(created["nova_object.data"]["state"] == "active");
+  CHECK(created["nova_object.data"]["power_state"] == "running");
+  json deleted =
+      listener.Message("instance.delete.end")["payload"]["nova_object.data"];
+  CHECK(deleted["state"] == "deleted");
+  CHECK(deleted["deleted_at"].is_string());
+}

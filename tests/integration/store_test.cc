@@ -141,7 +141,7 @@ TEST_CASE("a stale version loses the compare-and-set", "[integration]") {
   CHECK_FALSE(deleted_update);
 }
 
-TEST_CASE("outbox rows are claimed once across concurrent relays",
+TEST_CASE("relays take turns and claim each outbox row once, in order",
           "[integration]") {
   ScopedDatabase d;
   REQUIRE(d.db()
@@ -153,33 +153,37 @@ TEST_CASE("outbox rows are claimed once across concurrent relays",
               })
               .ok());
   std::vector<OutboxRow> a, b;
-  REQUIRE(d.db()
-              .Transact([&](pqxx::work& w1) {
-                a = ClaimUnsentOutbox(w1, 6);
-                // A second relay, in another transaction, skips locked rows.
-                return d.db().Transact([&](pqxx::work& w2) {
-                  b = ClaimUnsentOutbox(w2, 100);
+  std::atomic<bool> a_claimed{false}, a_committing{false};
+  // The first relay claims 6 rows, publishes slowly, marks them sent.
+  std::thread first([&] {
+    REQUIRE(d.db()
+                .Transact([&](pqxx::work& w) {
+                  a = ClaimUnsentOutbox(w, 6);
+                  a_claimed = true;
+                  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                  a_committing = true;
+                  std::vector<int64_t> ids;
+                  for (auto& r : a) ids.push_back(r.id);
+                  MarkOutboxSent(w, ids);
                   return absl::OkStatus();
-                });
+                })
+                .ok());
+  });
+  while (!a_claimed) std::this_thread::yield();
+  // A second relay waits for its turn, then sees only the rest.
+  REQUIRE(d.db()
+              .Transact([&](pqxx::work& w) {
+                b = ClaimUnsentOutbox(w, 100);
+                // Only after the first relay's commit.
+                CHECK(a_committing);
+                return absl::OkStatus();
               })
               .ok());
-  CHECK(a.size() == 6);
-  CHECK(b.size() == 4);
+  first.join();
+  REQUIRE(a.size() == 6);
+  REQUIRE(b.size() == 4);
   CHECK(a[0].payload == std::string("\0\1payload", 9));
-  std::vector<int64_t> ids;
-  for (auto& r : a) ids.push_back(r.id);
-  REQUIRE(d.db()
-              .Transact([&](pqxx::work& w) {
-                MarkOutboxSent(w, ids);
-                return absl::OkStatus();
-              })
-              .ok());
-  REQUIRE(d.db()
-              .Transact([&](pqxx::work& w) {
-                CHECK(ClaimUnsentOutbox(w, 100).size() == 4);
-                return absl::OkStatus();
-              })
-              .ok());
+  CHECK(a.back().id < b.front().id);
 }
 
 TEST_CASE("an unreachable database is Unavailable, not a crash",

@@ -164,39 +164,30 @@ TEST_CASE("Manila errors end workflows in error with the reason",
     f.InjectFaults({{"latency_ms", 0}});
     CHECK(f.LastError(server).find("imed out") != std::string::npos);
   }
-  SECTION("a revoke Manila refuses (403) leaves the mapping in error") {
-    const std::string share = f.stack.CreateShare();
-    const std::string server = f.stack.CreateServer();
-    f.Attach(server, share);
-    REQUIRE(f.WaitStatus(server, share, "inactive"));
-    f.stack.StopConductor();
-    f.Detach(server, share);
-    CHECK(f.stack.ShareStatus(server, share) == "detaching");
-    f.InjectFaults({{"fail_next", 20}, {"fail_status", 403}});
-    f.stack.StartConductor();
-    REQUIRE(f.WaitStatus(server, share, "error"));
-    CHECK(f.LastError(server).find("answered 403") != std::string::npos);
-    // The rule and its locks are still there: nothing was half-removed.
-    f.InjectFaults({{"fail_next", 0}});
-    CHECK(f.Grants(share).size() == 1);
-    CHECK(f.stack.ManilaLocks(share).size() == 1);
-    // Detaching again once Manila agrees finishes the job.
-    f.Detach(server, share);
-    REQUIRE(f.WaitStatus(server, share, ""));
-    CHECK(WaitUntil([&] { return f.Grants(share).empty(); }));
-  }
-  SECTION("a revoke failing with 5xx leaves the mapping in error") {
-    const std::string share = f.stack.CreateShare();
-    const std::string server = f.stack.CreateServer();
-    f.Attach(server, share);
-    REQUIRE(f.WaitStatus(server, share, "inactive"));
-    f.stack.StopConductor();
-    f.Detach(server, share);
-    f.InjectFaults({{"fail_next", 20}, {"fail_status", 500}});
-    f.stack.StartConductor();
-    REQUIRE(f.WaitStatus(server, share, "error"));
-    CHECK(f.LastError(server).find("answered 500") != std::string::npos);
-    f.InjectFaults({{"fail_next", 0}});
+  SECTION("a revoke Manila refuses (403, 500) leaves the mapping in error") {
+    for (int status : {403, 500}) {
+      INFO("Manila answers " << status);
+      const std::string share = f.stack.CreateShare();
+      const std::string server = f.stack.CreateServer();
+      f.Attach(server, share);
+      REQUIRE(f.WaitStatus(server, share, "inactive"));
+      f.stack.StopConductor();
+      f.Detach(server, share);
+      CHECK(f.stack.ShareStatus(server, share) == "detaching");
+      f.InjectFaults({{"fail_next", 20}, {"fail_status", status}});
+      f.stack.StartConductor();
+      REQUIRE(f.WaitStatus(server, share, "error"));
+      CHECK(f.LastError(server).find("answered " + std::to_string(status)) !=
+            std::string::npos);
+      // The rule and its locks are still there: nothing was half-removed.
+      f.InjectFaults({{"fail_next", 0}});
+      CHECK(f.Grants(share).size() == 1);
+      CHECK(f.stack.ManilaLocks(share).size() == 1);
+      // Detaching again once Manila agrees finishes the job.
+      f.Detach(server, share);
+      REQUIRE(f.WaitStatus(server, share, ""));
+      CHECK(WaitUntil([&] { return f.Grants(share).empty(); }));
+    }
   }
 }
 
@@ -295,4 +286,33 @@ TEST_CASE("the reconciler reports locked rules no attachment uses",
                                R"(", "unrestrict": true}})")
               .status == 202);
   CHECK(WaitUntil([&] { return grants() == 1; }));
+}
+
+TEST_CASE("a start whose share lost its Manila access ends in error",
+          "[integration][workflow]") {
+  Fixture f;
+  f.stack.StartCompute();
+  INFO(f.stack.Logs());
+  const std::string share = f.stack.CreateShare("CEPHFS");
+  const std::string server = f.stack.CreateServer("hv1");
+  const std::string base = "/v2.1/servers/" + server;
+  f.Attach(server, share);
+  REQUIRE(f.WaitStatus(server, share, "inactive"));
+  // Someone revokes the cephx rule in Manila behind Shareplane's back.
+  const std::string rule = f.stack.ManilaRules(share)[0]["id"];
+  REQUIRE(f.stack
+              .ManilaAdmin("POST", "/shares/" + share + "/action",
+                           R"({"deny_access": {"access_id": ")" + rule +
+                               R"(", "unrestrict": true}})")
+              .status == 202);
+  REQUIRE(WaitUntil([&] { return f.stack.ManilaRules(share).empty(); }));
+  REQUIRE(
+      f.stack.Api("POST", base + "/action", R"({"os-start": null})").status ==
+      202);
+  REQUIRE(f.WaitStatus(server, share, "error"));
+  json s = json::parse(f.stack.Api("GET", base).body)["server"];
+  CHECK(s["status"] == "ERROR");
+  CHECK(f.LastError(server).find("No active cephx access") !=
+        std::string::npos);
+  CHECK(f.stack.MountPoints().empty());
 }

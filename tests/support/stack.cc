@@ -179,6 +179,29 @@ std::string Stack::CreateServer(const std::string& host,
   return s.uuid;
 }
 
+std::string Stack::SeedLostMapping(const std::string& server,
+                                   const std::string& share,
+                                   const std::string& status) {
+  ShareMapping m;
+  m.uuid = NewUuid();
+  m.server_uuid = server;
+  m.share_id = share;
+  m.tag = share;
+  m.status = status;
+  m.share_proto = "NFS";
+  m.export_location = "127.0.0.1:/shares/share-" + share;
+  absl::Status st = db().Transact([&](pqxx::work& w) {
+    InsertShareMapping(w, m);
+    w.exec_params(
+        "UPDATE share_mappings SET updated_at = now() - interval '1 hour' "
+        "WHERE uuid = $1",
+        m.uuid);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) throw std::runtime_error(std::string(st.message()));
+  return m.uuid;
+}
+
 HttpResponse Stack::ManilaAdmin(const std::string& method,
                                 const std::string& path,
                                 const std::string& body) {

@@ -51,6 +51,12 @@ class Stack {
                            const std::string& state = "stopped");
   // Creates a share in the emulator for project "demo"; returns its id.
   std::string CreateShare(const std::string& proto = "NFS");
+  // Writes a mapping of `share` to `server` in `status` as a crash between
+  // writing it and its task would leave it: no task, unchanged for an hour,
+  // so the reconciler queues its task. Returns the mapping's uuid.
+  std::string SeedLostMapping(const std::string& server,
+                              const std::string& share,
+                              const std::string& status);
   // Manila call as an admin with a service token at microversion 2.82, the
   // way an operator inspects what the conductor did.
   HttpResponse ManilaAdmin(const std::string& method, const std::string& path,
