@@ -214,7 +214,9 @@ absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
   if (driver == "memory") {
     parts->mounter = std::make_unique<InMemoryMounter>();
   } else if (driver == "system") {
-    parts->mounter = std::make_unique<SystemMounter>();
+    parts->mounter = std::make_unique<SystemMounter>(
+        config.GetString("compute", "mount_helper", "mount"),
+        config.GetInt("compute", "mount_timeout", 60));
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "[compute] mount_driver must be system or memory, not '", driver, "'"));

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,8 +20,8 @@
 namespace shareplane {
 namespace {
 
-// Runs argv (no shell), returning its stderr on failure.
-absl::Status Run(const std::vector<std::string>& argv) {
+// Runs argv (no shell) with a deadline, returning its stderr on failure.
+absl::Status Run(const std::vector<std::string>& argv, int timeout_seconds) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return absl::InternalError("pipe failed");
   pid_t pid = fork();
@@ -34,11 +37,30 @@ absl::Status Run(const std::vector<std::string>& argv) {
   close(pipefd[1]);
   std::string err;
   char buf[512];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof(buf))) > 0) err.append(buf, n);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  bool timed_out = false;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = read(pipefd[0], buf, sizeof(buf));
+    if (n <= 0) break;  // the child closed stderr: it is exiting
+    err.append(buf, n);
+  }
   close(pipefd[0]);
+  if (timed_out) kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
+  if (timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        argv[0], " did not finish within ", timeout_seconds, " s"));
+  }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
   while (!err.empty() && err.back() == '\n') err.pop_back();
   return absl::InternalError(absl::StrCat(
@@ -50,11 +72,21 @@ absl::Status Run(const std::vector<std::string>& argv) {
 
 absl::Status SystemMounter::Mount(const std::vector<std::string>& argv,
                                   const std::string& mount_point) {
-  return Run(argv);
+  std::vector<std::string> with_helper = argv;
+  with_helper[0] = helper_;
+  return Run(with_helper, timeout_seconds_);
 }
 
 absl::Status SystemMounter::Unmount(const std::string& mount_point) {
-  return Run({"umount", mount_point});
+  // A busy mount (an I/O still draining) often frees up within a second.
+  absl::Status s;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    s = Run({"umount", mount_point}, timeout_seconds_);
+    if (s.ok() || !IsMounted(mount_point)) return absl::OkStatus();
+  }
+  return s;
 }
 
 bool SystemMounter::IsMounted(const std::string& mount_point) {
@@ -105,6 +137,42 @@ std::string MountPointFor(const std::string& base,
   return base + "/" + hex;
 }
 
+absl::Status ValidateExport(const ExportSpec& e) {
+  const std::string& x = e.export_location;
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Refusing export location '", x, "': ", why));
+  };
+  if (x.empty() || x[0] == '-') return bad("it must not start with '-'");
+  for (unsigned char c : x) {
+    if (c <= ' ' || c == 0x7f || (c == ',' && e.share_proto != "CEPHFS")) {
+      return bad("whitespace, control characters or commas");
+    }
+  }
+  const size_t path = x.find(":/");
+  if (path == std::string::npos || path == 0) {
+    return bad(e.share_proto == "CEPHFS" ? "expected mon[,mon]:/path"
+                                         : "expected host:/path");
+  }
+  if (x.find(',', path) != std::string::npos) return bad("comma in the path");
+  if (e.share_proto == "CEPHFS") {
+    if (e.cephx_id.empty() ||
+        e.cephx_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+                                     "OPQRSTUVWXYZ0123456789_-") !=
+            std::string::npos) {
+      return bad("invalid cephx id");
+    }
+    if (e.cephx_key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
+                                      "MNOPQRSTUVWXYZ0123456789+/=") !=
+        std::string::npos) {
+      return bad("the cephx key is not base64");
+    }
+  } else if (e.share_proto != "NFS") {
+    return bad("unsupported protocol " + e.share_proto);
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> MountArgv(const ExportSpec& e,
                                    const std::string& mount_point,
                                    const MountOptions& options,
@@ -130,6 +198,8 @@ MountManager::MountManager(Mounter& mounter, MountOptions options)
 
 absl::StatusOr<std::string> MountManager::Acquire(const std::string& server,
                                                   const ExportSpec& e) {
+  absl::Status valid = ValidateExport(e);
+  if (!valid.ok()) return valid;
   const std::string point = MountPointFor(options_.base, e.export_location);
   std::lock_guard<std::mutex> lock(mu_);
   if (!mounter_.IsMounted(point)) {

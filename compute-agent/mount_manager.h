@@ -26,13 +26,21 @@ class Mounter {
   virtual bool IsMounted(const std::string& mount_point) = 0;
 };
 
-// Runs /bin/mount and /bin/umount; reads /proc/self/mountinfo.
+// Runs the mount helper (mount(8) unless configured: `[compute]
+// mount_helper`) and umount(8) with an argv, each under `timeout`; reads
+// /proc/self/mountinfo.
 class SystemMounter : public Mounter {
  public:
+  explicit SystemMounter(std::string helper = "mount", int timeout_seconds = 60)
+      : helper_(std::move(helper)), timeout_seconds_(timeout_seconds) {}
   absl::Status Mount(const std::vector<std::string>& argv,
                      const std::string& mount_point) override;
   absl::Status Unmount(const std::string& mount_point) override;
   bool IsMounted(const std::string& mount_point) override;
+
+ private:
+  std::string helper_;
+  int timeout_seconds_;
 };
 
 // A stateful twin for kernels without NFS or CephFS (like the CI machine):
@@ -66,6 +74,12 @@ struct MountOptions {
 
 std::string MountPointFor(const std::string& base,
                           const std::string& export_location);
+
+// Refuses exports that could smuggle options or extra arguments into the
+// mount command line: NFS "host:/path", CephFS "mon[,mon...]:/path" (mons
+// as host[:port]), no leading '-', no whitespace, control characters or
+// commas in the path; cephx ids of [A-Za-z0-9_-]; keys in base64.
+absl::Status ValidateExport(const ExportSpec& e);
 
 // The mount(8) argv for an export (the CephFS secret as secretfile=).
 std::vector<std::string> MountArgv(const ExportSpec& e,
