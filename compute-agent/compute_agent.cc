@@ -122,6 +122,8 @@ DomainOptions DomainOptionsFrom(const Config& c) {
                             uri.rfind("test:", 0) == 0 ? "test" : "kvm");
   o.shared_memory = c.GetString("libvirt", "shared_memory", "memfd");
   o.emulator = c.GetString("libvirt", "emulator", "");
+  o.image_dir = c.GetString("compute", "image_dir", "");
+  o.console_dir = c.GetString("compute", "console_log_dir", "");
   return o;
 }
 

@@ -1,5 +1,8 @@
 #include "compute-agent/server_driver.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -61,9 +64,42 @@ std::string DomainName(const std::string& server_uuid) {
   return "instance-" + server_uuid;
 }
 
+absl::StatusOr<BootImage> ResolveImage(const std::string& image_dir,
+                                       const std::string& image_ref) {
+  BootImage image;
+  if (image_dir.empty() || image_ref.empty()) return image;
+  if (image_ref == "." || image_ref == ".." ||
+      image_ref.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                                  "QRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Invalid image name '", image_ref, "'"));
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(image_dir) / image_ref;
+  std::error_code ec;
+  if (fs::is_regular_file(dir / "vmlinuz", ec)) {
+    image.kernel = (dir / "vmlinuz").string();
+    if (fs::is_regular_file(dir / "initrd.img", ec)) {
+      image.initrd = (dir / "initrd.img").string();
+    }
+    std::ifstream in(dir / "cmdline");
+    std::getline(in, image.cmdline);
+    return image;
+  }
+  const fs::path disk = fs::path(image_dir) / (image_ref + ".qcow2");
+  if (fs::is_regular_file(disk, ec)) {
+    image.disk = disk.string();
+    return image;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("Image '", image_ref, "' not found in ", image_dir));
+}
+
 std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
                            const std::vector<std::string>& mount_points,
-                           const DomainOptions& options) {
+                           const DomainOptions& options,
+                           const BootImage& image) {
   std::string xml = absl::StrCat(
       "<domain type='", options.virt_type, "'>\n  <name>",
       DomainName(spec.server_uuid()), "</name>\n  <uuid>", spec.server_uuid(),
@@ -83,7 +119,19 @@ std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
                     "  <memoryBacking><source type='memfd'/><access "
                     "mode='shared'/></memoryBacking>\n");
   }
-  absl::StrAppend(&xml, "  <os><type arch='x86_64'>hvm</type></os>\n");
+  if (image.kernel.empty()) {
+    absl::StrAppend(&xml, "  <os><type arch='x86_64'>hvm</type></os>\n");
+  } else {
+    absl::StrAppend(&xml,
+                    "  <os><type arch='x86_64' machine='q35'>hvm</type>"
+                    "<kernel>",
+                    XmlEscape(image.kernel), "</kernel>");
+    if (!image.initrd.empty()) {
+      absl::StrAppend(&xml, "<initrd>", XmlEscape(image.initrd), "</initrd>");
+    }
+    absl::StrAppend(&xml, "<cmdline>", XmlEscape(image.cmdline),
+                    "</cmdline></os>\n");
+  }
   if (spec.huge_pages()) {
     absl::StrAppend(&xml, "  <cpu><numa><cell id='0' cpus='0-",
                     std::max(0, spec.vcpus() - 1), "' memory='",
@@ -94,6 +142,21 @@ std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
   if (!options.emulator.empty()) {
     absl::StrAppend(&xml, "    <emulator>", XmlEscape(options.emulator),
                     "</emulator>\n");
+  }
+  if (!image.disk.empty()) {
+    absl::StrAppend(&xml,
+                    "    <disk type='file' device='disk'><driver name='qemu' "
+                    "type='qcow2'/><source file='",
+                    XmlEscape(image.disk),
+                    "'/><target dev='vda' bus='virtio'/></disk>\n");
+  }
+  if (!options.console_dir.empty()) {
+    const std::string log = XmlEscape(absl::StrCat(
+        options.console_dir, "/", DomainName(spec.server_uuid()), ".log"));
+    absl::StrAppend(&xml, "    <serial type='file'><source path='", log,
+                    "'/><target port='0'/></serial>\n"
+                    "    <console type='file'><source path='",
+                    log, "'/><target type='serial' port='0'/></console>\n");
   }
   for (int i = 0; i < spec.filesystems_size(); ++i) {
     absl::StrAppend(&xml,
@@ -159,11 +222,16 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOnLocked(
     }
     points.push_back(*point);
   }
+  auto image = ResolveImage(options_.image_dir, spec.image_ref());
+  if (!image.ok()) {
+    (void)mounts_.ReleaseServer(uuid);
+    return image.status();
+  }
   auto state = hypervisor_.GetDomainState(DomainName(uuid));
   if (!state.ok()) return state.status();
   if (*state != DomainState::kRunning) {
-    absl::Status s =
-        hypervisor_.DefineDomain(BuildDomainXml(spec, points, options_));
+    absl::Status s = hypervisor_.DefineDomain(
+        BuildDomainXml(spec, points, options_, *image));
     if (s.ok()) s = hypervisor_.StartDomain(DomainName(uuid));
     if (!s.ok()) {
       (void)mounts_.ReleaseServer(uuid);

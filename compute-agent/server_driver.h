@@ -19,7 +19,25 @@ struct DomainOptions {
   std::string virt_type = "test";       // domain type: test, qemu or kvm
   std::string shared_memory = "memfd";  // memfd | file | none
   std::string emulator;                 // <emulator>, for qemu/kvm
+  // Bootable images by imageRef ([compute] image_dir): <image_dir>/<ref>/
+  // with vmlinuz, initrd.img and optionally cmdline (a kernel boot), or
+  // <image_dir>/<ref>.qcow2 (a disk). Empty: domains have no boot source
+  // (the test driver needs none).
+  std::string image_dir;
+  // Serial console logs, <console_dir>/<domain>.log ([compute]
+  // console_log_dir); empty: no serial device.
+  std::string console_dir;
 };
+
+// What a domain boots from, resolved from the image directory.
+struct BootImage {
+  std::string kernel, initrd, cmdline;  // kernel boot
+  std::string disk;                     // qcow2 disk
+};
+// InvalidArgument for names that are not plain file names; NotFound when
+// the image directory has no such image. An empty ref resolves to nothing.
+absl::StatusOr<BootImage> ResolveImage(const std::string& image_dir,
+                                       const std::string& image_ref);
 
 // Domain name of a server: "instance-<uuid>".
 std::string DomainName(const std::string& server_uuid);
@@ -29,7 +47,8 @@ std::string DomainName(const std::string& server_uuid);
 // else file or memfd per `options.shared_memory`.
 std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
                            const std::vector<std::string>& mount_points,
-                           const DomainOptions& options);
+                           const DomainOptions& options,
+                           const BootImage& image = {});
 
 class ServerDriver {
  public:

@@ -54,6 +54,7 @@ absl::StatusOr<agent::v1::ServerSpec> BuildSpec(
   agent::v1::ServerSpec spec;
   spec.set_server_uuid(l.server.uuid);
   spec.set_name(l.server.name);
+  spec.set_image_ref(l.server.image_ref);
   spec.set_vcpus(l.flavor.vcpus);
   spec.set_memory_mb(l.flavor.ram_mb);
   auto page = l.flavor.extra_specs.find("hw:mem_page_size");

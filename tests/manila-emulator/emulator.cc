@@ -1,6 +1,7 @@
 #include "tests/manila-emulator/emulator.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -331,6 +332,14 @@ struct ManilaEmulator::State {
         s.proto == "CEPHFS"
             ? absl::StrCat("127.0.0.1:6789:/volumes/_nogroup/", s.id)
             : absl::StrCat(options.nfs_export_host, ":/shares/share-", s.id);
+    if (s.proto == "NFS" && !options.export_root.empty()) {
+      const std::string dir =
+          absl::StrCat(options.export_root, "/share-", s.id);
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) return Fault(500, "Cannot create the share's directory.");
+      path = absl::StrCat(options.nfs_export_host, ":", dir);
+    }
     if (!in.value("no_export_location", false)) {
       s.locations.push_back({NewUuid(), path, true, false});
     }

@@ -21,6 +21,10 @@ struct ManilaEmulatorOptions {
   Duration apply_delay = std::chrono::milliseconds(50);
   // Host part of NFS export locations.
   std::string nfs_export_host = "127.0.0.1";
+  // When set, each NFS share is backed by the directory
+  // <export_root>/share-<id> (created with the share) and exported as
+  // <nfs_export_host>:<that directory>, so tests can mount what it exports.
+  std::string export_root;
   // When set, the state is loaded from and saved to this JSON file, so it
   // survives restarts.
   std::string state_file;

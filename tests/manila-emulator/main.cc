@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       config->GetString("DEFAULT", "nfs_export_host", "127.0.0.1");
   options.state_file = config->GetString("DEFAULT", "state_file", "");
   options.keystone_url = config->GetString("DEFAULT", "keystone_url", "");
+  options.export_root = config->GetString("DEFAULT", "export_root", "");
   ManilaEmulator emulator(options);
   HttpServer server([&](const HttpRequest& r) { return emulator.Handle(r); },
                     4);

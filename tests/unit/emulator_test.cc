@@ -43,7 +43,7 @@ struct EmulatorFixture {
   }
 };
 
-const ManilaAuth kUser{"alice:demo", "nova:service"};
+const ManilaAuth kUser{"alice:demo", "nova:service", ""};
 
 }  // namespace
 
@@ -51,13 +51,13 @@ TEST_CASE("emulator shares are visible to their project only", "[unit]") {
   EmulatorFixture f;
   ManilaClient client({f.base + "/v2"});
   std::string id = f.CreateShare("NFS", "available");
-  auto share = client.GetShare(id, {"bob:demo", ""});
+  auto share = client.GetShare(id, {"bob:demo", "", ""});
   REQUIRE(share.ok());
   CHECK(share->status == "available");
   CHECK(share->share_proto == "NFS");
-  CHECK(client.GetShare(id, {"eve:other", ""}).status().code() ==
+  CHECK(client.GetShare(id, {"eve:other", "", ""}).status().code() ==
         absl::StatusCode::kNotFound);
-  auto locations = client.ListExportLocations(id, {"bob:demo", ""});
+  auto locations = client.ListExportLocations(id, {"bob:demo", "", ""});
   REQUIRE(locations.ok());
   REQUIRE(locations->size() == 1);
   CHECK((*locations)[0].path == "127.0.0.1:/shares/share-" + id);
@@ -88,10 +88,10 @@ TEST_CASE("emulator applies grants asynchronously and locks them", "[unit]") {
                     })
               .ok());
   // Without the service token the locked rule is redacted and cannot go.
-  auto seen = client.ListAccessRules(id, {"alice:demo", ""});
+  auto seen = client.ListAccessRules(id, {"alice:demo", "", ""});
   REQUIRE(seen.ok());
   CHECK((*seen)[0].access_to == "******");
-  CHECK(client.DenyAccess(id, rule->id, {"alice:demo", ""}).code() ==
+  CHECK(client.DenyAccess(id, rule->id, {"alice:demo", "", ""}).code() ==
         absl::StatusCode::kPermissionDenied);
 
   // The share cannot be deleted while the rule holds its lock.

@@ -3,6 +3,8 @@
 #include "compute-agent/server_driver.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/strings/match.h"
 
@@ -65,7 +67,7 @@ TEST_CASE(
   LibvirtHypervisor hv("test:///default");
   InMemoryMounter mounter;
   MountManager mounts(mounter, {base, "", ""});
-  ServerDriver driver(hv, mounts, {"test", "memfd", ""});
+  ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
   const std::string a = "11111111-0000-0000-0000-000000000001";
   const std::string b = "11111111-0000-0000-0000-000000000002";
 
@@ -100,7 +102,7 @@ TEST_CASE(
 
   // After an agent restart the counts come back from the running domains.
   MountManager recovered(mounter, {base, "", ""});
-  ServerDriver again(hv, recovered, {"test", "memfd", ""});
+  ServerDriver again(hv, recovered, {"test", "memfd", "", "", ""});
   REQUIRE(again.Recover(mounter).ok());
   CHECK(recovered.Users(MountPointFor(base, "10.0.0.5:/one")) == 1);
 
@@ -128,11 +130,60 @@ TEST_CASE("a failed mount leaves the server without mounts or domain",
   LibvirtHypervisor hv("test:///default");
   FailingMounter mounter;
   MountManager mounts(mounter, {base, "", ""});
-  ServerDriver driver(hv, mounts, {"test", "memfd", ""});
+  ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
   const std::string uuid = "22222222-0000-0000-0000-000000000001";
   auto on = driver.PowerOn(Spec(uuid, {{"good:/x", "a"}, {"bad:/x", "b"}}));
   REQUIRE_FALSE(on.ok());
   CHECK(absl::StrContains(on.status().message(), "access denied"));
   CHECK_FALSE(mounter.IsMounted(MountPointFor(base, "good:/x")));
   CHECK(XmlOf(hv, uuid).empty());
+}
+
+TEST_CASE("images resolve to a kernel boot or a disk, by plain names only",
+          "[unit]") {
+  char tmpl[] = "/tmp/sp-images.XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  std::filesystem::create_directories(dir + "/tiny");
+  std::ofstream(dir + "/tiny/vmlinuz") << "k";
+  std::ofstream(dir + "/tiny/initrd.img") << "i";
+  std::ofstream(dir + "/tiny/cmdline") << "console=ttyS0 sp.tags=data\n";
+  std::ofstream(dir + "/debian.qcow2") << "d";
+
+  auto tiny = ResolveImage(dir, "tiny");
+  REQUIRE(tiny.ok());
+  CHECK(tiny->kernel == dir + "/tiny/vmlinuz");
+  CHECK(tiny->initrd == dir + "/tiny/initrd.img");
+  CHECK(tiny->cmdline == "console=ttyS0 sp.tags=data");
+  auto disk = ResolveImage(dir, "debian");
+  REQUIRE(disk.ok());
+  CHECK(disk->disk == dir + "/debian.qcow2");
+  CHECK(ResolveImage(dir, "missing").status().code() ==
+        absl::StatusCode::kNotFound);
+  for (const char* bad : {"..", "../etc", "a/b", "x y"}) {
+    INFO(bad);
+    CHECK(ResolveImage(dir, bad).status().code() ==
+          absl::StatusCode::kInvalidArgument);
+  }
+  CHECK(ResolveImage("", "tiny")->kernel.empty());  // no image dir: none
+
+  // The domain boots the kernel, logs its console to a file, and keeps the
+  // virtiofs filesystems.
+  DomainOptions options{"qemu", "memfd", "/usr/bin/qemu-system-x86_64", dir,
+                        "/var/log/sp"};
+  auto spec = Spec("11111111-2222-3333-4444-555555555555", {{"h:/e", "data"}});
+  const std::string xml = BuildDomainXml(spec, {"/mnt/x"}, options, *tiny);
+  CHECK(absl::StrContains(xml, "<kernel>" + dir + "/tiny/vmlinuz</kernel>"));
+  CHECK(
+      absl::StrContains(xml, "<cmdline>console=ttyS0 sp.tags=data</cmdline>"));
+  CHECK(absl::StrContains(
+      xml,
+      "<serial type='file'><source path='/var/log/sp/"
+      "instance-11111111-2222-3333-4444-555555555555.log'/>"));
+  CHECK(absl::StrContains(xml, "<source dir='/mnt/x'/><target dir='data'/>"));
+  const std::string with_disk =
+      BuildDomainXml(spec, {"/mnt/x"}, options, *disk);
+  CHECK(absl::StrContains(with_disk,
+                          "<source file='" + dir + "/debian.qcow2'/>"));
+  std::filesystem::remove_all(dir);
 }
