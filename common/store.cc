@@ -226,10 +226,11 @@ std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w) {
 void InsertServer(pqxx::transaction_base& w, const Server& s) {
   Exec(w,
        "INSERT INTO servers (uuid, name, project_id, user_id, flavor_id, host, "
-       " vm_state, task_state, power_state) "
-       "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9)",
+       " vm_state, task_state, power_state, image_ref) "
+       "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9, "
+       " $10)",
        s.uuid, s.name, s.project_id, s.user_id, s.flavor_id, s.host, s.vm_state,
-       s.task_state, s.power_state);
+       s.task_state, s.power_state, s.image_ref);
 }
 
 std::optional<Server> GetServer(pqxx::transaction_base& w,

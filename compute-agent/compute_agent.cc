@@ -161,11 +161,13 @@ struct ComputeAgent::Parts {
     Duration interval = std::chrono::seconds(1);
     while (!stop.stopped()) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(5));
       grpc::Status s;
       if (!registered) {
+        // Facts first: libvirt may take seconds (QEMU capability probes),
+        // which must not eat the call's deadline.
         auto facts = CollectFacts(*hypervisor, settings.Get());
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
         if (!facts.ok()) {
           s = grpc::Status(grpc::StatusCode::UNAVAILABLE,
                            std::string(facts.status().message()));
@@ -183,6 +185,8 @@ struct ComputeAgent::Parts {
           }
         }
       } else {
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
         agentpb::HeartbeatRequest req;
         req.set_hostname(settings.Get().hostname);
         agentpb::HeartbeatReply reply;

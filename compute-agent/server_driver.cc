@@ -238,7 +238,11 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOnLocked(
       return s;
     }
     SP_LOG(Info) << "Started " << DomainName(uuid) << " with " << points.size()
-                 << " shares";
+                 << " shares"
+                 << (!image->kernel.empty() ? ", booting " + image->kernel
+                     : !image->disk.empty() ? ", booting " + image->disk
+                                            : std::string(", no image"))
+                 << " (imageRef '" << spec.image_ref() << "')";
   }
   return Reply(uuid);
 }

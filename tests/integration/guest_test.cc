@@ -1,0 +1,161 @@
+// A real guest: libvirtd and QEMU (TCG) boot Debian's kernel with a busybox
+// initramfs (tests/support/guest-image); the whole stack attaches two NFS
+// shares with custom tags, starts the server, and the guest mounts them
+// with `mount -t virtiofs <tag>`, reads the file the host put there and
+// writes one back. This kernel has no NFS client, so the agent's mount
+// helper (tests/support/bind-mount-helper) bind-mounts the emulator's
+// export directories, after recording the argv mount(8) would have had.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/stack.h"
+
+using namespace shareplane;
+using namespace shareplane::testing;
+using json = nlohmann::json;
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool Mounted(const std::string& point) {
+  return Slurp("/proc/self/mountinfo").find(" " + point + " ") !=
+         std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
+          "[e2e][guest]") {
+  const std::string work = UniqueName("/tmp/sp-guest");
+  const std::string exports = work + "/exports";
+  const std::string mounts = work + "/mnt";
+  const std::string consoles = work + "/console";
+  std::filesystem::create_directories(exports);
+  std::filesystem::create_directories(consoles);
+  Stack stack(absl::StrCat(
+      "[compute]\nmount_driver = system\nmount_helper = ",
+      SHAREPLANE_SOURCE_DIR, "/tests/support/bind-mount-helper\n",
+      "mount_base = ", mounts, "\nimage_dir = ", SHAREPLANE_GUEST_DIR,
+      "\nconsole_log_dir = ", consoles,
+      "\n[libvirt]\nconnection_uri = qemu:///system\nvirt_type = qemu\n"
+      "nfs_mount_options = vers=4.2\n"));
+  stack.StartEmulator(30, {"--export_root=" + exports});
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  INFO(stack.Logs());
+
+  REQUIRE(stack
+              .Api("POST", "/v2.1/flavors",
+                   R"({"flavor": {"name": "g1", "ram": 256, "vcpus": 1,
+                       "disk": 1}})",
+                   "admin:admin")
+              .status == 200);
+  HttpResponse c = stack.Api("POST", "/v2.1/servers",
+                             R"({"server": {"name": "guest", "flavorRef": "g1",
+                                 "imageRef": "tiny", "networks": "none"}})");
+  REQUIRE(c.status == 202);
+  const std::string id = json::parse(c.body)["server"]["id"];
+  const std::string base = "/v2.1/servers/" + id;
+  // Whatever happens, the domain does not outlive the test.
+  struct DomainGuard {
+    std::string name;
+    ~DomainGuard() {
+      for (const char* verb : {"destroy", "undefine"}) {
+        Process virsh("virsh",
+                      {"/usr/bin/virsh", "-c", "qemu:///system", verb, name});
+        WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
+      }
+    }
+  } guard{"instance-" + id};
+  CHECK(json::parse(stack.Api("GET", base).body)["server"]["image"]["id"] ==
+        "tiny");
+  auto status = [&] {
+    return json::parse(stack.Api("GET", base).body)["server"]["status"]
+        .get<std::string>();
+  };
+  REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
+                    std::chrono::seconds(60)));
+  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
+          202);
+  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
+                    std::chrono::seconds(60)));
+
+  // Two shares whose exports hold a file each, attached with custom tags.
+  std::map<std::string, std::string> dir_of;  // tag -> export directory
+  for (const std::string tag : {"data", "second"}) {
+    const std::string share = stack.CreateShare("NFS");
+    const std::string dir = exports + "/share-" + share;
+    REQUIRE(std::filesystem::is_directory(dir));
+    std::ofstream(dir + "/hello.txt") << "hello from the " << tag << " share";
+    REQUIRE(
+        stack
+            .Api("POST", base + "/shares",
+                 json{{"share", {{"share_id", share}, {"tag", tag}}}}.dump())
+            .status == 201);
+    REQUIRE(
+        WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+    dir_of[tag] = dir;
+  }
+
+  // Start: the agent mounts both exports and boots the guest with them.
+  REQUIRE(stack.Api("POST", base + "/action", R"({"os-start": null})").status ==
+          202);
+  REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
+                    std::chrono::seconds(60)));
+  const std::string console = consoles + "/instance-" + id + ".log";
+  bool wrote = WaitUntil(
+      [&] {
+        return std::filesystem::exists(dir_of["data"] + "/from-guest.txt") &&
+               std::filesystem::exists(dir_of["second"] + "/from-guest.txt");
+      },
+      std::chrono::seconds(120));
+  if (!wrote) {
+    FAIL("guest console:\n" << Slurp(console) << "\n" << stack.Logs());
+  }
+  for (const auto& [tag, dir] : dir_of) {
+    INFO(tag);
+    CHECK(Slurp(dir + "/from-guest.txt") ==
+          "written by the guest through " + tag + "\n");
+  }
+  const std::string log = Slurp(console);
+  CHECK(log.find("GUEST: data says: hello from the data share") !=
+        std::string::npos);
+  CHECK(log.find("GUEST: second says: hello from the second share") !=
+        std::string::npos);
+
+  // The helper got what mount(8) would: NFS with the configured options.
+  const std::string argv = Slurp(mounts + "/mount-helper.argv");
+  for (const auto& [tag, dir] : dir_of) {
+    CHECK(argv.find("nfs|vers=4.2|127.0.0.1:" + dir + "|" + mounts + "/") !=
+          std::string::npos);
+  }
+  // Stop releases both mounts.
+  std::vector<std::string> points;
+  for (const auto& e : std::filesystem::directory_iterator(mounts)) {
+    if (e.is_directory()) points.push_back(e.path().string());
+  }
+  REQUIRE(points.size() == 2);
+  for (const auto& p : points) CHECK(Mounted(p));
+  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
+          202);
+  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
+                    std::chrono::seconds(60)));
+  for (const auto& p : points) CHECK_FALSE(Mounted(p));
+  REQUIRE(stack.Api("DELETE", base).status == 204);
+  REQUIRE(WaitUntil([&] { return stack.Api("GET", base).status == 404; },
+                    std::chrono::seconds(60)));
+  std::filesystem::remove_all(work);
+}
