@@ -212,9 +212,12 @@ absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
   auto parts = std::make_unique<Parts>();
   parts->config = config;
   parts->hypervisor =
-      hypervisor ? std::move(hypervisor)
-                 : std::make_unique<LibvirtHypervisor>(config.GetString(
-                       "libvirt", "connection_uri", "qemu:///system"));
+      hypervisor
+          ? std::move(hypervisor)
+          : std::make_unique<LibvirtHypervisor>(
+                config.GetString("libvirt", "connection_uri", "qemu:///system"),
+                std::chrono::seconds(
+                    config.GetInt("compute", "shutdown_timeout", 60)));
   const std::string driver =
       config.GetString("compute", "mount_driver", "system");
   if (driver == "memory") {

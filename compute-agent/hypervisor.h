@@ -3,6 +3,7 @@
 #ifndef SHAREPLANE_COMPUTE_AGENT_HYPERVISOR_H_
 #define SHAREPLANE_COMPUTE_AGENT_HYPERVISOR_H_
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,7 +50,11 @@ class Hypervisor {
 // Thread-safe; reconnects if the connection was lost.
 class LibvirtHypervisor : public Hypervisor {
  public:
-  explicit LibvirtHypervisor(std::string uri);
+  // StopDomain asks the guest to shut down (ACPI) and destroys it when it
+  // is still running after `shutdown_timeout`; zero destroys at once.
+  explicit LibvirtHypervisor(
+      std::string uri,
+      std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(60));
   ~LibvirtHypervisor() override;
   absl::StatusOr<HypervisorInfo> Info() override;
   absl::Status DefineDomain(const std::string& xml) override;
@@ -63,6 +68,7 @@ class LibvirtHypervisor : public Hypervisor {
  private:
   absl::Status EnsureConnected();
   std::string uri_;
+  std::chrono::milliseconds shutdown_timeout_;
   std::mutex mu_;
   void* conn_ = nullptr;  // virConnectPtr; libvirt stays out of this header
 };

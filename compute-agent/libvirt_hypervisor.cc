@@ -1,7 +1,12 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include <thread>
+
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "compute-agent/hypervisor.h"
 
 namespace shareplane {
@@ -20,7 +25,9 @@ std::string VersionString(unsigned long v) {
   return absl::StrCat(v / 1000000, ".", (v / 1000) % 1000, ".", v % 1000);
 }
 
-LibvirtHypervisor::LibvirtHypervisor(std::string uri) : uri_(std::move(uri)) {}
+LibvirtHypervisor::LibvirtHypervisor(std::string uri,
+                                     std::chrono::milliseconds shutdown_timeout)
+    : uri_(std::move(uri)), shutdown_timeout_(shutdown_timeout) {}
 
 LibvirtHypervisor::~LibvirtHypervisor() {
   if (conn_ != nullptr) virConnectClose(Conn(conn_));
@@ -113,13 +120,32 @@ absl::Status LibvirtHypervisor::StartDomain(const std::string& name) {
 }
 
 absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr || virDomainIsActive(d.ptr) != 1) {
     return absl::OkStatus();
   }
-  if (virDomainDestroy(d.ptr) < 0) return LibvirtError("virDomainDestroy");
+  // Graceful first: the guest gets `shutdown_timeout_` to power off. The
+  // connection lock is not held while waiting.
+  if (shutdown_timeout_.count() > 0 && virDomainShutdown(d.ptr) == 0) {
+    const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout_;
+    lock.unlock();
+    while (std::chrono::steady_clock::now() < deadline &&
+           virDomainIsActive(d.ptr) == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    lock.lock();
+    if (virDomainIsActive(d.ptr) != 1) {
+      SP_LOG(Info) << "Domain " << name << " shut down";
+      return absl::OkStatus();
+    }
+    SP_LOG(Warning) << "Domain " << name << " still running after "
+                    << shutdown_timeout_.count() << " ms; destroying it";
+  }
+  if (virDomainDestroy(d.ptr) < 0 && virDomainIsActive(d.ptr) == 1) {
+    return LibvirtError("virDomainDestroy");
+  }
   return absl::OkStatus();
 }
 

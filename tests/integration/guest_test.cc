@@ -49,7 +49,7 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
       SHAREPLANE_SOURCE_DIR, "/tests/support/bind-mount-helper\n",
       "mount_base = ", mounts, "\nimage_dir = ", SHAREPLANE_GUEST_DIR,
       "\nconsole_log_dir = ", consoles,
-      "\n[libvirt]\nconnection_uri = qemu:///system\nvirt_type = qemu\n"
+      "\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = qemu:///system\nvirt_type = qemu\n"
       "nfs_mount_options = vers=4.2\n"));
   stack.StartEmulator(30, {"--export_root=" + exports});
   stack.StartConductor();

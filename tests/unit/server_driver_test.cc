@@ -2,6 +2,9 @@
 // code) and the in-memory mount twin, whose recorded argv is checked.
 #include "compute-agent/server_driver.h"
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -185,5 +188,41 @@ TEST_CASE("images resolve to a kernel boot or a disk, by plain names only",
       BuildDomainXml(spec, {"/mnt/x"}, options, *disk);
   CHECK(absl::StrContains(with_disk,
                           "<source file='" + dir + "/debian.qcow2'/>"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("domain XML passes virt-xml-validate", "[unit]") {
+  char tmpl[] = "/tmp/sp-xml.XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  auto spec = Spec("11111111-2222-3333-4444-555555555555",
+                   {{"h:/a", "data"}, {"h:/b", "tag with <&> chars"}});
+  DomainOptions qemu{"qemu", "memfd", "/usr/bin/qemu-system-x86_64", "",
+                     "/var/log/sp"};
+  BootImage kernel{"/img/vmlinuz", "/img/initrd.img", "console=ttyS0", ""};
+  BootImage disk{"", "", "", "/img/disk.qcow2"};
+  auto huge = spec;
+  huge.set_huge_pages(true);
+  DomainOptions file = qemu;
+  file.shared_memory = "file";
+  const std::vector<std::pair<std::string, std::string>> variants = {
+      {"memfd-kernel", BuildDomainXml(spec, {"/m/1", "/m/2"}, qemu, kernel)},
+      {"file-disk", BuildDomainXml(spec, {"/m/1", "/m/2"}, file, disk)},
+      {"hugepages", BuildDomainXml(huge, {"/m/1", "/m/2"}, qemu, kernel)},
+      {"test-driver",
+       BuildDomainXml(spec, {"/m/1", "/m/2"}, {"test", "memfd", "", "", ""})},
+  };
+  for (const auto& [name, xml] : variants) {
+    INFO(name << "\n" << xml);
+    const std::string path = dir + "/" + name + ".xml";
+    std::ofstream(path) << xml;
+    pid_t pid;
+    const char* argv[] = {"virt-xml-validate", path.c_str(), "domain", nullptr};
+    REQUIRE(posix_spawnp(&pid, "virt-xml-validate", nullptr, nullptr,
+                         const_cast<char* const*>(argv), environ) == 0);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
   std::filesystem::remove_all(dir);
 }
