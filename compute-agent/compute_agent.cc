@@ -153,9 +153,9 @@ struct ComputeAgent::Parts {
   // Registers until the conductor accepts, then heartbeats; registers again
   // when the conductor no longer knows this host.
   void RegistrationLoop() {
-    auto channel = grpc::CreateChannel(
+    auto channel = MakeGrpcChannel(
         config.GetString("compute", "conductor_endpoint", "127.0.0.1:8780"),
-        grpc::InsecureChannelCredentials());
+        GrpcTlsFrom(config));
     auto stub = agentpb::AgentRegistry::NewStub(channel);
     bool registered = false, logged = false;
     Duration interval = std::chrono::seconds(1);
@@ -248,7 +248,7 @@ absl::Status ComputeAgent::Start() {
       std::make_unique<AgentService>(*p.hypervisor, p.settings, *p.driver);
   auto port =
       StartGrpcServer(host, p.config.GetInt("compute", "listen_port", 8781),
-                      p.service.get(), p.server);
+                      p.service.get(), p.server, GrpcTlsFrom(p.config));
   if (!port.ok()) return port.status();
   p.port = *port;
   p.settings.Set(HostSettingsFrom(p.config, p.port));

@@ -3,8 +3,6 @@
 
 #include <thread>
 
-#include <thread>
-
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "compute-agent/hypervisor.h"

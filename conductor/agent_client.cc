@@ -14,6 +14,7 @@ namespace agentpb = shareplane::agent::v1;
 
 struct AgentClient::Impl {
   Duration deadline;
+  GrpcTls tls;
   std::mutex mu;
   std::map<std::string, std::unique_ptr<agentpb::ComputeAgent::Stub>> stubs;
 
@@ -21,8 +22,7 @@ struct AgentClient::Impl {
     std::lock_guard<std::mutex> lock(mu);
     auto& stub = stubs[endpoint];
     if (!stub) {
-      stub = agentpb::ComputeAgent::NewStub(
-          grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+      stub = agentpb::ComputeAgent::NewStub(MakeGrpcChannel(endpoint, tls));
     }
     return *stub;
   }
@@ -46,8 +46,10 @@ struct AgentClient::Impl {
   }
 };
 
-AgentClient::AgentClient(Duration deadline) : impl_(std::make_unique<Impl>()) {
+AgentClient::AgentClient(Duration deadline, GrpcTls tls)
+    : impl_(std::make_unique<Impl>()) {
   impl_->deadline = deadline;
+  impl_->tls = std::move(tls);
 }
 AgentClient::~AgentClient() = default;
 

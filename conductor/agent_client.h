@@ -9,13 +9,14 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "common/grpc_server.h"
 #include "shareplane/agent/v1/agent.pb.h"
 
 namespace shareplane {
 
 class AgentClient {
  public:
-  explicit AgentClient(Duration deadline);
+  explicit AgentClient(Duration deadline, GrpcTls tls = {});
   virtual ~AgentClient();
 
   virtual absl::StatusOr<agent::v1::PowerReply> PowerOn(

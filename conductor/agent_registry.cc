@@ -100,16 +100,20 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
 struct AgentRegistryServer::Impl {
   RegistryService service;
   std::unique_ptr<grpc::Server> server;
-  Impl(Database& db, int interval) : service(db, interval) {}
+  GrpcTls tls;
+  Impl(Database& db, int interval, GrpcTls t)
+      : service(db, interval), tls(std::move(t)) {}
 };
 
-AgentRegistryServer::AgentRegistryServer(Database& db, int interval)
-    : impl_(std::make_unique<Impl>(db, interval)) {}
+AgentRegistryServer::AgentRegistryServer(Database& db, int interval,
+                                         GrpcTls tls)
+    : impl_(std::make_unique<Impl>(db, interval, std::move(tls))) {}
 AgentRegistryServer::~AgentRegistryServer() { Stop(); }
 
 absl::StatusOr<int> AgentRegistryServer::Start(const std::string& host,
                                                int port) {
-  return StartGrpcServer(host, port, &impl_->service, impl_->server);
+  return StartGrpcServer(host, port, &impl_->service, impl_->server,
+                         impl_->tls);
 }
 
 void AgentRegistryServer::Stop() { StopGrpcServer(impl_->server); }

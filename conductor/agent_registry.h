@@ -8,12 +8,14 @@
 
 #include "absl/status/statusor.h"
 #include "common/db.h"
+#include "common/grpc_server.h"
 
 namespace shareplane {
 
 class AgentRegistryServer {
  public:
-  AgentRegistryServer(Database& db, int heartbeat_interval_seconds);
+  AgentRegistryServer(Database& db, int heartbeat_interval_seconds,
+                      GrpcTls tls = {});
   ~AgentRegistryServer();
 
   // Serves on host:port (0 picks a free port); returns the bound port.

@@ -3,6 +3,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
@@ -67,4 +71,80 @@ TEST_CASE("the compute agent registers its host and serves its facts",
     });
     return h.has_value();
   }));
+}
+
+namespace {
+
+// Runs openssl (argv, no shell) to completion; true when it wrote its
+// output file (the last argument).
+bool RunToEnd(const std::vector<std::string>& argv) {
+  Process p("openssl", argv);
+  WaitUntil([&] { return !p.running(); }, std::chrono::seconds(60));
+  return std::filesystem::exists(argv.back());
+}
+
+}  // namespace
+
+TEST_CASE("conductor and agents talk over mutual TLS when configured",
+          "[integration][e2e]") {
+  const std::string dir = "/tmp/" + UniqueName("sp-tls");
+  std::filesystem::create_directories(dir);
+  // A CA, and one certificate for 127.0.0.1 that both sides present.
+  std::ofstream(dir + "/ext.cnf")
+      << "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,"
+         "clientAuth\n";
+  REQUIRE(RunToEnd({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "1", "-subj", "/CN=shareplane-test-ca",
+                    "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem"}));
+  REQUIRE(RunToEnd({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes",
+                    "-subj", "/CN=127.0.0.1", "-keyout", dir + "/host.key",
+                    "-out", dir + "/host.csr"}));
+  REQUIRE(RunToEnd({"/usr/bin/openssl", "x509", "-req", "-days", "1", "-in",
+                    dir + "/host.csr", "-CA", dir + "/ca.pem", "-CAkey",
+                    dir + "/ca.key", "-CAcreateserial", "-extfile",
+                    dir + "/ext.cnf", "-out", dir + "/host.pem"}));
+  Stack stack("[compute]\ngrpc_tls_cert_file = " + dir +
+              "/host.pem\ngrpc_tls_key_file = " + dir +
+              "/host.key\ngrpc_tls_ca_file = " + dir +
+              "/ca.pem\ngrpc_tls_require_client_cert = true\n");
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();  // registration went over mutual TLS
+  stack.StartApi();
+  INFO(stack.Logs());
+
+  // The conductor drives the agent over TLS: a server starts with a share.
+  const std::string server = stack.CreateServer("hv1");
+  const std::string share = stack.CreateShare();
+  REQUIRE(stack
+              .Api("POST", "/v2.1/servers/" + server + "/shares",
+                   nlohmann::json{{"share", {{"share_id", share}}}}.dump())
+              .status == 201);
+  REQUIRE(WaitUntil(
+      [&] { return stack.ShareStatus(server, share) == "inactive"; }));
+  REQUIRE(stack
+              .Api("POST", "/v2.1/servers/" + server + "/action",
+                   R"({"os-start": null})")
+              .status == 202);
+  REQUIRE(
+      WaitUntil([&] { return stack.ShareStatus(server, share) == "active"; }));
+
+  // Plaintext, or TLS without a client certificate, is refused.
+  auto facts = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto stub = agent::v1::ComputeAgent::NewStub(
+        grpc::CreateChannel(stack.compute_endpoint(), creds));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(3));
+    agent::v1::HostFacts reply;
+    return stub->GetHostFacts(&ctx, {}, &reply).ok();
+  };
+  CHECK_FALSE(facts(grpc::InsecureChannelCredentials()));
+  std::ifstream ca_in(dir + "/ca.pem");
+  std::stringstream ca;
+  ca << ca_in.rdbuf();
+  grpc::SslCredentialsOptions server_only;
+  server_only.pem_root_certs = ca.str();
+  CHECK_FALSE(facts(grpc::SslCredentials(server_only)));
+  std::filesystem::remove_all(dir);
 }
