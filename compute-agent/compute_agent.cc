@@ -132,6 +132,8 @@ MountOptions MountOptionsFrom(const Config& c) {
   o.base = c.GetString("compute", "mount_base", o.base);
   o.nfs_mount_options = c.GetString("libvirt", "nfs_mount_options", "");
   o.ceph_mount_options = c.GetString("libvirt", "ceph_mount_options", "");
+  o.ceph_mount_type = c.GetString("libvirt", "ceph_mount_type", "kernel");
+  o.ceph_conf = c.GetString("libvirt", "ceph_conf", "");
   return o;
 }
 

@@ -73,7 +73,7 @@ absl::Status Run(const std::vector<std::string>& argv, int timeout_seconds) {
 absl::Status SystemMounter::Mount(const std::vector<std::string>& argv,
                                   const std::string& mount_point) {
   std::vector<std::string> with_helper = argv;
-  with_helper[0] = helper_;
+  if (with_helper[0] == "mount") with_helper[0] = helper_;
   return Run(with_helper, timeout_seconds_);
 }
 
@@ -177,6 +177,21 @@ std::vector<std::string> MountArgv(const ExportSpec& e,
                                    const std::string& mount_point,
                                    const MountOptions& options,
                                    const std::string& secret_file) {
+  if (e.share_proto == "CEPHFS" && options.ceph_mount_type == "fuse") {
+    const size_t path = e.export_location.find(":/");
+    std::vector<std::string> argv = {"ceph-fuse"};
+    if (!options.ceph_conf.empty()) {
+      argv.insert(argv.end(), {"-c", options.ceph_conf});
+    }
+    argv.insert(argv.end(), {"--id", e.cephx_id, "--keyring", secret_file, "-m",
+                             e.export_location.substr(0, path), "-r",
+                             e.export_location.substr(path + 1)});
+    if (!options.ceph_mount_options.empty()) {
+      argv.insert(argv.end(), {"-o", options.ceph_mount_options});
+    }
+    argv.push_back(mount_point);
+    return argv;
+  }
   if (e.share_proto == "CEPHFS") {
     std::string opts = options.ceph_mount_options;
     absl::StrAppend(&opts, opts.empty() ? "" : ",", "name=", e.cephx_id,
@@ -212,8 +227,14 @@ absl::StatusOr<std::string> MountManager::Acquire(const std::string& server,
     std::string secret_file;
     if (e.share_proto == "CEPHFS") {
       secret_file = point + ".secret";
+      // mount.ceph reads the bare key; ceph-fuse a keyring.
+      const std::string content =
+          options_.ceph_mount_type == "fuse"
+              ? absl::StrCat("[client.", e.cephx_id, "]\n\tkey = ", e.cephx_key,
+                             "\n")
+              : e.cephx_key;
       int fd = open(secret_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd < 0 || write(fd, e.cephx_key.data(), e.cephx_key.size()) < 0) {
+      if (fd < 0 || write(fd, content.data(), content.size()) < 0) {
         if (fd >= 0) close(fd);
         return absl::InternalError("Cannot write the CephFS secret file");
       }

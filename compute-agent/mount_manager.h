@@ -27,8 +27,8 @@ class Mounter {
 };
 
 // Runs the mount helper (mount(8) unless configured: `[compute]
-// mount_helper`) and umount(8) with an argv, each under `timeout`; reads
-// /proc/self/mountinfo.
+// mount_helper`; other programs such as ceph-fuse as given) and umount(8)
+// with an argv, each under `timeout`; reads /proc/self/mountinfo.
 class SystemMounter : public Mounter {
  public:
   explicit SystemMounter(std::string helper = "mount", int timeout_seconds = 60)
@@ -70,6 +70,10 @@ struct MountOptions {
   std::string base = "/var/lib/shareplane/mnt";
   std::string nfs_mount_options;   // "-o" value for NFS, may be empty
   std::string ceph_mount_options;  // prefix of the CephFS "-o" value
+  // CephFS client: "kernel" (mount -t ceph, the production default) or
+  // "fuse" (ceph-fuse, for kernels without the ceph module).
+  std::string ceph_mount_type = "kernel";
+  std::string ceph_conf;  // ceph-fuse -c, when set
 };
 
 std::string MountPointFor(const std::string& base,
@@ -81,7 +85,9 @@ std::string MountPointFor(const std::string& base,
 // commas in the path; cephx ids of [A-Za-z0-9_-]; keys in base64.
 absl::Status ValidateExport(const ExportSpec& e);
 
-// The mount(8) argv for an export (the CephFS secret as secretfile=).
+// The mount(8) argv for an export (the CephFS secret as secretfile=), or
+// the ceph-fuse argv (the secret in a keyring file) with ceph_mount_type
+// fuse.
 std::vector<std::string> MountArgv(const ExportSpec& e,
                                    const std::string& mount_point,
                                    const MountOptions& options,

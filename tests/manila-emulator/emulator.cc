@@ -330,7 +330,7 @@ struct ManilaEmulator::State {
     s.created_at = NowIso();
     std::string path =
         s.proto == "CEPHFS"
-            ? absl::StrCat("127.0.0.1:6789:/volumes/_nogroup/", s.id)
+            ? absl::StrCat(options.cephfs_mons, ":/volumes/_nogroup/", s.id)
             : absl::StrCat(options.nfs_export_host, ":/shares/share-", s.id);
     if (s.proto == "NFS" && !options.export_root.empty()) {
       const std::string dir =

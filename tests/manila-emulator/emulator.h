@@ -25,6 +25,8 @@ struct ManilaEmulatorOptions {
   // <export_root>/share-<id> (created with the share) and exported as
   // <nfs_export_host>:<that directory>, so tests can mount what it exports.
   std::string export_root;
+  // Monitors in CephFS export locations (<mons>:/volumes/_nogroup/<id>).
+  std::string cephfs_mons = "127.0.0.1:6789";
   // When set, the state is loaded from and saved to this JSON file, so it
   // survives restarts.
   std::string state_file;

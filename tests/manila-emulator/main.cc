@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   options.state_file = config->GetString("DEFAULT", "state_file", "");
   options.keystone_url = config->GetString("DEFAULT", "keystone_url", "");
   options.export_root = config->GetString("DEFAULT", "export_root", "");
+  options.cephfs_mons =
+      config->GetString("DEFAULT", "cephfs_mons", options.cephfs_mons);
   ManilaEmulator emulator(options);
   HttpServer server([&](const HttpRequest& r) { return emulator.Handle(r); },
                     4);

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 using namespace shareplane;
 
@@ -105,4 +106,33 @@ TEST_CASE("a failing or hanging mount helper is an error with its reason",
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("CephFS through ceph-fuse gets a keyring, never the key on argv",
+          "[unit]") {
+  const std::string base = TempDir();
+  InMemoryMounter mounter;
+  MountOptions options{base, "", ""};
+  options.ceph_mount_type = "fuse";
+  options.ceph_conf = "/etc/ceph/test.conf";
+  MountManager mounts(mounter, options);
+  auto point =
+      mounts.Acquire("s1", {"10.0.0.1:6789,10.0.0.2:6789:/volumes/_nogroup/x",
+                            "CEPHFS", "nova", "AQBsecret=="});
+  REQUIRE(point.ok());
+  const std::string keyring = *point + ".secret";
+  CHECK(mounter.history().at(0) ==
+        std::vector<std::string>{"ceph-fuse", "-c", "/etc/ceph/test.conf",
+                                 "--id", "nova", "--keyring", keyring, "-m",
+                                 "10.0.0.1:6789,10.0.0.2:6789", "-r",
+                                 "/volumes/_nogroup/x", *point});
+  std::ifstream in(keyring);
+  std::stringstream content;
+  content << in.rdbuf();
+  CHECK(content.str() == "[client.nova]\n\tkey = AQBsecret==\n");
+  const auto perms = std::filesystem::status(keyring).permissions() &
+                     std::filesystem::perms::all;
+  CHECK((perms == (std::filesystem::perms::owner_read |
+                   std::filesystem::perms::owner_write)));
+  std::filesystem::remove_all(base);
 }
