@@ -39,24 +39,37 @@ absl::Status Run(const std::vector<std::string>& argv, int timeout_seconds) {
   char buf[512];
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  bool timed_out = false;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+  // Until the child exits: a helper that daemonizes (ceph-fuse) leaves its
+  // daemon holding stderr open, so end-of-file cannot be the signal.
+  bool timed_out = false, exited = false, eof = false;
+  int status = 0;
+  while (!exited) {
+    if (std::chrono::steady_clock::now() >= deadline) {
       timed_out = true;
       break;
     }
+    pollfd p{eof ? -1 : pipefd[0], POLLIN, 0};
+    if (poll(&p, 1, eof ? 10 : 100) > 0) {
+      ssize_t n = read(pipefd[0], buf, sizeof(buf));
+      if (n > 0) err.append(buf, n);
+      eof = n <= 0;  // closed: only the exit is left to see
+    }
+    exited = waitpid(pid, &status, WNOHANG) == pid;
+  }
+  if (exited) {
+    // What the child wrote just before exiting.
     pollfd p{pipefd[0], POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t n = read(pipefd[0], buf, sizeof(buf));
-    if (n <= 0) break;  // the child closed stderr: it is exiting
-    err.append(buf, n);
+    while (poll(&p, 1, 0) > 0) {
+      ssize_t n = read(pipefd[0], buf, sizeof(buf));
+      if (n <= 0) break;
+      err.append(buf, n);
+    }
   }
   close(pipefd[0]);
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  if (timed_out) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
   if (timed_out) {
     return absl::DeadlineExceededError(absl::StrCat(
         argv[0], " did not finish within ", timeout_seconds, " s"));

@@ -49,7 +49,8 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
       SHAREPLANE_SOURCE_DIR, "/tests/support/bind-mount-helper\n",
       "mount_base = ", mounts, "\nimage_dir = ", SHAREPLANE_GUEST_DIR,
       "\nconsole_log_dir = ", consoles,
-      "\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = qemu:///system\nvirt_type = qemu\n"
+      "\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = "
+      "qemu:///system\nvirt_type = qemu\n"
       "nfs_mount_options = vers=4.2\n"));
   stack.StartEmulator(30, {"--export_root=" + exports});
   stack.StartConductor();
@@ -116,10 +117,16 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
   REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
                     std::chrono::seconds(60)));
   const std::string console = consoles + "/instance-" + id + ".log";
+  // Complete files, not just created ones.
   bool wrote = WaitUntil(
       [&] {
-        return std::filesystem::exists(dir_of["data"] + "/from-guest.txt") &&
-               std::filesystem::exists(dir_of["second"] + "/from-guest.txt");
+        for (const auto& [tag, dir] : dir_of) {
+          if (Slurp(dir + "/from-guest.txt") !=
+              "written by the guest through " + tag + "\n") {
+            return false;
+          }
+        }
+        return true;
       },
       std::chrono::seconds(120));
   if (!wrote) {
@@ -158,4 +165,120 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
   REQUIRE(WaitUntil([&] { return stack.Api("GET", base).status == 404; },
                     std::chrono::seconds(60)));
   std::filesystem::remove_all(work);
+}
+
+TEST_CASE("a QEMU guest reads and writes a CephFS share through virtiofs",
+          "[e2e][guest]") {
+  // The fixture's one-node Ceph cluster (tests/support/ceph).
+  std::map<std::string, std::string> ceph;
+  {
+    std::ifstream in(TestServices::Get().services_dir + "/ceph.env");
+    for (std::string line; std::getline(in, line);) {
+      const size_t eq = line.find('=');
+      if (eq != std::string::npos)
+        ceph[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+  }
+  REQUIRE(!ceph["CEPH_CONF"].empty());
+  const std::string work = UniqueName("/tmp/sp-guest-ceph");
+  const std::string mounts = work + "/mnt";
+  const std::string consoles = work + "/console";
+  const std::string root = work + "/cephfs";
+  std::filesystem::create_directories(consoles);
+  std::filesystem::create_directories(root);
+  // The test's own view of the whole CephFS, to put and find files.
+  {
+    Process fuse("ceph-fuse", {"/usr/bin/ceph-fuse", "-c", ceph["CEPH_CONF"],
+                               "--id", "admin", root});
+    REQUIRE(WaitUntil([&] { return Mounted(root); }, std::chrono::seconds(30)));
+  }
+  struct Unmount {
+    std::string point;
+    ~Unmount() {
+      Process u("umount", {"/usr/bin/umount", point});
+      WaitUntil([&] { return !u.running(); }, std::chrono::seconds(10));
+    }
+  } unmount_root{root};
+
+  Stack stack(absl::StrCat(
+      "[compute]\nmount_driver = system\nmount_base = ", mounts,
+      "\nimage_dir = ", SHAREPLANE_GUEST_DIR, "\nconsole_log_dir = ", consoles,
+      "\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = qemu:///system\n"
+      "virt_type = qemu\nceph_mount_type = fuse\nceph_conf = ",
+      ceph["CEPH_CONF"], "\n"));
+  stack.StartEmulator(30, {"--cephfs_mons=" + ceph["CEPH_MONS"]});
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  INFO(stack.Logs());
+  REQUIRE(stack
+              .Api("POST", "/v2.1/flavors",
+                   R"({"flavor": {"name": "g1", "ram": 256, "vcpus": 1,
+                       "disk": 1}})",
+                   "admin:admin")
+              .status == 200);
+  HttpResponse c = stack.Api("POST", "/v2.1/servers",
+                             R"({"server": {"name": "guest", "flavorRef": "g1",
+                                 "imageRef": "tiny", "networks": "none"}})");
+  REQUIRE(c.status == 202);
+  const std::string id = json::parse(c.body)["server"]["id"];
+  const std::string base = "/v2.1/servers/" + id;
+  struct DomainGuard {
+    std::string name;
+    ~DomainGuard() {
+      for (const char* verb : {"destroy", "undefine"}) {
+        Process virsh("virsh",
+                      {"/usr/bin/virsh", "-c", "qemu:///system", verb, name});
+        WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
+      }
+    }
+  } guard{"instance-" + id};
+  auto status = [&] {
+    return json::parse(stack.Api("GET", base).body)["server"]["status"]
+        .get<std::string>();
+  };
+  REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
+                    std::chrono::seconds(60)));
+  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
+          202);
+  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
+                    std::chrono::seconds(60)));
+
+  // A CephFS share whose directory holds a file written into CephFS.
+  const std::string share = stack.CreateShare("CEPHFS");
+  const std::string dir = root + "/volumes/_nogroup/" + share;
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/hello.txt") << "hello from CephFS";
+  REQUIRE(
+      stack
+          .Api("POST", base + "/shares",
+               json{{"share", {{"share_id", share}, {"tag", "data"}}}}.dump())
+          .status == 201);
+  REQUIRE(
+      WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+  REQUIRE(stack.Api("POST", base + "/action", R"({"os-start": null})").status ==
+          202);
+  const std::string console = consoles + "/instance-" + id + ".log";
+  if (!WaitUntil(
+          [&] {
+            return Slurp(dir + "/from-guest.txt") ==
+                   "written by the guest through data\n";
+          },
+          std::chrono::seconds(120))) {
+    FAIL("guest console:\n" << Slurp(console) << "\n" << stack.Logs());
+  }
+  CHECK(Slurp(dir + "/from-guest.txt") ==
+        "written by the guest through data\n");
+  CHECK(Slurp(console).find("GUEST: data says: hello from CephFS") !=
+        std::string::npos);
+  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
+          202);
+  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
+                    std::chrono::seconds(60)));
+  for (const auto& e : std::filesystem::directory_iterator(mounts)) {
+    if (e.is_directory()) CHECK_FALSE(Mounted(e.path().string()));
+  }
+  REQUIRE(stack.Api("DELETE", base).status == 204);
+  REQUIRE(WaitUntil([&] { return stack.Api("GET", base).status == 404; },
+                    std::chrono::seconds(60)));
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/ids.h"
 
@@ -183,7 +184,8 @@ struct ManilaEmulator::State {
           } else if (r.state == "applying" && faults.rules != "stuck") {
             r.state = faults.rules == "error" ? "error" : "active";
             if (r.access_type == "cephx") {
-              r.access_key = absl::StrCat("AQ", NewUuid().substr(0, 18), "==");
+              r.access_key = absl::StrCat(
+                  "AQ", absl::StrReplaceAll(NewUuid(), {{"-", ""}}), "==");
             }
             r.updated_at = NowIso();
           } else if (r.state == "queued_to_deny") {
