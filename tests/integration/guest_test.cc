@@ -34,6 +34,81 @@ bool Mounted(const std::string& point) {
          std::string::npos;
 }
 
+// The compute agent's configuration for real guests under `work`.
+std::string GuestConfig(const std::string& work, const std::string& extra) {
+  return absl::StrCat(
+      "[compute]\nmount_driver = system\nmount_base = ", work,
+      "/mnt\nimage_dir = ", SHAREPLANE_GUEST_DIR, "\nconsole_log_dir = ", work,
+      "/console\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = "
+      "qemu:///system\nvirt_type = qemu\n",
+      extra);
+}
+
+// A server of the guest image, booted once and stopped so that shares can
+// be attached. Its domain never outlives the test.
+class Guest {
+ public:
+  explicit Guest(Stack& stack) : stack_(stack) {
+    REQUIRE(stack_
+                .Api("POST", "/v2.1/flavors",
+                     R"({"flavor": {"name": "g1", "ram": 256, "vcpus": 1,
+                         "disk": 1}})",
+                     "admin:admin")
+                .status == 200);
+    HttpResponse c =
+        stack_.Api("POST", "/v2.1/servers",
+                   R"({"server": {"name": "guest", "flavorRef": "g1",
+            "imageRef": "tiny", "networks": "none"}})");
+    REQUIRE(c.status == 202);
+    id_ = json::parse(c.body)["server"]["id"];
+    CHECK(
+        json::parse(stack_.Api("GET", base()).body)["server"]["image"]["id"] ==
+        "tiny");
+    REQUIRE(WaitStatus("ACTIVE"));
+    Action(R"({"os-stop": null})", "SHUTOFF");
+  }
+  ~Guest() {
+    for (const char* verb : {"destroy", "undefine"}) {
+      Process virsh("virsh", {"/usr/bin/virsh", "-c", "qemu:///system", verb,
+                              "instance-" + id_});
+      WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
+    }
+  }
+  const std::string& id() const { return id_; }
+  std::string base() const { return "/v2.1/servers/" + id_; }
+  bool WaitStatus(const std::string& status) {
+    return WaitUntil(
+        [&] {
+          return json::parse(
+                     stack_.Api("GET", base()).body)["server"]["status"] ==
+                 status;
+        },
+        std::chrono::seconds(60));
+  }
+  void Action(const std::string& body, const std::string& then_status) {
+    REQUIRE(stack_.Api("POST", base() + "/action", body).status == 202);
+    REQUIRE(WaitStatus(then_status));
+  }
+  void Attach(const std::string& share, const std::string& tag) {
+    REQUIRE(
+        stack_
+            .Api("POST", base() + "/shares",
+                 json{{"share", {{"share_id", share}, {"tag", tag}}}}.dump())
+            .status == 201);
+    REQUIRE(WaitUntil(
+        [&] { return stack_.ShareStatus(id_, share) == "inactive"; }));
+  }
+  void Delete() {
+    REQUIRE(stack_.Api("DELETE", base()).status == 204);
+    REQUIRE(WaitUntil([&] { return stack_.Api("GET", base()).status == 404; },
+                      std::chrono::seconds(60)));
+  }
+
+ private:
+  Stack& stack_;
+  std::string id_;
+};
+
 }  // namespace
 
 TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
@@ -44,55 +119,18 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
   const std::string consoles = work + "/console";
   std::filesystem::create_directories(exports);
   std::filesystem::create_directories(consoles);
-  Stack stack(absl::StrCat(
-      "[compute]\nmount_driver = system\nmount_helper = ",
-      SHAREPLANE_SOURCE_DIR, "/tests/support/bind-mount-helper\n",
-      "mount_base = ", mounts, "\nimage_dir = ", SHAREPLANE_GUEST_DIR,
-      "\nconsole_log_dir = ", consoles,
-      "\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = "
-      "qemu:///system\nvirt_type = qemu\n"
-      "nfs_mount_options = vers=4.2\n"));
+  Stack stack(
+      GuestConfig(work, absl::StrCat("nfs_mount_options = vers=4.2\n[compute]\n"
+                                     "mount_helper = ",
+                                     SHAREPLANE_SOURCE_DIR,
+                                     "/tests/support/bind-mount-helper\n")));
   stack.StartEmulator(30, {"--export_root=" + exports});
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
   INFO(stack.Logs());
-
-  REQUIRE(stack
-              .Api("POST", "/v2.1/flavors",
-                   R"({"flavor": {"name": "g1", "ram": 256, "vcpus": 1,
-                       "disk": 1}})",
-                   "admin:admin")
-              .status == 200);
-  HttpResponse c = stack.Api("POST", "/v2.1/servers",
-                             R"({"server": {"name": "guest", "flavorRef": "g1",
-                                 "imageRef": "tiny", "networks": "none"}})");
-  REQUIRE(c.status == 202);
-  const std::string id = json::parse(c.body)["server"]["id"];
-  const std::string base = "/v2.1/servers/" + id;
-  // Whatever happens, the domain does not outlive the test.
-  struct DomainGuard {
-    std::string name;
-    ~DomainGuard() {
-      for (const char* verb : {"destroy", "undefine"}) {
-        Process virsh("virsh",
-                      {"/usr/bin/virsh", "-c", "qemu:///system", verb, name});
-        WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
-      }
-    }
-  } guard{"instance-" + id};
-  CHECK(json::parse(stack.Api("GET", base).body)["server"]["image"]["id"] ==
-        "tiny");
-  auto status = [&] {
-    return json::parse(stack.Api("GET", base).body)["server"]["status"]
-        .get<std::string>();
-  };
-  REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
-                    std::chrono::seconds(60)));
-  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
-          202);
-  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
-                    std::chrono::seconds(60)));
+  Guest guest(stack);
+  const std::string& id = guest.id();
 
   // Two shares whose exports hold a file each, attached with custom tags.
   std::map<std::string, std::string> dir_of;  // tag -> export directory
@@ -101,21 +139,12 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
     const std::string dir = exports + "/share-" + share;
     REQUIRE(std::filesystem::is_directory(dir));
     std::ofstream(dir + "/hello.txt") << "hello from the " << tag << " share";
-    REQUIRE(
-        stack
-            .Api("POST", base + "/shares",
-                 json{{"share", {{"share_id", share}, {"tag", tag}}}}.dump())
-            .status == 201);
-    REQUIRE(
-        WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+    guest.Attach(share, tag);
     dir_of[tag] = dir;
   }
 
   // Start: the agent mounts both exports and boots the guest with them.
-  REQUIRE(stack.Api("POST", base + "/action", R"({"os-start": null})").status ==
-          202);
-  REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
-                    std::chrono::seconds(60)));
+  guest.Action(R"({"os-start": null})", "ACTIVE");
   const std::string console = consoles + "/instance-" + id + ".log";
   // Complete files, not just created ones.
   bool wrote = WaitUntil(
@@ -156,14 +185,9 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
   }
   REQUIRE(points.size() == 2);
   for (const auto& p : points) CHECK(Mounted(p));
-  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
-          202);
-  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
-                    std::chrono::seconds(60)));
+  guest.Action(R"({"os-stop": null})", "SHUTOFF");
   for (const auto& p : points) CHECK_FALSE(Mounted(p));
-  REQUIRE(stack.Api("DELETE", base).status == 204);
-  REQUIRE(WaitUntil([&] { return stack.Api("GET", base).status == 404; },
-                    std::chrono::seconds(60)));
+  guest.Delete();
   std::filesystem::remove_all(work);
 }
 
@@ -200,65 +224,23 @@ TEST_CASE("a QEMU guest reads and writes a CephFS share through virtiofs",
     }
   } unmount_root{root};
 
-  Stack stack(absl::StrCat(
-      "[compute]\nmount_driver = system\nmount_base = ", mounts,
-      "\nimage_dir = ", SHAREPLANE_GUEST_DIR, "\nconsole_log_dir = ", consoles,
-      "\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = qemu:///system\n"
-      "virt_type = qemu\nceph_mount_type = fuse\nceph_conf = ",
-      ceph["CEPH_CONF"], "\n"));
+  Stack stack(GuestConfig(
+      work, "ceph_mount_type = fuse\nceph_conf = " + ceph["CEPH_CONF"] + "\n"));
   stack.StartEmulator(30, {"--cephfs_mons=" + ceph["CEPH_MONS"]});
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
   INFO(stack.Logs());
-  REQUIRE(stack
-              .Api("POST", "/v2.1/flavors",
-                   R"({"flavor": {"name": "g1", "ram": 256, "vcpus": 1,
-                       "disk": 1}})",
-                   "admin:admin")
-              .status == 200);
-  HttpResponse c = stack.Api("POST", "/v2.1/servers",
-                             R"({"server": {"name": "guest", "flavorRef": "g1",
-                                 "imageRef": "tiny", "networks": "none"}})");
-  REQUIRE(c.status == 202);
-  const std::string id = json::parse(c.body)["server"]["id"];
-  const std::string base = "/v2.1/servers/" + id;
-  struct DomainGuard {
-    std::string name;
-    ~DomainGuard() {
-      for (const char* verb : {"destroy", "undefine"}) {
-        Process virsh("virsh",
-                      {"/usr/bin/virsh", "-c", "qemu:///system", verb, name});
-        WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
-      }
-    }
-  } guard{"instance-" + id};
-  auto status = [&] {
-    return json::parse(stack.Api("GET", base).body)["server"]["status"]
-        .get<std::string>();
-  };
-  REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
-                    std::chrono::seconds(60)));
-  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
-          202);
-  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
-                    std::chrono::seconds(60)));
+  Guest guest(stack);
 
   // A CephFS share whose directory holds a file written into CephFS.
   const std::string share = stack.CreateShare("CEPHFS");
   const std::string dir = root + "/volumes/_nogroup/" + share;
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/hello.txt") << "hello from CephFS";
-  REQUIRE(
-      stack
-          .Api("POST", base + "/shares",
-               json{{"share", {{"share_id", share}, {"tag", "data"}}}}.dump())
-          .status == 201);
-  REQUIRE(
-      WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
-  REQUIRE(stack.Api("POST", base + "/action", R"({"os-start": null})").status ==
-          202);
-  const std::string console = consoles + "/instance-" + id + ".log";
+  guest.Attach(share, "data");
+  guest.Action(R"({"os-start": null})", "ACTIVE");
+  const std::string console = consoles + "/instance-" + guest.id() + ".log";
   if (!WaitUntil(
           [&] {
             return Slurp(dir + "/from-guest.txt") ==
@@ -271,14 +253,9 @@ TEST_CASE("a QEMU guest reads and writes a CephFS share through virtiofs",
         "written by the guest through data\n");
   CHECK(Slurp(console).find("GUEST: data says: hello from CephFS") !=
         std::string::npos);
-  REQUIRE(stack.Api("POST", base + "/action", R"({"os-stop": null})").status ==
-          202);
-  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
-                    std::chrono::seconds(60)));
+  guest.Action(R"({"os-stop": null})", "SHUTOFF");
   for (const auto& e : std::filesystem::directory_iterator(mounts)) {
     if (e.is_directory()) CHECK_FALSE(Mounted(e.path().string()));
   }
-  REQUIRE(stack.Api("DELETE", base).status == 204);
-  REQUIRE(WaitUntil([&] { return stack.Api("GET", base).status == 404; },
-                    std::chrono::seconds(60)));
+  guest.Delete();
 }
