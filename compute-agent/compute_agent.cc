@@ -92,6 +92,44 @@ class AgentService final : public agentpb::ComputeAgent::Service {
                             agentpb::PowerReply* reply) override {
     return Answer(driver_.Delete(req->server_uuid()), reply);
   }
+  grpc::Status EnsureMount(grpc::ServerContext*,
+                           const agentpb::EnsureMountRequest* req,
+                           agentpb::EnsureMountReply* reply) override {
+    auto point = driver_.EnsureMount(req->server_uuid(), req->filesystem());
+    if (!point.ok()) return ToGrpc(point.status());
+    reply->set_mount_point(*point);
+    return grpc::Status::OK;
+  }
+  grpc::Status ReleaseMounts(grpc::ServerContext*,
+                             const agentpb::ServerRequest* req,
+                             agentpb::PowerReply* reply) override {
+    return Answer(driver_.ReleaseMounts(req->server_uuid()), reply);
+  }
+  grpc::Status DefineServer(grpc::ServerContext*,
+                            const agentpb::DefineServerRequest* req,
+                            agentpb::PowerReply* reply) override {
+    return Answer(driver_.Define(req->spec()), reply);
+  }
+  grpc::Status StartServer(grpc::ServerContext*,
+                           const agentpb::ServerRequest* req,
+                           agentpb::PowerReply* reply) override {
+    return Answer(driver_.Start(req->server_uuid()), reply);
+  }
+  grpc::Status StopServer(grpc::ServerContext*,
+                          const agentpb::ServerRequest* req,
+                          agentpb::PowerReply* reply) override {
+    return Answer(driver_.Stop(req->server_uuid()), reply);
+  }
+  grpc::Status UndefineServer(grpc::ServerContext*,
+                              const agentpb::ServerRequest* req,
+                              agentpb::PowerReply* reply) override {
+    return Answer(driver_.Undefine(req->server_uuid()), reply);
+  }
+  grpc::Status GetServerState(grpc::ServerContext*,
+                              const agentpb::ServerRequest* req,
+                              agentpb::PowerReply* reply) override {
+    return Answer(driver_.State(req->server_uuid()), reply);
+  }
 
   grpc::Status GetHostFacts(grpc::ServerContext*,
                             const agentpb::GetHostFactsRequest*,

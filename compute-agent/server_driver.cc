@@ -1,11 +1,13 @@
 #include "compute-agent/server_driver.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status.h"
 
 namespace shareplane {
 namespace {
@@ -291,6 +293,84 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
   if (!off.ok()) return off.status();
   absl::Status s = hypervisor_.UndefineDomain(DomainName(uuid));
   if (!s.ok()) return s;
+  return Reply(uuid);
+}
+
+absl::StatusOr<std::string> ServerDriver::EnsureMount(
+    const std::string& uuid, const agent::v1::Filesystem& fs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto point = mounts_.Acquire(uuid, {fs.export_location(), fs.share_proto(),
+                                      fs.cephx_id(), fs.cephx_key()});
+  if (!point.ok()) {
+    return absl::Status(point.status().code(),
+                        absl::StrCat("Failed to mount share '", fs.share_id(),
+                                     "': ", point.status().message()));
+  }
+  return point;
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::ReleaseMounts(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SP_RETURN_IF_ERROR(mounts_.ReleaseServer(uuid));
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
+    const agent::v1::ServerSpec& spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string& uuid = spec.server_uuid();
+  const std::vector<std::string> held = mounts_.MountPointsOf(uuid);
+  std::vector<std::string> points;
+  for (const auto& fs : spec.filesystems()) {
+    const std::string point =
+        MountPointFor(mounts_.options().base, fs.export_location());
+    if (std::find(held.begin(), held.end(), point) == held.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Share '", fs.share_id(), "' is not mounted for server ",
+                       uuid, ": call EnsureMount first"));
+    }
+    points.push_back(point);
+  }
+  SP_ASSIGN_OR_RETURN(BootImage image,
+                      ResolveImage(options_.image_dir, spec.image_ref()));
+  SP_RETURN_IF_ERROR(
+      hypervisor_.DefineDomain(BuildDomainXml(spec, points, options_, image)));
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Start(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SP_ASSIGN_OR_RETURN(DomainState state,
+                      hypervisor_.GetDomainState(DomainName(uuid)));
+  if (state == DomainState::kAbsent) {
+    return absl::NotFoundError(
+        absl::StrCat("Server ", uuid, " has no domain: define it first"));
+  }
+  if (state != DomainState::kRunning) {
+    SP_RETURN_IF_ERROR(hypervisor_.StartDomain(DomainName(uuid)));
+  }
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Stop(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SP_RETURN_IF_ERROR(hypervisor_.StopDomain(DomainName(uuid)));
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Undefine(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SP_RETURN_IF_ERROR(hypervisor_.UndefineDomain(DomainName(uuid)));
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::State(
+    const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
   return Reply(uuid);
 }
 

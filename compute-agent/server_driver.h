@@ -67,6 +67,17 @@ class ServerDriver {
       const agent::v1::ServerSpec& spec, bool hard);
   absl::StatusOr<agent::v1::PowerReply> Delete(const std::string& uuid);
 
+  // The single steps (see agent.proto).
+  absl::StatusOr<std::string> EnsureMount(const std::string& uuid,
+                                          const agent::v1::Filesystem& fs);
+  absl::StatusOr<agent::v1::PowerReply> ReleaseMounts(const std::string& uuid);
+  absl::StatusOr<agent::v1::PowerReply> Define(
+      const agent::v1::ServerSpec& spec);
+  absl::StatusOr<agent::v1::PowerReply> Start(const std::string& uuid);
+  absl::StatusOr<agent::v1::PowerReply> Stop(const std::string& uuid);
+  absl::StatusOr<agent::v1::PowerReply> Undefine(const std::string& uuid);
+  absl::StatusOr<agent::v1::PowerReply> State(const std::string& uuid);
+
  private:
   absl::StatusOr<agent::v1::PowerReply> Reply(const std::string& uuid);
   absl::StatusOr<agent::v1::PowerReply> PowerOnLocked(

@@ -148,3 +148,88 @@ TEST_CASE("conductor and agents talk over mutual TLS when configured",
   CHECK_FALSE(facts(grpc::SslCredentials(server_only)));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("every agent RPC works step by step on libvirt's test driver",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartConductor();
+  stack.StartCompute();
+  INFO(stack.Logs());
+  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
+      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  auto ctx = [] {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(10));
+    return c;
+  };
+  const std::string uuid = "0e7c4b52-93a1-4a25-9f0e-6f1c1f0d2a11";
+  agent::v1::ServerSpec spec;
+  spec.set_server_uuid(uuid);
+  spec.set_name("steps");
+  spec.set_vcpus(1);
+  spec.set_memory_mb(128);
+  agent::v1::Filesystem* fs = spec.add_filesystems();
+  fs->set_share_id("s1");
+  fs->set_export_location("192.0.2.1:/exports/s1");
+  fs->set_tag("data");
+  fs->set_share_proto("NFS");
+  agent::v1::ServerRequest server;
+  server.set_server_uuid(uuid);
+  agent::v1::PowerReply reply;
+  auto state = [&] {
+    REQUIRE(stub->GetServerState(ctx().get(), server, &reply).ok());
+    return reply.domain_state();
+  };
+  CHECK(state() == "absent");
+
+  // Define needs the mounts first.
+  agent::v1::DefineServerRequest define;
+  *define.mutable_spec() = spec;
+  CHECK(stub->DefineServer(ctx().get(), define, &reply).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION);
+  agent::v1::EnsureMountRequest mount;
+  mount.set_server_uuid(uuid);
+  *mount.mutable_filesystem() = *fs;
+  agent::v1::EnsureMountReply mounted, again;
+  REQUIRE(stub->EnsureMount(ctx().get(), mount, &mounted).ok());
+  REQUIRE(stub->EnsureMount(ctx().get(), mount, &again).ok());
+  CHECK(mounted.mount_point() == again.mount_point());
+  CHECK(stack.MountPoints().size() == 1);
+  REQUIRE(stub->DefineServer(ctx().get(), define, &reply).ok());
+  CHECK(reply.domain_state() == "shutoff");
+  REQUIRE(reply.mount_points_size() == 1);
+  CHECK(reply.mount_points(0) == mounted.mount_point());
+
+  // Start, stop: each twice.
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(stub->StartServer(ctx().get(), server, &reply).ok());
+    CHECK(reply.domain_state() == "running");
+  }
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(stub->StopServer(ctx().get(), server, &reply).ok());
+    CHECK(reply.domain_state() == "shutoff");
+  }
+  agent::v1::ServerRequest other;
+  other.set_server_uuid("7d1f6a2e-0000-4000-8000-000000000000");
+  CHECK(stub->StartServer(ctx().get(), other, &reply).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+
+  // Release the mounts, undefine: each twice.
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(stub->ReleaseMounts(ctx().get(), server, &reply).ok());
+    CHECK(reply.mount_points_size() == 0);
+  }
+  CHECK(stack.MountPoints().empty());
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(stub->UndefineServer(ctx().get(), server, &reply).ok());
+    CHECK(reply.domain_state() == "absent");
+  }
+  // An export that would inject options is refused with the reason.
+  fs->set_export_location("-oremount:/x");
+  *mount.mutable_filesystem() = *fs;
+  grpc::Status refused = stub->EnsureMount(ctx().get(), mount, &mounted);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message().find("Refusing export location") !=
+        std::string::npos);
+}
