@@ -98,77 +98,108 @@ absl::StatusOr<BootImage> ResolveImage(const std::string& image_dir,
       absl::StrCat("Image '", image_ref, "' not found in ", image_dir));
 }
 
-std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
+DomainModel DomainModelFor(const agent::v1::ServerSpec& spec,
                            const std::vector<std::string>& mount_points,
                            const DomainOptions& options,
                            const BootImage& image) {
-  std::string xml = absl::StrCat(
-      "<domain type='", options.virt_type, "'>\n  <name>",
-      DomainName(spec.server_uuid()), "</name>\n  <uuid>", spec.server_uuid(),
-      "</uuid>\n  <title>", XmlEscape(spec.name()),
-      "</title>\n  <memory unit='MiB'>", spec.memory_mb(),
-      "</memory>\n  <vcpu>", spec.vcpus(), "</vcpu>\n");
-  if (spec.huge_pages()) {
-    absl::StrAppend(&xml,
-                    "  <memoryBacking><hugepages/><access mode='shared'/>"
-                    "</memoryBacking>\n");
-  } else if (options.shared_memory == "file") {
-    absl::StrAppend(&xml,
-                    "  <memoryBacking><source type='file'/><access "
-                    "mode='shared'/></memoryBacking>\n");
-  } else if (options.shared_memory == "memfd") {
-    absl::StrAppend(&xml,
-                    "  <memoryBacking><source type='memfd'/><access "
-                    "mode='shared'/></memoryBacking>\n");
+  DomainModel m;
+  m.type = options.virt_type;
+  m.name = DomainName(spec.server_uuid());
+  m.uuid = spec.server_uuid();
+  m.title = spec.name();
+  m.memory_mb = spec.memory_mb();
+  m.vcpus = spec.vcpus();
+  m.backing = spec.huge_pages()                  ? MemoryBacking::kHugePages
+              : options.shared_memory == "file"  ? MemoryBacking::kFile
+              : options.shared_memory == "memfd" ? MemoryBacking::kMemfd
+                                                 : MemoryBacking::kNone;
+  m.boot = image;
+  m.emulator = options.emulator;
+  if (!options.console_dir.empty()) {
+    m.console_log = absl::StrCat(options.console_dir, "/", m.name, ".log");
   }
-  if (image.kernel.empty()) {
+  for (int i = 0; i < spec.filesystems_size(); ++i) {
+    m.filesystems.push_back({mount_points[i], spec.filesystems(i).tag()});
+  }
+  return m;
+}
+
+std::string DomainXml(const DomainModel& m) {
+  // Every value goes through XmlEscape; numbers are printed as numbers.
+  std::string xml = absl::StrCat(
+      "<domain type='", XmlEscape(m.type), "'>\n  <name>", XmlEscape(m.name),
+      "</name>\n  <uuid>", XmlEscape(m.uuid), "</uuid>\n  <title>",
+      XmlEscape(m.title), "</title>\n  <memory unit='MiB'>", m.memory_mb,
+      "</memory>\n  <vcpu>", m.vcpus, "</vcpu>\n");
+  switch (m.backing) {
+    case MemoryBacking::kHugePages:
+      absl::StrAppend(&xml,
+                      "  <memoryBacking><hugepages/><access mode='shared'/>"
+                      "</memoryBacking>\n");
+      break;
+    case MemoryBacking::kFile:
+    case MemoryBacking::kMemfd:
+      absl::StrAppend(&xml, "  <memoryBacking><source type='",
+                      m.backing == MemoryBacking::kFile ? "file" : "memfd",
+                      "'/><access mode='shared'/></memoryBacking>\n");
+      break;
+    case MemoryBacking::kNone:
+      break;
+  }
+  if (m.boot.kernel.empty()) {
     absl::StrAppend(&xml, "  <os><type arch='x86_64'>hvm</type></os>\n");
   } else {
     absl::StrAppend(&xml,
                     "  <os><type arch='x86_64' machine='q35'>hvm</type>"
                     "<kernel>",
-                    XmlEscape(image.kernel), "</kernel>");
-    if (!image.initrd.empty()) {
-      absl::StrAppend(&xml, "<initrd>", XmlEscape(image.initrd), "</initrd>");
+                    XmlEscape(m.boot.kernel), "</kernel>");
+    if (!m.boot.initrd.empty()) {
+      absl::StrAppend(&xml, "<initrd>", XmlEscape(m.boot.initrd), "</initrd>");
     }
-    absl::StrAppend(&xml, "<cmdline>", XmlEscape(image.cmdline),
+    absl::StrAppend(&xml, "<cmdline>", XmlEscape(m.boot.cmdline),
                     "</cmdline></os>\n");
   }
-  if (spec.huge_pages()) {
+  if (m.backing == MemoryBacking::kHugePages) {
+    // Shared NUMA memory access, as huge-page virtiofs requires.
     absl::StrAppend(&xml, "  <cpu><numa><cell id='0' cpus='0-",
-                    std::max(0, spec.vcpus() - 1), "' memory='",
-                    spec.memory_mb(),
+                    std::max(0, m.vcpus - 1), "' memory='", m.memory_mb,
                     "' unit='MiB' memAccess='shared'/></numa></cpu>\n");
   }
   absl::StrAppend(&xml, "  <features><acpi/></features>\n  <devices>\n");
-  if (!options.emulator.empty()) {
-    absl::StrAppend(&xml, "    <emulator>", XmlEscape(options.emulator),
+  if (!m.emulator.empty()) {
+    absl::StrAppend(&xml, "    <emulator>", XmlEscape(m.emulator),
                     "</emulator>\n");
   }
-  if (!image.disk.empty()) {
+  if (!m.boot.disk.empty()) {
     absl::StrAppend(&xml,
                     "    <disk type='file' device='disk'><driver name='qemu' "
                     "type='qcow2'/><source file='",
-                    XmlEscape(image.disk),
+                    XmlEscape(m.boot.disk),
                     "'/><target dev='vda' bus='virtio'/></disk>\n");
   }
-  if (!options.console_dir.empty()) {
-    const std::string log = XmlEscape(absl::StrCat(
-        options.console_dir, "/", DomainName(spec.server_uuid()), ".log"));
+  if (!m.console_log.empty()) {
+    const std::string log = XmlEscape(m.console_log);
     absl::StrAppend(&xml, "    <serial type='file'><source path='", log,
                     "'/><target port='0'/></serial>\n"
                     "    <console type='file'><source path='",
                     log, "'/><target type='serial' port='0'/></console>\n");
   }
-  for (int i = 0; i < spec.filesystems_size(); ++i) {
+  for (const auto& fs : m.filesystems) {
     absl::StrAppend(&xml,
                     "    <filesystem type='mount' accessmode='passthrough'>"
                     "<driver type='virtiofs'/><source dir='",
-                    XmlEscape(mount_points[i]), "'/><target dir='",
-                    XmlEscape(spec.filesystems(i).tag()), "'/></filesystem>\n");
+                    XmlEscape(fs.source), "'/><target dir='", XmlEscape(fs.tag),
+                    "'/></filesystem>\n");
   }
   absl::StrAppend(&xml, "  </devices>\n</domain>\n");
   return xml;
+}
+
+std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
+                           const std::vector<std::string>& mount_points,
+                           const DomainOptions& options,
+                           const BootImage& image) {
+  return DomainXml(DomainModelFor(spec, mount_points, options, image));
 }
 
 ServerDriver::ServerDriver(Hypervisor& hypervisor, MountManager& mounts,

@@ -42,9 +42,38 @@ absl::StatusOr<BootImage> ResolveImage(const std::string& image_dir,
 // Domain name of a server: "instance-<uuid>".
 std::string DomainName(const std::string& server_uuid);
 
-// The domain XML for `spec` with the shares at `mount_points` (same order
-// as spec.filesystems()). Memory backing: huge pages when the flavor asks;
-// else file or memfd per `options.shared_memory`.
+enum class MemoryBacking { kNone, kMemfd, kFile, kHugePages };
+
+// What a server's domain is made of; DomainXml renders it.
+struct DomainModel {
+  std::string type;  // test, qemu or kvm
+  std::string name, uuid, title;
+  int64_t memory_mb = 0;
+  int vcpus = 1;
+  MemoryBacking backing = MemoryBacking::kNone;  // shared memory for virtiofs
+  BootImage boot;
+  std::string emulator;
+  std::string console_log;  // serial console file, "" for none
+  struct Filesystem {
+    std::string source;  // the host mount point
+    std::string tag;     // what the guest mounts
+  };
+  std::vector<Filesystem> filesystems;
+};
+
+// The model for `spec` with the shares at `mount_points` (same order as
+// spec.filesystems()): huge pages when the flavor asks, else file or memfd
+// per `options.shared_memory`.
+DomainModel DomainModelFor(const agent::v1::ServerSpec& spec,
+                           const std::vector<std::string>& mount_points,
+                           const DomainOptions& options,
+                           const BootImage& image = {});
+// libvirt domain XML for the model; every value escaped.
+std::string DomainXml(const DomainModel& model);
+
+// DomainXml(DomainModelFor(...)). The domain XML for `spec` with the shares
+// at `mount_points` (same order as spec.filesystems()). Memory backing: huge
+// pages when the flavor asks; else file or memfd per `options.shared_memory`.
 std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
                            const std::vector<std::string>& mount_points,
                            const DomainOptions& options,

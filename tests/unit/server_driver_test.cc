@@ -226,3 +226,37 @@ TEST_CASE("domain XML passes virt-xml-validate", "[unit]") {
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the domain model follows the flavor and the host's memory setting",
+          "[unit]") {
+  auto spec = Spec("11111111-2222-3333-4444-555555555555",
+                   {{"h:/a", "data"}, {"h:/b", "logs"}});
+  spec.set_memory_mb(512);
+  spec.set_vcpus(2);
+  struct Case {
+    bool huge_pages;
+    std::string shared_memory;
+    MemoryBacking want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {false, "memfd", MemoryBacking::kMemfd},
+           {false, "file", MemoryBacking::kFile},
+           {false, "none", MemoryBacking::kNone},
+           {true, "memfd", MemoryBacking::kHugePages},
+           {true, "none", MemoryBacking::kHugePages},
+       }) {
+    INFO(c.huge_pages << " " << c.shared_memory);
+    spec.set_huge_pages(c.huge_pages);
+    DomainOptions options{"kvm", c.shared_memory, "", "", ""};
+    DomainModel m = DomainModelFor(spec, {"/m/a", "/m/b"}, options);
+    CHECK(m.backing == c.want);
+    CHECK(m.memory_mb == 512);
+    CHECK(m.vcpus == 2);
+    CHECK(m.name == "instance-11111111-2222-3333-4444-555555555555");
+    REQUIRE(m.filesystems.size() == 2);
+    CHECK(m.filesystems[1].source == "/m/b");
+    CHECK(m.filesystems[1].tag == "logs");
+    const std::string xml = DomainXml(m);
+    CHECK(absl::StrContains(xml, "memAccess='shared'") == c.huge_pages);
+  }
+}
