@@ -2,6 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 
 namespace shareplane {
@@ -16,9 +21,29 @@ HostSettings HostSettingsFrom(const Config& config, int agent_port) {
   s.agent_endpoint = absl::StrCat(my_ip, ":", agent_port);
   s.shared_memory = config.GetString("libvirt", "shared_memory", "memfd");
   s.file_backed_memory_mb = config.GetInt("libvirt", "file_backed_memory", 0);
-  s.virtiofsd_path =
-      config.GetString("libvirt", "virtiofsd_path", s.virtiofsd_path);
+  s.virtiofsd_path = config.GetString("libvirt", "virtiofsd_path", "");
+  if (s.virtiofsd_path.empty()) s.virtiofsd_path = FindVirtiofsd();
   return s;
+}
+
+std::string FindVirtiofsd(const std::vector<std::string>& descriptor_dirs) {
+  for (const std::string& dir : descriptor_dirs) {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().extension() == ".json") files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::ifstream in(f);
+      const auto doc = nlohmann::json::parse(in, nullptr, false);
+      if (doc.is_object() && doc.value("type", "") == "fs" &&
+          doc.value("binary", "") != "") {
+        return doc.value("binary", "");
+      }
+    }
+  }
+  return "";
 }
 
 std::vector<std::string> ComputeTraits(const HypervisorInfo& info,

@@ -19,7 +19,9 @@ struct HostSettings {
   std::string shared_memory = "memfd";
   // [libvirt] file_backed_memory in MiB; > 0 means configured.
   int file_backed_memory_mb = 0;
-  std::string virtiofsd_path = "/usr/lib/qemu/virtiofsd";
+  // [libvirt] virtiofsd_path, else what QEMU's vhost-user descriptors name
+  // (FindVirtiofsd).
+  std::string virtiofsd_path;
 };
 
 // Reads [DEFAULT] host/my_ip, [compute] storage_ip, [libvirt] ...; the agent
@@ -31,6 +33,13 @@ HostSettings HostSettingsFrom(const Config& config, int agent_port);
 // COMPUTE_MEM_BACKING_FILE: file-backed memory configured.
 // CUSTOM_MEM_BACKING_MEMFD: shared_memory = memfd with libvirt >= 4.10 and
 // QEMU >= 4.0 (or the test driver).
+// The virtiofsd binary named by the first vhost-user descriptor of type
+// "fs" in `descriptor_dirs` (QEMU's interop convention, as libvirt looks it
+// up), lowest file name first; "" if none.
+std::string FindVirtiofsd(const std::vector<std::string>& descriptor_dirs = {
+                              "/etc/qemu/vhost-user",
+                              "/usr/share/qemu/vhost-user"});
+
 std::vector<std::string> ComputeTraits(const HypervisorInfo& info,
                                        const HostSettings& settings,
                                        bool virtiofsd_present);

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "compute-agent/host_facts.h"
 #include "conductor/workflow.h"
@@ -57,4 +59,22 @@ TEST_CASE("the preferred export location wins, else the first", "[unit]") {
   CHECK(*PickExportLocation({{"a", "h:/a", false}, {"b", "h:/b", false}}) ==
         "h:/a");
   CHECK_FALSE(PickExportLocation({}).ok());
+}
+
+TEST_CASE("virtiofsd is found through QEMU's vhost-user descriptors",
+          "[unit]") {
+  char tmpl[] = "/tmp/sp-vhost.XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  std::ofstream(dir + "/10-gpu.json")
+      << R"({"type": "gpu", "binary": "/usr/lib/qemu/vhost-user-gpu"})";
+  std::ofstream(dir + "/50-virtiofsd.json")
+      << R"({"description": "virtiofsd", "type": "fs",
+             "binary": "/usr/libexec/virtiofsd"})";
+  std::ofstream(dir + "/60-other.json")
+      << R"({"type": "fs", "binary": "/opt/other"})";
+  std::ofstream(dir + "/broken.json") << "{not json";
+  CHECK(FindVirtiofsd({"/nonexistent", dir}) == "/usr/libexec/virtiofsd");
+  CHECK(FindVirtiofsd({"/nonexistent"}).empty());
+  std::filesystem::remove_all(dir);
 }
