@@ -5,6 +5,7 @@
 // writes one back. This kernel has no NFS client, so the agent's mount
 // helper (tests/support/bind-mount-helper) bind-mounts the emulator's
 // export directories, after recording the argv mount(8) would have had.
+#include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -14,6 +15,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "shareplane/agent/v1/agent.grpc.pb.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;
@@ -258,4 +260,39 @@ TEST_CASE("a QEMU guest reads and writes a CephFS share through virtiofs",
     if (e.is_directory()) CHECK_FALSE(Mounted(e.path().string()));
   }
   guest.Delete();
+}
+
+TEST_CASE("the agent reconnects to a restarted libvirtd", "[e2e][guest]") {
+  const std::string work = UniqueName("/tmp/sp-guest-reconnect");
+  Stack stack(GuestConfig(work, ""));
+  stack.StartConductor();
+  stack.StartCompute();
+  INFO(stack.Logs());
+  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
+      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  auto state = [&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    agent::v1::ServerRequest req;
+    req.set_server_uuid("5b0c7f4e-1111-4222-8333-944455556666");
+    agent::v1::PowerReply reply;
+    grpc::Status s = stub->GetServerState(&ctx, req, &reply);
+    return s.ok() ? reply.domain_state() : "error: " + s.error_message();
+  };
+  REQUIRE(state() == "absent");
+  Process restart("libvirtd-restart",
+                  {SHAREPLANE_SOURCE_DIR "/tests/support/libvirtd", "restart",
+                   TestServices::Get().services_dir});
+  REQUIRE(
+      WaitUntil([&] { return !restart.running(); }, std::chrono::seconds(60)));
+  if (restart.Log().empty() &&
+      !std::filesystem::exists(TestServices::Get().services_dir +
+                               "/libvirtd.started")) {
+    WARN("libvirtd was not started by the harness; not restarting it");
+    return;
+  }
+  // The agent's old connection died with the daemon: it opens a new one.
+  CHECK(state() == "absent");
+  std::filesystem::remove_all(work);
 }
