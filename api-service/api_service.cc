@@ -4,6 +4,7 @@
 #include "api-service/compute_api.h"
 #include "api-service/faults.h"
 #include "api-service/grpc_front.h"
+#include "api-service/metadata_api.h"
 #include "common/log.h"
 #include "common/outbox_relay.h"
 #include "common/settings.h"
@@ -24,8 +25,11 @@ struct ApiService::Parts {
   GrpcFront grpc;
   OutboxRelay relay;
   HttpServer server;
+  MetadataApi metadata;
+  HttpServer metadata_server;
   int port = 0;
   int grpc_port = 0;
+  int metadata_port = 0;
 
   Parts(const Config& c, Policy p)
       : config(c),
@@ -47,7 +51,11 @@ struct ApiService::Parts {
         grpc(compute),
         relay(db, publisher),
         server([this](const HttpRequest& r) { return compute.Handle(r); },
-               c.GetInt("api", "workers", 16), FaultResponse) {}
+               c.GetInt("api", "workers", 16), FaultResponse),
+        metadata(db, c.GetString("api", "metadata_proxy_shared_secret", "")),
+        metadata_server(
+            [this](const HttpRequest& r) { return metadata.Handle(r); },
+            c.GetInt("api", "metadata_workers", 4)) {}
 };
 
 ApiService::ApiService(std::unique_ptr<Parts> parts)
@@ -85,20 +93,29 @@ absl::Status ApiService::Start() {
       parts_->config.GetInt("api", "grpc_listen_port", 8779));
   if (!grpc_port.ok()) return grpc_port.status();
   parts_->grpc_port = *grpc_port;
+  auto metadata_port = parts_->metadata_server.Listen(
+      parts_->config.GetString("api", "metadata_listen", host),
+      parts_->config.GetInt("api", "metadata_listen_port", 8775));
+  if (!metadata_port.ok()) return metadata_port.status();
+  parts_->metadata_port = *metadata_port;
   parts_->server.Start();
+  parts_->metadata_server.Start();
   parts_->relay.Start();
   SP_LOG(Info) << "Compute API listening on http://" << host << ":" << *port
-               << ", gRPC on port " << *grpc_port;
+               << ", gRPC on port " << *grpc_port << ", metadata on port "
+               << *metadata_port;
   return absl::OkStatus();
 }
 
 void ApiService::Stop() {
   parts_->server.Stop();
+  parts_->metadata_server.Stop();
   parts_->grpc.Stop();
   parts_->relay.Stop();
 }
 
 int ApiService::compute_port() const { return parts_->port; }
 int ApiService::grpc_port() const { return parts_->grpc_port; }
+int ApiService::metadata_port() const { return parts_->metadata_port; }
 
 }  // namespace shareplane

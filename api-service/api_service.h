@@ -25,6 +25,7 @@ class ApiService {
   void Stop();
   int compute_port() const;
   int grpc_port() const;
+  int metadata_port() const;
 
  private:
   struct Parts;

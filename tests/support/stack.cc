@@ -23,7 +23,8 @@ Stack::Stack(std::string extra_config)
       conductor_port_(FreePort()),
       compute_port_(FreePort()),
       manila_port_(FreePort()),
-      grpc_port_(FreePort()) {
+      grpc_port_(FreePort()),
+      metadata_port_(FreePort()) {
   extra_config_ = std::move(extra_config);
   config_path_ = WriteConfig(Config());
 }
@@ -45,7 +46,9 @@ std::string Stack::Config() const {
       "connection = ",
       database_.url(), "\n",
       "[api]\nlisten = 127.0.0.1\nlisten_port = ", api_port_,
-      "\ngrpc_listen_port = ", grpc_port_, "\n",
+      "\ngrpc_listen_port = ", grpc_port_,
+      "\nmetadata_listen_port = ", metadata_port_,
+      "\nmetadata_proxy_shared_secret = test-metadata-secret\n",
       "[manila]\nendpoint = ", manila_url(), "\naccess_rule_timeout = 10\n",
       "[conductor]\nlisten = 127.0.0.1\nlisten_port = ", conductor_port_,
       "\ntask_queue = ", queue_, "\nheartbeat_interval = 1\n",
@@ -66,6 +69,10 @@ void Stack::SetExtraConfig(std::string extra) {
 
 std::string Stack::grpc_endpoint() const {
   return absl::StrCat("127.0.0.1:", grpc_port_);
+}
+
+std::string Stack::metadata_url() const {
+  return absl::StrCat("http://127.0.0.1:", metadata_port_);
 }
 
 std::string Stack::compute_endpoint() const {

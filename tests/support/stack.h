@@ -42,6 +42,8 @@ class Stack {
   std::string manila_url() const;
   std::string compute_endpoint() const;
   std::string grpc_endpoint() const;
+  // The metadata API (secret "test-metadata-secret").
+  std::string metadata_url() const;
 
   // Seeds a flavor and a server of project "demo" (user "alice") on
   // `host`, in vm_state `state`; returns the server id. Registers `host`
@@ -88,7 +90,8 @@ class Stack {
   std::string Config() const;
   ScopedDatabase database_;
   std::string queue_;
-  int api_port_, conductor_port_, compute_port_, manila_port_, grpc_port_;
+  int api_port_, conductor_port_, compute_port_, manila_port_, grpc_port_,
+      metadata_port_;
   std::string extra_config_;
   std::string config_path_;
   std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
