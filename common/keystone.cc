@@ -101,8 +101,10 @@ absl::Status KeystoneSession::AuthenticateLocked() {
   }
   const json& t = body["token"];
   auto expires = ParseExpiry(t.value("expires_at", ""));
-  const auto lifetime = expires ? *expires - std::chrono::system_clock::now()
-                                : std::chrono::seconds(0);
+  // A token without a readable expiry is kept five minutes.
+  const auto lifetime =
+      expires ? *expires - std::chrono::system_clock::now()
+              : std::chrono::system_clock::duration(std::chrono::minutes(5));
   // Renew ahead of expiry; a token that lives shorter than the margin is
   // used for half its life.
   const Duration margin =
