@@ -616,19 +616,40 @@ void ForgetAccessGrant(pqxx::transaction_base& w, const std::string& share_id,
        share_id, access_type, access_to);
 }
 
+namespace {
+
+// True for a grant `g` no mapping needs: NFS ("ip") with no mapping of the
+// share on a host with that storage ip, CephFS ("cephx") with no CephFS
+// mapping of the share at all.
+constexpr char kGrantUnused[] =
+    " NOT EXISTS (SELECT 1 FROM share_mappings m JOIN servers s "
+    " ON s.uuid = m.server_uuid LEFT JOIN compute_hosts h "
+    " ON h.hostname = s.host WHERE m.share_id = g.share_id AND "
+    " ((g.access_type = 'ip' AND h.storage_ip = g.access_to) OR "
+    " (g.access_type = 'cephx' AND m.share_proto = 'CEPHFS'))) ";
+
+}  // namespace
+
+bool ForgetAccessGrantIfUnused(pqxx::transaction_base& w,
+                               const AccessGrant& grant) {
+  return Exec(w,
+              std::string("DELETE FROM access_grants g WHERE g.share_id = $1 "
+                          " AND g.access_type = $2 AND g.access_to = $3 AND") +
+                  kGrantUnused,
+              grant.share_id, grant.access_type, grant.access_to)
+             .affected_rows() == 1;
+}
+
 std::vector<AccessGrant> ListUnusedAccessGrants(pqxx::transaction_base& w,
                                                 int older_than_seconds) {
   std::vector<AccessGrant> out;
   for (const auto& row :
        Exec(w,
-            "SELECT g.share_id, g.access_type, g.access_to, g.project_id, "
-            " g.user_id FROM access_grants g WHERE g.created_at < now() - "
-            " make_interval(secs => $1) AND NOT EXISTS (SELECT 1 FROM "
-            " share_mappings m JOIN servers s ON s.uuid = m.server_uuid "
-            " LEFT JOIN compute_hosts h ON h.hostname = s.host "
-            " WHERE m.share_id = g.share_id AND ((g.access_type = 'ip' AND "
-            " h.storage_ip = g.access_to) OR (g.access_type = 'cephx' AND "
-            " m.share_proto = 'CEPHFS'))) ORDER BY g.created_at LIMIT 500",
+            std::string(
+                "SELECT g.share_id, g.access_type, g.access_to, g.project_id, "
+                " g.user_id FROM access_grants g WHERE g.created_at < now() - "
+                " make_interval(secs => $1) AND") +
+                kGrantUnused + "ORDER BY g.created_at LIMIT 500",
             older_than_seconds)) {
     out.push_back(
         {Str(row[0]), Str(row[1]), Str(row[2]), Str(row[3]), Str(row[4])});

@@ -237,6 +237,9 @@ void ForgetAccessGrant(pqxx::transaction_base& w, const std::string& share_id,
 // ip, CephFS ("cephx") ones with no CephFS mapping of the share at all.
 std::vector<AccessGrant> ListUnusedAccessGrants(pqxx::transaction_base& w,
                                                 int older_than_seconds);
+// Forgets `grant` unless a mapping needs it now; true if it was forgotten.
+bool ForgetAccessGrantIfUnused(pqxx::transaction_base& w,
+                               const AccessGrant& grant);
 
 // Notification keys older than a day go too.
 int PurgeSentOutbox(pqxx::transaction_base& w);

@@ -110,12 +110,7 @@ absl::StatusOr<std::vector<OrphanRule>> FindOrphanRules(
     // unless a mapping started to need it meanwhile (checked again).
     SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
       LockShareAccess(w, g.share_id);
-      for (const AccessGrant& still : ListUnusedAccessGrants(w, 0)) {
-        if (still.share_id == g.share_id && still.access_to == g.access_to &&
-            still.access_type == g.access_type) {
-          ForgetAccessGrant(w, g.share_id, g.access_type, g.access_to);
-        }
-      }
+      ForgetAccessGrantIfUnused(w, g);
       return absl::OkStatus();
     }));
   }

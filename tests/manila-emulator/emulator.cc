@@ -17,42 +17,16 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/ids.h"
+#include "tests/manila-emulator/model.h"
 
 namespace shareplane {
 
-// Who makes a request, as the emulator's auth decided.
-struct Caller {
-  std::string user;
-  std::string project;
-  bool admin = false;
-  // Sent an X-Service-Token: may see and remove service locks.
-  bool service = false;
-  int minor = 0;  // requested microversion 2.<minor>
-  // Manila's lock_context for locks this caller creates.
-  std::string LockContext() const {
-    return service ? "service" : admin ? "admin" : "user";
-  }
-};
+using namespace manila_emulator;
 
 namespace {
 
 using json = nlohmann::json;
 constexpr int kMaxMinor = 82;
-
-// A resource lock (Manila 2.81): `delete` locks protect shares and access
-// rules from deletion, `show` locks hide a rule's access_to and access_key.
-struct Lock {
-  std::string id;
-  std::string user_id;
-  std::string project_id;
-  std::string lock_context;
-  std::string resource_type;  // share | access_rule
-  std::string resource_id;
-  std::string resource_action;  // delete | show
-  std::string lock_reason;
-  std::string created_at;
-  std::string updated_at;
-};
 
 // Who may lift (or see through) a lock: service locks need a service token,
 // admin locks an admin or service, user locks their user or an admin.
@@ -61,37 +35,6 @@ bool CanManage(const Lock& l, const Caller& c) {
   if (l.lock_context == "admin") return c.admin || c.service;
   return c.user == l.user_id || c.admin || c.service;
 }
-
-struct Rule {
-  std::string id;
-  std::string access_type;
-  std::string access_to;
-  std::string access_level;
-  std::string state;
-  std::string access_key;
-  std::string created_at;
-  std::string updated_at;
-  TimePoint due;  // when the current transition completes
-};
-
-struct ExportLocation {
-  std::string id;
-  std::string path;
-  bool preferred = false;
-  bool admin_only = false;
-};
-
-struct Share {
-  std::string id;
-  std::string name;
-  std::string project_id;
-  std::string proto;
-  std::string status = "available";
-  int size = 1;
-  std::string created_at;
-  std::vector<ExportLocation> locations;
-  std::vector<Rule> rules;
-};
 
 std::string NowIso() {
   std::time_t t = std::time(nullptr);
@@ -259,21 +202,6 @@ struct ManilaEmulator::State {
       }
       locks.erase(id);
     }
-  }
-
-  json LockJson(const Lock& l) const {
-    return {{"id", l.id},
-            {"user_id", l.user_id},
-            {"project_id", l.project_id},
-            {"lock_context", l.lock_context},
-            {"resource_type", l.resource_type},
-            {"resource_id", l.resource_id},
-            {"resource_action", l.resource_action},
-            {"lock_reason", l.lock_reason},
-            {"created_at", l.created_at},
-            {"updated_at",
-             l.updated_at.empty() ? json(nullptr) : json(l.updated_at)},
-            {"links", json::array()}};
   }
 
   json RuleJson(const Rule& r, const Caller& c) const {
@@ -599,97 +527,12 @@ struct ManilaEmulator::State {
     return Fault(404, "The resource could not be found.");
   }
 
-  // Persistence: the whole state as one JSON document, replaced atomically
-  // after every change.
-  json Dump() const {
-    json out = {{"shares", json::array()}, {"locks", json::array()}};
-    for (const auto& [id, s] : shares) {
-      json j = {{"id", s.id},
-                {"name", s.name},
-                {"project_id", s.project_id},
-                {"proto", s.proto},
-                {"status", s.status},
-                {"size", s.size},
-                {"created_at", s.created_at},
-                {"locations", json::array()},
-                {"rules", json::array()}};
-      for (const auto& l : s.locations) {
-        j["locations"].push_back({{"id", l.id},
-                                  {"path", l.path},
-                                  {"preferred", l.preferred},
-                                  {"admin_only", l.admin_only}});
-      }
-      for (const auto& r : s.rules) {
-        j["rules"].push_back({{"id", r.id},
-                              {"access_type", r.access_type},
-                              {"access_to", r.access_to},
-                              {"access_level", r.access_level},
-                              {"state", r.state},
-                              {"access_key", r.access_key},
-                              {"created_at", r.created_at},
-                              {"updated_at", r.updated_at}});
-      }
-      out["shares"].push_back(j);
-    }
-    for (const auto& [id, l] : locks) out["locks"].push_back(LockJson(l));
-    return out;
-  }
-
-  void Load(const json& in) {
-    const TimePoint now = RealClock::Get()->Now();
-    for (const json& j : in.value("shares", json::array())) {
-      Share s;
-      s.id = j.value("id", "");
-      s.name = j.value("name", "");
-      s.project_id = j.value("project_id", "");
-      s.proto = j.value("proto", "");
-      s.status = j.value("status", "");
-      s.size = j.value("size", 1);
-      s.created_at = j.value("created_at", "");
-      for (const json& l : j.value("locations", json::array())) {
-        s.locations.push_back({l.value("id", ""), l.value("path", ""),
-                               l.value("preferred", false),
-                               l.value("admin_only", false)});
-      }
-      for (const json& r : j.value("rules", json::array())) {
-        Rule rule;
-        rule.id = r.value("id", "");
-        rule.access_type = r.value("access_type", "");
-        rule.access_to = r.value("access_to", "");
-        rule.access_level = r.value("access_level", "");
-        rule.state = r.value("state", "");
-        rule.access_key = r.value("access_key", "");
-        rule.created_at = r.value("created_at", "");
-        rule.updated_at = r.value("updated_at", "");
-        rule.due = now;  // transitions resume where they stopped
-        s.rules.push_back(std::move(rule));
-        moving.insert(s.id);
-      }
-      shares[s.id] = std::move(s);
-    }
-    for (const json& j : in.value("locks", json::array())) {
-      Lock l;
-      l.id = j.value("id", "");
-      l.user_id = j.value("user_id", "");
-      l.project_id = j.value("project_id", "");
-      l.lock_context = j.value("lock_context", "");
-      l.resource_type = j.value("resource_type", "");
-      l.resource_id = j.value("resource_id", "");
-      l.resource_action = j.value("resource_action", "");
-      l.lock_reason = j.value("lock_reason", "");
-      l.created_at = j.value("created_at", "");
-      l.updated_at =
-          j["updated_at"].is_string() ? j.value("updated_at", "") : "";
-      locks[l.id] = std::move(l);
-    }
-  }
-
   void Save() {
     if (options.state_file.empty()) return;
     const std::string tmp = options.state_file + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
-      out << Dump().dump();
+      out << DumpState(shares, locks).dump();
       if (!out) return;
     }
     std::rename(tmp.c_str(), options.state_file.c_str());
@@ -703,7 +546,10 @@ ManilaEmulator::ManilaEmulator(ManilaEmulatorOptions options)
     std::ifstream in(state_->options.state_file);
     if (in) {
       json doc = json::parse(in, nullptr, false);
-      if (doc.is_object()) state_->Load(doc);
+      if (doc.is_object()) {
+        LoadState(doc, RealClock::Get()->Now(), state_->shares, state_->locks,
+                  state_->moving);
+      }
     }
   }
   const Duration tick = std::max<Duration>(std::chrono::milliseconds(2),
@@ -718,65 +564,6 @@ ManilaEmulator::~ManilaEmulator() {
   state_->worker.join();
 }
 
-namespace {
-
-// Keystone's view of a token: GET /v3/auth/tokens, the token validating
-// itself (Keystone lets a token's subject do that). nullopt when invalid.
-std::optional<json> ValidateToken(const std::string& keystone_url,
-                                  const std::string& token) {
-  if (token.empty()) return std::nullopt;
-  HttpClientRequest v;
-  v.url = keystone_url + "/auth/tokens";
-  v.headers = {{"X-Auth-Token", token},
-               {"X-Subject-Token", token},
-               {"Accept", "application/json"}};
-  v.timeout = std::chrono::seconds(10);
-  auto resp = HttpFetch(v);
-  if (!resp.ok() || resp->status != 200) return std::nullopt;
-  json body = json::parse(resp->body, nullptr, false);
-  if (!body.is_object() || !body.contains("token")) return std::nullopt;
-  return body["token"];
-}
-
-bool HasRole(const json& token, const std::string& role) {
-  for (const json& r : token.value("roles", json::array())) {
-    if (r.value("name", "") == role) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-std::optional<Caller> ManilaEmulator::Authenticate(const HttpRequest& req) {
-  const std::string token = req.Header("X-Auth-Token");
-  if (token.empty()) return std::nullopt;
-  const std::string& keystone = state_->options.keystone_url;
-  if (keystone.empty()) {
-    // noauth: the token is "user:project"; "admin" users are administrators.
-    std::vector<std::string> up = absl::StrSplit(token, ':');
-    Caller c{up[0], up.size() > 1 ? up[1] : up[0], up[0] == "admin"};
-    c.service = req.HasHeader("X-Service-Token");
-    return c;
-  }
-  // keystone: both tokens are validated, as keystonemiddleware does; the
-  // service token counts when it carries the service role.
-  auto user = ValidateToken(keystone, token);
-  if (!user) return std::nullopt;
-  Caller c;
-  c.user = (*user)["user"].value("id", "");
-  c.project =
-      user->contains("project") ? (*user)["project"].value("id", "") : "";
-  c.admin = HasRole(*user, "admin");
-  if (req.HasHeader("X-Service-Token")) {
-    auto service = ValidateToken(keystone, req.Header("X-Service-Token"));
-    if (!service) return std::nullopt;
-    c.service = HasRole(*service, "service");
-  } else {
-    c.service = HasRole(*user, "service");
-  }
-  return c;
-}
-
 HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   std::vector<std::string> parts =
       absl::StrSplit(req.path, '/', absl::SkipEmpty());
@@ -787,7 +574,8 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   // Control endpoint: POST /v2/_emulator/faults {"latency_ms", "fail_next",
   // "fail_status", "rules"}, admin only.
   if (parts.size() == 3 && parts[1] == "_emulator" && parts[2] == "faults") {
-    std::optional<Caller> who = Authenticate(req);
+    std::optional<Caller> who =
+        AuthenticateCaller(req, state_->options.keystone_url);
     if (!who || !who->admin) {
       return Fault(403, "Only admins may inject faults.");
     }
@@ -832,7 +620,8 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
                                      kMaxMinor, "."));
     }
   }
-  std::optional<Caller> who = Authenticate(req);
+  std::optional<Caller> who =
+      AuthenticateCaller(req, state_->options.keystone_url);
   if (!who) return Fault(401, "Authentication required");
   Caller caller = *who;
   caller.minor = minor;

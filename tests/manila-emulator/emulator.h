@@ -14,8 +14,6 @@
 
 namespace shareplane {
 
-struct Caller;
-
 struct ManilaEmulatorOptions {
   // Time a rule spends in queued_to_apply + applying (and denying).
   Duration apply_delay = std::chrono::milliseconds(50);
@@ -44,7 +42,6 @@ class ManilaEmulator {
   HttpResponse Handle(const HttpRequest& request);
 
  private:
-  std::optional<Caller> Authenticate(const HttpRequest& request);
   struct State;
   std::unique_ptr<State> state_;
 };
