@@ -52,6 +52,9 @@ void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
   task.set_global_request_id(ctx.global_request_id);
   task.set_project_id(ctx.project_id);
   task.set_user_id(ctx.user_id);
+  // The conductor calls Manila on the user's behalf with it (plus its own
+  // service token) when it runs with Keystone.
+  task.set_auth_token(ctx.auth_token);
   std::string bytes;
   task.SerializeToString(&bytes);
   InsertOutbox(w, queue, bytes, task.request_id());

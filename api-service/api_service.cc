@@ -15,8 +15,10 @@ struct ApiService::Parts {
   const Config config;
   Database db;
   AmqpPublisher publisher;
+  std::unique_ptr<KeystoneSession> manila_keystone;
   ManilaClient manila;
   Policy policy;
+  std::unique_ptr<Authenticator> auth;
   ApiDeps deps;
   SharesApi shares;
   ServersApi servers;
@@ -31,12 +33,14 @@ struct ApiService::Parts {
   int grpc_port = 0;
   int metadata_port = 0;
 
-  Parts(const Config& c, Policy p)
+  Parts(const Config& c, Policy p, std::unique_ptr<Authenticator> a)
       : config(c),
         db(DatabaseOptionsFrom(c)),
         publisher(AmqpOptionsFrom(c)),
-        manila(ManilaOptionsFrom(c)),
+        manila_keystone(ManilaKeystoneFrom(c)),
+        manila(ManilaOptionsFrom(c, manila_keystone.get())),
         policy(std::move(p)),
+        auth(std::move(a)),
         deps{db,
              manila,
              policy,
@@ -47,7 +51,7 @@ struct ApiService::Parts {
         shares(deps),
         servers(deps),
         resources(deps),
-        compute(shares, servers, resources),
+        compute(*auth, shares, servers, resources),
         grpc(compute),
         relay(db, publisher),
         server([this](const HttpRequest& r) { return compute.Handle(r); },
@@ -64,17 +68,13 @@ ApiService::~ApiService() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<ApiService>> ApiService::Create(
     const Config& config) {
-  const std::string strategy =
-      config.GetString("api", "auth_strategy", "noauth2");
-  if (strategy != "noauth" && strategy != "noauth2") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("[api] auth_strategy = ", strategy,
-                     " is not supported yet; use noauth2"));
-  }
+  auto auth = MakeAuthenticator(config);
+  if (!auth.ok()) return auth.status();
   auto policy =
       Policy::Load(config.GetString("oslo_policy", "policy_file", ""));
   if (!policy.ok()) return policy.status();
-  auto parts = std::make_unique<Parts>(config, std::move(*policy));
+  auto parts =
+      std::make_unique<Parts>(config, std::move(*policy), std::move(*auth));
   if (config.GetBool("database", "sync_on_start", false)) {
     auto version = MigrateSchema(parts->db);
     if (!version.ok()) return version.status();

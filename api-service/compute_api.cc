@@ -47,9 +47,9 @@ std::string VersionString(const ApiVersion& v) {
 
 }  // namespace
 
-ComputeApi::ComputeApi(SharesApi& shares, ServersApi& servers,
-                       ResourcesApi& resources)
-    : shares_(shares), servers_(servers), resources_(resources) {}
+ComputeApi::ComputeApi(Authenticator& auth, SharesApi& shares,
+                       ServersApi& servers, ResourcesApi& resources)
+    : auth_(auth), shares_(shares), servers_(servers), resources_(resources) {}
 
 HttpResponse ComputeApi::Handle(const HttpRequest& req) {
   HttpResponse resp = HandleInternal(req);
@@ -121,12 +121,7 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
                          std::string(version.status().message()));
   }
   ctx.version = *version;
-  if (absl::Status s = AuthenticateNoauth(req, ctx); !s.ok()) {
-    return JsonResponse(401, {{"error",
-                               {{"code", 401},
-                                {"title", "Unauthorized"},
-                                {"message", std::string(s.message())}}}});
-  }
+  if (auto refusal = auth_.Authenticate(req, ctx)) return *refusal;
   // A project id after /v2.1 is accepted, as Nova does.
   if (parts.size() > 2 && parts[1] == ctx.project_id) {
     parts.erase(parts.begin() + 1);

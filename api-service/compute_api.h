@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "api-service/authenticator.h"
 #include "api-service/resources_api.h"
 #include "api-service/servers_api.h"
 #include "api-service/shares_api.h"
@@ -15,7 +16,8 @@ namespace shareplane {
 
 class ComputeApi {
  public:
-  ComputeApi(SharesApi& shares, ServersApi& servers, ResourcesApi& resources);
+  ComputeApi(Authenticator& auth, SharesApi& shares, ServersApi& servers,
+             ResourcesApi& resources);
   // Serves one REST request.
   HttpResponse Handle(const HttpRequest& request);
   // The same for the gRPC front: keeps kStatusCodeHeader on faults.
@@ -25,6 +27,7 @@ class ComputeApi {
   HttpResponse Route(const HttpRequest& request, RequestContext& ctx);
   HttpResponse RouteServers(const HttpRequest& req, RequestContext& ctx,
                             const std::vector<std::string>& parts);
+  Authenticator& auth_;
   SharesApi& shares_;
   ServersApi& servers_;
   ResourcesApi& resources_;

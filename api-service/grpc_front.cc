@@ -177,9 +177,9 @@ class ComputeService final : public apipb::Compute::Service {
     req.body = body;
     for (const auto& [k, v] : ctx->client_metadata()) {
       std::string key(k.data(), k.size());
-      if (key == "x-auth-token" || key == "x-auth-user" ||
-          key == "x-auth-project-id" || key == "x-roles" ||
-          key == "x-openstack-request-id") {
+      if (key == "x-auth-token" || key == "x-service-token" ||
+          key == "x-auth-user" || key == "x-auth-project-id" ||
+          key == "x-roles" || key == "x-openstack-request-id") {
         req.headers[key] = std::string(v.data(), v.size());
       }
     }
@@ -193,6 +193,8 @@ class ComputeService final : public apipb::Compute::Service {
       if (!absl::SimpleAtoi(resp.Header(kStatusCodeHeader), &code)) {
         code = resp.status == 401
                    ? static_cast<int>(absl::StatusCode::kUnauthenticated)
+               : resp.status == 503
+                   ? static_cast<int>(absl::StatusCode::kUnavailable)
                    : static_cast<int>(absl::StatusCode::kInternal);
       }
       json fault = json::parse(resp.body, nullptr, false);

@@ -28,7 +28,14 @@ struct RequestContext {
   std::string project_id;
   std::vector<std::string> roles;
   bool is_admin = false;
-  std::string auth_token;  // forwarded to Manila; never logged
+  // From Keystone (empty under noauth).
+  std::string user_name;
+  std::string project_name;
+  std::string user_domain_id;
+  std::string project_domain_id;
+  std::vector<std::string> service_roles;  // of a valid X-Service-Token
+  std::string auth_token;                  // forwarded to Manila; never logged
+  std::string service_token;  // the caller's X-Service-Token; never logged
   ApiVersion version;
 
   bool HasRole(const std::string& role) const;

@@ -229,7 +229,7 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
   if (!s.ok()) return FaultFromStatus(s);
 
   // Manila decides what the caller may see: ask with the caller's token.
-  ManilaAuth auth{ctx.auth_token, "", ""};
+  ManilaAuth auth{ctx.auth_token, ctx.service_token, ctx.log_request_id()};
   auto share = deps_.manila.GetShare(share_id, auth);
   if (!share.ok()) {
     if (share.status().code() == absl::StatusCode::kNotFound) {

@@ -13,22 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string TokensUrl(std::string base) {
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  if (!absl::EndsWith(base, "/v3")) base += "/v3";
-  return base + "/auth/tokens";
-}
-
-// "2026-11-26T15:00:00.000000Z" as a system_clock time; nullopt if unparsable.
-std::optional<std::chrono::system_clock::time_point> ParseExpiry(
-    const std::string& s) {
-  std::tm tm{};
-  if (strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
-    return std::nullopt;
-  }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 json AuthBody(const KeystoneOptions& o) {
   if (o.auth_type == "v3applicationcredential") {
     return {{"auth",
@@ -54,6 +38,21 @@ json AuthBody(const KeystoneOptions& o) {
 
 }  // namespace
 
+std::string KeystoneTokensUrl(std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (!absl::EndsWith(base, "/v3")) base += "/v3";
+  return base + "/auth/tokens";
+}
+
+std::optional<std::chrono::system_clock::time_point> ParseKeystoneTime(
+    const std::string& s) {
+  std::tm tm{};
+  if (strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
 KeystoneSession::KeystoneSession(KeystoneOptions options, Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
@@ -75,7 +74,7 @@ absl::Status KeystoneSession::AuthenticateLocked() {
   }
   HttpClientRequest req;
   req.method = "POST";
-  req.url = TokensUrl(options_.auth_url);
+  req.url = KeystoneTokensUrl(options_.auth_url);
   req.timeout = options_.timeout;
   req.headers = {{"Content-Type", "application/json"},
                  {"Accept", "application/json"}};
@@ -100,7 +99,7 @@ absl::Status KeystoneSession::AuthenticateLocked() {
     return absl::UnavailableError("Keystone's token response is malformed");
   }
   const json& t = body["token"];
-  auto expires = ParseExpiry(t.value("expires_at", ""));
+  auto expires = ParseKeystoneTime(t.value("expires_at", ""));
   // A token without a readable expiry is kept five minutes.
   const auto lifetime =
       expires ? *expires - std::chrono::system_clock::now()

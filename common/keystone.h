@@ -5,7 +5,9 @@
 #ifndef SHAREPLANE_COMMON_KEYSTONE_H_
 #define SHAREPLANE_COMMON_KEYSTONE_H_
 
+#include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,13 @@ struct KeystoneOptions {
   // A token is renewed this long before its expires_at.
   Duration expiry_margin = std::chrono::seconds(60);
 };
+
+// URL of Keystone's /v3/auth/tokens under `auth_url` (with or without /v3).
+std::string KeystoneTokensUrl(std::string auth_url);
+// Keystone's time stamps ("2026-11-26T15:00:00.000000Z", UTC); nullopt if
+// unparsable.
+std::optional<std::chrono::system_clock::time_point> ParseKeystoneTime(
+    const std::string& s);
 
 class KeystoneSession {
  public:

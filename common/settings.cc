@@ -22,8 +22,10 @@ Database::Options DatabaseOptionsFrom(const Config& config) {
   return o;
 }
 
-ManilaOptions ManilaOptionsFrom(const Config& config) {
+ManilaOptions ManilaOptionsFrom(const Config& config,
+                                KeystoneSession* keystone_session) {
   ManilaOptions o;
+  o.keystone = keystone_session;
   const bool keystone = KeystoneOptionsFrom(config, "manila").has_value();
   o.endpoint = config.GetString(
       "manila", "endpoint",
@@ -53,6 +55,12 @@ std::optional<KeystoneOptions> KeystoneOptionsFrom(const Config& config,
   o.region_name = config.GetString(section, "region_name", "");
   o.interface = config.GetString(section, "valid_interfaces", "public");
   return o;
+}
+
+std::unique_ptr<KeystoneSession> ManilaKeystoneFrom(const Config& config) {
+  auto options = KeystoneOptionsFrom(config, "manila");
+  if (!options) return nullptr;
+  return std::make_unique<KeystoneSession>(*options, *RealClock::Get());
 }
 
 std::string TaskQueueFrom(const Config& config) {

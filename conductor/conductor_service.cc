@@ -85,17 +85,6 @@ class ServerLock {
   absl::Status status_;
 };
 
-std::unique_ptr<KeystoneSession> MakeKeystone(const Config& c) {
-  auto options = KeystoneOptionsFrom(c, "manila");
-  if (!options) return nullptr;
-  return std::make_unique<KeystoneSession>(*options, *RealClock::Get());
-}
-
-ManilaOptions WithKeystone(ManilaOptions o, KeystoneSession* keystone) {
-  o.keystone = keystone;
-  return o;
-}
-
 }  // namespace
 
 class TaskDispatcher {
@@ -183,8 +172,8 @@ struct ConductorService::Parts {
   explicit Parts(const Config& c)
       : config(c),
         db(DatabaseOptionsFrom(c)),
-        keystone(MakeKeystone(c)),
-        manila(WithKeystone(ManilaOptionsFrom(c), keystone.get())),
+        keystone(ManilaKeystoneFrom(c)),
+        manila(ManilaOptionsFrom(c, keystone.get())),
         agents(std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 60)),
                GrpcTlsFrom(c)),
         deps{db, manila, *RealClock::Get(),

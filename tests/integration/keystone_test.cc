@@ -17,35 +17,6 @@ namespace {
 
 const TestServices& Ks() { return TestServices::Get(); }
 
-std::string KeystoneToken(const std::string& user, const std::string& project) {
-  json body = {{"auth",
-                {{"identity",
-                  {{"methods", {"password"}},
-                   {"password",
-                    {{"user",
-                      {{"name", user},
-                       {"domain", {{"id", "default"}}},
-                       {"password", Ks().keystone_password}}}}}}},
-                 {"scope",
-                  {{"project",
-                    {{"name", project}, {"domain", {{"id", "default"}}}}}}}}}};
-  HttpResponse r = Http("POST", Ks().keystone_url + "/auth/tokens",
-                        {{"Content-Type", "application/json"}}, body.dump());
-  REQUIRE(r.status == 201);
-  return r.Header("X-Subject-Token");
-}
-
-json KeystoneCall(const std::string& method, const std::string& path,
-                  const json& body, const std::string& token) {
-  HttpResponse r =
-      Http(method, Ks().keystone_url + path,
-           {{"Content-Type", "application/json"}, {"X-Auth-Token", token}},
-           body.is_null() ? "" : body.dump());
-  INFO(method << " " << path << ": " << r.body);
-  REQUIRE(r.status < 300);
-  return r.body.empty() ? json() : json::parse(r.body);
-}
-
 int Count(const std::string& haystack, const std::string& needle) {
   int n = 0;
   for (size_t at = haystack.find(needle); at != std::string::npos;
@@ -62,24 +33,34 @@ TEST_CASE("the conductor calls Manila with a cached Keystone service token",
   const std::string admin = KeystoneToken("admin", "admin");
   // Manila's endpoint in a region of this test's own.
   const std::string region = UniqueName("region");
-  KeystoneCall("POST", "/regions", {{"region", {{"id", region}}}}, admin);
-  const std::string service_id = KeystoneCall(
-      "POST", "/services",
-      {{"service", {{"type", "sharev2"}, {"name", "manila-" + region}}}},
-      admin)["service"]["id"];
+  // A service user of this test's own: revoking its tokens below must not
+  // touch the other tests' service user ("nova").
+  const std::string service_user = UniqueName("svc");
+  const std::string service_user_id =
+      KeystoneCall("POST", "/users",
+                   {{"user",
+                     {{"name", service_user},
+                      {"domain_id", "default"},
+                      {"password", Ks().keystone_password}}}},
+                   admin)["user"]["id"];
+  const std::string service_project = KeystoneCall(
+      "GET", "/projects?name=service", nullptr, admin)["projects"][0]["id"];
+  for (const char* role : {"admin", "service"}) {
+    const std::string role_id =
+        KeystoneCall("GET", std::string("/roles?name=") + role, nullptr,
+                     admin)["roles"][0]["id"];
+    KeystoneCall("PUT",
+                 "/projects/" + service_project + "/users/" + service_user_id +
+                     "/roles/" + role_id,
+                 nullptr, admin);
+  }
   Stack stack(
       "[conductor]\nreconcile_interval = 1\nreconcile_stale_after = 1\n"
       "[manila]\nendpoint =\nauth_type = password\nauth_url = " +
-      Ks().keystone_url +
-      "\nusername = nova\npassword = " + Ks().keystone_password +
+      Ks().keystone_url + "\nusername = " + service_user +
+      "\npassword = " + Ks().keystone_password +
       "\nproject_name = service\nregion_name = " + region + "\n");
-  KeystoneCall("POST", "/endpoints",
-               {{"endpoint",
-                 {{"service_id", service_id},
-                  {"interface", "public"},
-                  {"region_id", region},
-                  {"url", stack.manila_url()}}}},
-               admin);
+  RegisterKeystoneEndpoint(region, "sharev2", stack.manila_url());
   stack.StartEmulator(30, {"--keystone_url=" + Ks().keystone_url});
   stack.StartConductor();
   INFO(stack.Logs());
@@ -138,12 +119,10 @@ TEST_CASE("the conductor calls Manila with a cached Keystone service token",
 
   // Disabling and enabling the service user revokes its tokens: Manila then
   // answers 401 and the conductor authenticates again, once.
-  const std::string nova_id =
-      KeystoneCall("GET", "/users?name=nova", nullptr, admin)["users"][0]["id"];
-  KeystoneCall("PATCH", "/users/" + nova_id, {{"user", {{"enabled", false}}}},
-               admin);
-  KeystoneCall("PATCH", "/users/" + nova_id, {{"user", {{"enabled", true}}}},
-               admin);
+  KeystoneCall("PATCH", "/users/" + service_user_id,
+               {{"user", {{"enabled", false}}}}, admin);
+  KeystoneCall("PATCH", "/users/" + service_user_id,
+               {{"user", {{"enabled", true}}}}, admin);
   // Tokens issued in the revocation's second count as revoked too.
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const std::string third = create_share();

@@ -564,10 +564,38 @@ ManilaEmulator::~ManilaEmulator() {
   state_->worker.join();
 }
 
+namespace {
+
+// An empty Glance v2 under /image: clients such as python-openstackclient
+// build an image client (with version discovery) for `server show` and
+// `server list` even when no server has an image. Not Manila; test-only.
+HttpResponse ImageStandIn(const HttpRequest& req,
+                          const std::vector<std::string>& parts) {
+  const std::string base = "http://" + req.Header("Host") + "/image";
+  if (parts.size() == 1) {
+    nlohmann::json v = {
+        {"id", "v2.15"},
+        {"status", "CURRENT"},
+        {"links", {{{"rel", "self"}, {"href", base + "/v2/"}}}}};
+    return Json(300, {{"versions", {v}}});
+  }
+  if (parts.size() == 3 && parts[1] == "v2" && parts[2] == "images") {
+    return Json(200, {{"images", nlohmann::json::array()},
+                      {"first", "/v2/images"},
+                      {"schema", "/v2/schemas/images"}});
+  }
+  return Json(404, {{"code", 404},
+                    {"title", "Not Found"},
+                    {"message", "The resource could not be found."}});
+}
+
+}  // namespace
+
 HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   std::vector<std::string> parts =
       absl::StrSplit(req.path, '/', absl::SkipEmpty());
   if (parts.empty()) return Json(300, VersionsDoc());
+  if (parts[0] == "image") return ImageStandIn(req, parts);
   if (parts[0] != "v2") return Fault(404, "The resource could not be found.");
   if (parts.size() == 1) return Json(200, VersionsDoc());
 

@@ -45,8 +45,8 @@ std::string Stack::Config() const {
       "[database]\n"
       "connection = ",
       database_.url(), "\n",
-      "[api]\nlisten = 127.0.0.1\nlisten_port = ", api_port_,
-      "\ngrpc_listen_port = ", grpc_port_,
+      "[api]\nauth_strategy = noauth2\nlisten = 127.0.0.1\nlisten_port = ",
+      api_port_, "\ngrpc_listen_port = ", grpc_port_,
       "\nmetadata_listen_port = ", metadata_port_,
       "\nmetadata_proxy_shared_secret = test-metadata-secret\n",
       "[manila]\nendpoint = ", manila_url(), "\naccess_rule_timeout = 10\n",
@@ -241,6 +241,84 @@ std::string Stack::CreateShare(const std::string& proto) {
                .dump());
   if (r.status != 200) throw std::runtime_error("share create: " + r.body);
   return nlohmann::json::parse(r.body)["share"]["id"];
+}
+
+std::string KeystoneToken(const std::string& user, const std::string& project) {
+  const TestServices& ks = TestServices::Get();
+  nlohmann::json body = {
+      {"auth",
+       {{"identity",
+         {{"methods", {"password"}},
+          {"password",
+           {{"user",
+             {{"name", user},
+              {"domain", {{"id", "default"}}},
+              {"password", ks.keystone_password}}}}}}},
+        {"scope",
+         {{"project",
+           {{"name", project}, {"domain", {{"id", "default"}}}}}}}}}};
+  HttpResponse r = Http("POST", ks.keystone_url + "/auth/tokens",
+                        {{"Content-Type", "application/json"}}, body.dump());
+  if (r.status != 201) {
+    throw std::runtime_error("Keystone token for " + user + ": " + r.body);
+  }
+  return r.Header("X-Subject-Token");
+}
+
+nlohmann::json KeystoneCall(const std::string& method, const std::string& path,
+                            const nlohmann::json& body,
+                            const std::string& token) {
+  HttpResponse r =
+      Http(method, TestServices::Get().keystone_url + path,
+           {{"Content-Type", "application/json"}, {"X-Auth-Token", token}},
+           body.is_null() ? "" : body.dump());
+  if (r.status >= 300) {
+    throw std::runtime_error(method + " " + path + ": " + r.body);
+  }
+  return r.body.empty() ? nlohmann::json() : nlohmann::json::parse(r.body);
+}
+
+void RegisterKeystoneEndpoint(const std::string& region,
+                              const std::string& type, const std::string& url) {
+  const std::string admin = KeystoneToken("admin", "admin");
+  HttpResponse r =
+      Http("POST", TestServices::Get().keystone_url + "/regions",
+           {{"Content-Type", "application/json"}, {"X-Auth-Token", admin}},
+           nlohmann::json{{"region", {{"id", region}}}}.dump());
+  if (r.status != 201 && r.status != 409) {
+    throw std::runtime_error("Keystone region " + region + ": " + r.body);
+  }
+  const std::string service_id = KeystoneCall(
+      "POST", "/services",
+      {{"service", {{"type", type}, {"name", type + "-" + region}}}},
+      admin)["service"]["id"];
+  KeystoneCall("POST", "/endpoints",
+               {{"endpoint",
+                 {{"service_id", service_id},
+                  {"interface", "public"},
+                  {"region_id", region},
+                  {"url", url}}}},
+               admin);
+}
+
+std::string ExpiredKeystoneToken(const std::string& user,
+                                 const std::string& project) {
+  const TestServices& ks = TestServices::Get();
+  const std::string admin = KeystoneToken("admin", "admin");
+  const std::string user_id = KeystoneCall("GET", "/users?name=" + user,
+                                           nullptr, admin)["users"][0]["id"];
+  const std::string project_id = KeystoneCall(
+      "GET", "/projects?name=" + project, nullptr, admin)["projects"][0]["id"];
+  CommandResult r = RunCommand(
+      "expired-token",
+      {"/usr/bin/python3",
+       SourcePath("tests/support/keystone_expired_token.py"),
+       ks.services_dir + "/keystone/keystone.conf", user_id, project_id});
+  std::string token = r.out.substr(0, r.out.find('\n'));
+  if (r.exit_code != 0 || token.empty()) {
+    throw std::runtime_error("keystone_expired_token.py: " + r.err);
+  }
+  return token;
 }
 
 HttpResponse Stack::Api(const std::string& method, const std::string& path,

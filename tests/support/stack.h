@@ -97,6 +97,22 @@ class Stack {
   std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
 };
 
+// The fixture's Keystone (tests/support/keystone): a project-scoped token
+// for `user` (every user's password is the fixture's), and an identity API
+// call as `token` (throws on a status >= 300; the decoded body, or null).
+std::string KeystoneToken(const std::string& user, const std::string& project);
+nlohmann::json KeystoneCall(const std::string& method, const std::string& path,
+                            const nlohmann::json& body,
+                            const std::string& token);
+// Registers a service of `type` with a public endpoint at `url` in
+// `region` (created if new) of the fixture's Keystone, as its admin.
+void RegisterKeystoneEndpoint(const std::string& region,
+                              const std::string& type, const std::string& url);
+// A token Keystone's own keys sign for `user` of `project` that expired
+// five minutes ago (tests/support/keystone_expired_token.py).
+std::string ExpiredKeystoneToken(const std::string& user,
+                                 const std::string& project);
+
 // Collects the versioned notifications published on `exchange`; the
 // constructor returns once its queue is bound (probes are dropped).
 class NotificationListener {

@@ -23,7 +23,7 @@ TcpProxy::~TcpProxy() { Stop(); }
 
 void TcpProxy::Start() {
   stop_ = false;
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in a = Loopback(listen_port_);
@@ -33,7 +33,7 @@ void TcpProxy::Start() {
     while (!stop_) {
       pollfd p{listen_fd_, POLLIN, 0};
       if (poll(&p, 1, 50) <= 0) continue;
-      int client = accept(listen_fd_, nullptr, nullptr);
+      int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client < 0) continue;
       std::lock_guard<std::mutex> lock(mu_);
       pumps_.emplace_back([this, client] { Pump(client); });
@@ -42,7 +42,7 @@ void TcpProxy::Start() {
 }
 
 void TcpProxy::Pump(int client) {
-  int server = socket(AF_INET, SOCK_STREAM, 0);
+  int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a = Loopback(target_port_);
   if (connect(server, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
     close(client);
@@ -55,6 +55,7 @@ void TcpProxy::Pump(int client) {
     fds_.push_back(server);
   }
   char buf[16384];
+  std::string sent;  // the tail of what the client sent, for CountSent
   while (!stop_) {
     pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
     if (poll(p, 2, 50) <= 0) continue;
@@ -63,6 +64,16 @@ void TcpProxy::Pump(int client) {
       if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = read(p[i].fd, buf, sizeof(buf));
       if (n <= 0 || write(i == 0 ? server : client, buf, n) != n) done = true;
+      if (i == 0 && n > 0 && !needle_.empty()) {
+        sent.append(buf, n);
+        for (size_t at; (at = sent.find(needle_)) != std::string::npos;) {
+          ++seen_;
+          sent.erase(0, at + needle_.size());
+        }
+        if (sent.size() >= needle_.size()) {
+          sent.erase(0, sent.size() - needle_.size() + 1);
+        }
+      }
     }
     if (done) break;
   }

@@ -159,16 +159,23 @@ std::string UniqueName(const std::string& prefix) {
   return prefix + "-" + NewUuid().substr(0, 13);
 }
 
+std::string SourcePath(const std::string& relative) {
+  return EnvOr("SHAREPLANE_SOURCE_DIR", SHAREPLANE_SOURCE_DIR_DEFAULT) + "/" +
+         relative;
+}
+
 std::string BinaryPath(const std::string& relative) {
   return EnvOr("SHAREPLANE_BIN_DIR", SHAREPLANE_BIN_DIR_DEFAULT) + "/" +
          relative;
 }
 
 Process::Process(const std::string& name, std::vector<std::string> argv,
-                 const std::map<std::string, std::string>& env)
+                 const std::map<std::string, std::string>& env,
+                 bool separate_stderr)
     : name_(name) {
   static std::atomic<int> counter{0};
   log_path_ = absl::StrCat(TempDir(), "/", name, "-", counter++, ".log");
+  if (separate_stderr) err_path_ = log_path_ + ".err";
   const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
@@ -176,7 +183,13 @@ Process::Process(const std::string& name, std::vector<std::string> argv,
     if (getppid() != parent) _exit(127);
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, STDOUT_FILENO);
+    if (!err_path_.empty()) {
+      fd = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
     dup2(fd, STDERR_FILENO);
+    // Nothing else of the test process (listening sockets of proxies, ...)
+    // outlives it in the child.
+    close_range(3, ~0U, 0);
     for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -193,6 +206,7 @@ bool Process::running() {
   int status;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
     pid_ = -1;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return false;
   }
   return true;
@@ -208,11 +222,35 @@ void Process::Stop() {
   }
 }
 
-std::string Process::Log() const {
-  std::ifstream in(log_path_);
+namespace {
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+}  // namespace
+
+std::string Process::Log() const { return ReadFile(log_path_); }
+std::string Process::ErrLog() const {
+  return err_path_.empty() ? "" : ReadFile(err_path_);
+}
+
+CommandResult RunCommand(const std::string& name, std::vector<std::string> argv,
+                         const std::map<std::string, std::string>& env,
+                         std::chrono::seconds timeout) {
+  Process p(name, std::move(argv), env, /*separate_stderr=*/true);
+  CommandResult r;
+  if (!WaitUntil([&] { return !p.running(); }, timeout)) {
+    p.Stop();
+    r.exit_code = -1;
+    r.err = "timed out\n";
+  } else {
+    r.exit_code = p.exit_code();
+  }
+  r.out = p.Log();
+  r.err += p.ErrLog();
+  return r;
 }
 
 bool WaitUntil(const std::function<bool()>& pred,

@@ -74,24 +74,45 @@ std::string UniqueName(const std::string& prefix);
 // destruction, and killed if the test process dies.
 class Process {
  public:
-  // `env` is added to the child's environment.
+  // `env` is added to the child's environment. Standard output and error
+  // go to one log, or two with `separate_stderr`.
   Process(const std::string& name, std::vector<std::string> argv,
-          const std::map<std::string, std::string>& env = {});
+          const std::map<std::string, std::string>& env = {},
+          bool separate_stderr = false);
   ~Process();
   void Stop();
   bool running();
+  // Exit status once running() returned false (-1 if killed by a signal).
+  int exit_code() const { return exit_code_; }
   std::string Log() const;
+  std::string ErrLog() const;
   const std::string& name() const { return name_; }
   pid_t pid() const { return pid_; }
 
  private:
   std::string name_;
   std::string log_path_;
+  std::string err_path_;
   pid_t pid_ = -1;
+  int exit_code_ = -1;
 };
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs a command to completion (argv, never a shell); killed after
+// `timeout`.
+CommandResult RunCommand(
+    const std::string& name, std::vector<std::string> argv,
+    const std::map<std::string, std::string>& env = {},
+    std::chrono::seconds timeout = std::chrono::seconds(120));
 
 // Path of a built binary, from $SHAREPLANE_BIN_DIR.
 std::string BinaryPath(const std::string& relative);
+// Path of a file in the source tree, from $SHAREPLANE_SOURCE_DIR.
+std::string SourcePath(const std::string& relative);
 
 // Polls `pred` every 20 ms until it returns true or `timeout` passes.
 bool WaitUntil(const std::function<bool()>& pred,

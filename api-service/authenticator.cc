@@ -1,0 +1,133 @@
+#include "api-service/authenticator.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "api-service/faults.h"
+#include "common/keystone_auth.h"
+#include "common/log.h"
+#include "common/settings.h"
+
+namespace shareplane {
+namespace {
+
+HttpResponse ErrorBody(int code, const std::string& title,
+                       const std::string& message) {
+  return JsonResponse(
+      code,
+      {{"error", {{"code", code}, {"title", title}, {"message", message}}}});
+}
+
+class NoauthAuthenticator : public Authenticator {
+ public:
+  std::optional<HttpResponse> Authenticate(const HttpRequest& request,
+                                           RequestContext& ctx) override {
+    absl::Status s = AuthenticateNoauth(request, ctx);
+    if (s.ok()) return std::nullopt;
+    return ErrorBody(401, "Unauthorized", std::string(s.message()));
+  }
+};
+
+class KeystoneAuthenticator : public Authenticator {
+ public:
+  KeystoneAuthenticator(TokenValidatorOptions options,
+                        std::string www_authenticate_uri)
+      : validator_(std::move(options), *RealClock::Get()),
+        www_authenticate_(
+            absl::StrCat("Keystone uri=\"", www_authenticate_uri, "\"")) {}
+
+  std::optional<HttpResponse> Authenticate(const HttpRequest& request,
+                                           RequestContext& ctx) override {
+    const std::string token = request.Header("X-Auth-Token");
+    if (token.empty()) return Unauthorized();
+    auto user = validator_.Validate(token);
+    if (!user.ok()) return Refusal(user.status());
+    ctx.user_id = user->user_id;
+    ctx.user_name = user->user_name;
+    ctx.user_domain_id = user->user_domain_id;
+    ctx.project_id = user->project_id;
+    ctx.project_name = user->project_name;
+    ctx.project_domain_id = user->project_domain_id;
+    ctx.roles = user->roles;
+    ctx.is_admin = ctx.HasRole("admin");
+    ctx.auth_token = token;
+    // An accompanying service token must be valid too; its roles are kept
+    // apart from the user's.
+    const std::string service = request.Header("X-Service-Token");
+    if (!service.empty()) {
+      auto identity = validator_.Validate(service);
+      if (!identity.ok()) return Refusal(identity.status());
+      ctx.service_roles = identity->roles;
+      ctx.service_token = service;
+    }
+    return std::nullopt;
+  }
+
+  int keystone_requests() const override {
+    return validator_.keystone_requests();
+  }
+
+ private:
+  HttpResponse Unauthorized() const {
+    HttpResponse r =
+        ErrorBody(401, "Unauthorized",
+                  "The request you have made requires authentication.");
+    r.SetHeader("WWW-Authenticate", www_authenticate_);
+    return r;
+  }
+  HttpResponse Refusal(const absl::Status& s) const {
+    if (s.code() == absl::StatusCode::kUnauthenticated) {
+      SP_LOG(Info) << "Rejecting request: " << s.message();
+      return Unauthorized();
+    }
+    return ErrorBody(503, "Service Unavailable",
+                     "The server is currently unavailable. Please try again "
+                     "at a later time.");
+  }
+
+  TokenValidator validator_;
+  const std::string www_authenticate_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Authenticator>> MakeAuthenticator(
+    const Config& config) {
+  const std::string strategy =
+      config.GetString("api", "auth_strategy", "keystone");
+  if (strategy == "noauth" || strategy == "noauth2") {
+    return std::unique_ptr<Authenticator>(new NoauthAuthenticator());
+  }
+  if (strategy != "keystone") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("[api] auth_strategy = ", strategy,
+                     " is not one of keystone, noauth2"));
+  }
+  const std::string section = "keystone_authtoken";
+  auto service = KeystoneOptionsFrom(config, section);
+  if (!service) {
+    return absl::InvalidArgumentError(
+        "[api] auth_strategy = keystone needs [keystone_authtoken] auth_type "
+        "(password or v3applicationcredential) with the service's "
+        "credentials");
+  }
+  if (service->auth_url.empty()) {
+    return absl::InvalidArgumentError(
+        "[keystone_authtoken] auth_url is not set");
+  }
+  TokenValidatorOptions options;
+  options.service = *service;
+  options.cache_time =
+      std::chrono::seconds(config.GetInt(section, "token_cache_time", 300));
+  options.service.timeout =
+      std::chrono::seconds(config.GetInt(section, "http_connect_timeout", 10));
+  std::string uri = config.GetString(
+      section, "www_authenticate_uri",
+      config.GetString(section, "auth_uri", service->auth_url));
+  SP_LOG(Info) << "Authenticating callers with Keystone at "
+               << service->auth_url;
+  return std::unique_ptr<Authenticator>(
+      new KeystoneAuthenticator(std::move(options), std::move(uri)));
+}
+
+}  // namespace shareplane

@@ -1,0 +1,39 @@
+// Who is calling: noauth2 (trusted headers, for tests and the quickstart) or
+// keystone (X-Auth-Token validated with Keystone, as keystonemiddleware's
+// auth_token does for Nova).
+#ifndef SHAREPLANE_API_SERVICE_AUTHENTICATOR_H_
+#define SHAREPLANE_API_SERVICE_AUTHENTICATOR_H_
+
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "api-service/request_context.h"
+#include "common/config.h"
+#include "common/http.h"
+
+namespace shareplane {
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // Fills the caller's identity into `ctx`, or returns the answer to send
+  // instead (401 with Keystone's body and WWW-Authenticate, 503 when
+  // Keystone cannot be reached for an uncached token).
+  virtual std::optional<HttpResponse> Authenticate(const HttpRequest& request,
+                                                   RequestContext& ctx) = 0;
+  // Validation requests sent to Keystone so far (0 under noauth).
+  virtual int keystone_requests() const { return 0; }
+};
+
+// From [api] auth_strategy (noauth2 | keystone) and, for keystone,
+// [keystone_authtoken] www_authenticate_uri, auth_url, auth_type,
+// username/password/project_name (or application_credential_id/secret),
+// token_cache_time (seconds, default 300). InvalidArgument names what is
+// missing.
+absl::StatusOr<std::unique_ptr<Authenticator>> MakeAuthenticator(
+    const Config& config);
+
+}  // namespace shareplane
+
+#endif  // SHAREPLANE_API_SERVICE_AUTHENTICATOR_H_

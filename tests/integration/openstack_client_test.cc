@@ -1,0 +1,162 @@
+// OpenStack's own client against us: Debian's python3-openstackclient
+// (the `openstack` command) authenticates with the fixture's Keystone, finds
+// the compute endpoint in the catalog (a region of this test's own pointing
+// at our API) and manages a server and flavors.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/stack.h"
+
+using namespace shareplane;
+using namespace shareplane::testing;
+using json = nlohmann::json;
+
+namespace {
+
+const TestServices& Ks() { return TestServices::Get(); }
+
+std::string AuthConfig(const std::string& section) {
+  return "[" + section +
+         "]\nauth_type = password\nauth_url = " + Ks().keystone_url +
+         "\nusername = nova\npassword = " + Ks().keystone_password +
+         "\nproject_name = service\n";
+}
+
+class OpenStackCli {
+ public:
+  OpenStackCli(std::string region, std::string home)
+      : region_(std::move(region)), home_(std::move(home)) {}
+
+  // Runs `openstack ARGS` as `user` of `project`; the result's out is its
+  // standard output.
+  CommandResult Run(const std::vector<std::string>& args,
+                    const std::string& user = "alice",
+                    const std::string& project = "demo",
+                    const std::string& version = "2.92") {
+    std::vector<std::string> argv = {"/usr/bin/openstack",
+                                     "--os-compute-api-version", version};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand("openstack", argv,
+                      {{"HOME", home_},
+                       {"OS_CLOUD", ""},
+                       {"OS_AUTH_TYPE", "password"},
+                       {"OS_AUTH_URL", Ks().keystone_url},
+                       {"OS_IDENTITY_API_VERSION", "3"},
+                       {"OS_USERNAME", user},
+                       {"OS_PASSWORD", Ks().keystone_password},
+                       {"OS_PROJECT_NAME", project},
+                       {"OS_USER_DOMAIN_NAME", "Default"},
+                       {"OS_PROJECT_DOMAIN_NAME", "Default"},
+                       {"OS_REGION_NAME", region_},
+                       {"OS_INTERFACE", "public"}});
+  }
+  // The same, REQUIREd to succeed, with -f json output decoded.
+  json Json(std::vector<std::string> args, const std::string& user = "alice",
+            const std::string& project = "demo") {
+    args.insert(args.end(), {"-f", "json"});
+    CommandResult r = Run(args, user, project);
+    INFO("openstack " << args[0] << " " << args[1] << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out);
+  }
+
+ private:
+  std::string region_;
+  std::string home_;
+};
+
+}  // namespace
+
+TEST_CASE("the openstack command manages servers and flavors through us",
+          "[integration][keystone]") {
+  const std::string admin = KeystoneToken("admin", "admin");
+  const std::string region = UniqueName("region");
+  Stack stack("[api]\nauth_strategy = keystone\n" +
+              AuthConfig("keystone_authtoken") + AuthConfig("manila"));
+  RegisterKeystoneEndpoint(region, "compute", stack.api_url() + "/v2.1");
+  // `server show` and `server list` build an image client up front (with
+  // version discovery), so the catalog needs an image endpoint even for
+  // servers without an image: the emulator's empty Glance stand-in.
+  const std::string manila = stack.manila_url();
+  RegisterKeystoneEndpoint(region, "image",
+                           manila.substr(0, manila.rfind("/v2")) + "/image");
+  stack.StartEmulator(30, {"--keystone_url=" + Ks().keystone_url});
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  const std::string home = UniqueName("/tmp/osc-home");
+  OpenStackCli osc(region, home);
+
+  // Flavors: an admin creates, a member lists.
+  json flavor = osc.Json({"flavor", "create", "--ram", "256", "--vcpus", "1",
+                          "--disk", "1", "m1.tiny"},
+                         "admin", "admin");
+  CHECK(flavor["name"] == "m1.tiny");
+  CHECK(flavor["ram"] == 256);
+  CommandResult refused =
+      osc.Run({"flavor", "create", "--ram", "64", "m1.nope"});
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, Catch::Contains("Policy doesn't allow"));
+  json flavors = osc.Json({"flavor", "list"});
+  REQUIRE(flavors.size() == 1);
+  CHECK(flavors[0]["Name"] == "m1.tiny");
+  CHECK(flavors[0]["VCPUs"] == 1);
+
+  // A server of alice's, created through our API (there is no Glance or
+  // Neutron for `server create` to look images and networks up in).
+  HttpResponse created = Http(
+      "POST", stack.api_url() + "/v2.1/servers",
+      {{"X-Auth-Token", KeystoneToken("alice", "demo")},
+       {"OpenStack-API-Version", "compute 2.92"}},
+      R"({"server": {"name": "vm1", "flavorRef": "m1.tiny", "networks": "none"}})");
+  REQUIRE(created.status == 202);
+  const std::string id = json::parse(created.body)["server"]["id"];
+  std::string last_error;
+  auto status = [&] {
+    CommandResult r =
+        osc.Run({"server", "show", "vm1", "-f", "value", "-c", "status"});
+    last_error = r.out + r.err;
+    return r.exit_code == 0 ? r.out.substr(0, r.out.find('\n'))
+                            : "exit " + std::to_string(r.exit_code);
+  };
+  if (!WaitUntil([&] { return status() == "ACTIVE"; },
+                 std::chrono::seconds(60))) {
+    FAIL("server show: " << last_error);
+  }
+
+  json servers = osc.Json({"server", "list"});
+  REQUIRE(servers.size() == 1);
+  CHECK(servers[0]["ID"] == id);
+  CHECK(servers[0]["Name"] == "vm1");
+  CHECK(servers[0]["Status"] == "ACTIVE");
+  CHECK(servers[0]["Flavor"] == "m1.tiny");
+  json shown = osc.Json({"server", "show", id});
+  CHECK(shown["id"] == id);
+  CHECK(shown["name"] == "vm1");
+  CHECK(shown["project_id"] == Ks().demo_project_id);
+  // Another project does not see it; the admin does, everywhere.
+  CHECK(osc.Json({"server", "list"}, "eve", "other").empty());
+  CHECK(osc.Run({"server", "show", id}, "eve", "other").exit_code != 0);
+  CHECK(
+      osc.Json({"server", "list", "--all-projects"}, "admin", "admin").size() ==
+      1);
+  // A reader may look but not act.
+  CHECK(osc.Run({"server", "stop", "vm1"}, "bob", "demo").exit_code != 0);
+
+  CommandResult stop = osc.Run({"server", "stop", "vm1"});
+  INFO(stop.err);
+  CHECK(stop.exit_code == 0);
+  REQUIRE(WaitUntil([&] { return status() == "SHUTOFF"; },
+                    std::chrono::seconds(60)));
+  CHECK(osc.Run({"server", "start", "vm1"}).exit_code == 0);
+  REQUIRE(WaitUntil([&] { return status() == "ACTIVE"; },
+                    std::chrono::seconds(60)));
+  CommandResult deleted = osc.Run({"server", "delete", "--wait", "vm1"});
+  INFO(deleted.err);
+  CHECK(deleted.exit_code == 0);
+  CHECK(osc.Json({"server", "list"}).empty());
+  // The oldest microversion lists the same way.
+  CommandResult old =
+      osc.Run({"server", "list", "-f", "json"}, "alice", "demo", "2.1");
+  CHECK(old.exit_code == 0);
+}
