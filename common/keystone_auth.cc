@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/http.h"
 #include "common/log.h"
@@ -153,8 +152,11 @@ absl::StatusOr<KeystoneIdentity> TokenValidator::Fetch(
       continue;
     }
     SP_LOG(Error) << "Keystone answered " << resp->status
-                  << " to a token validation (check [keystone_authtoken] "
-                     "credentials and the service user's roles)";
+                  << " to a token validation"
+                  << (resp->status == 401 || resp->status == 403
+                          ? " (check [keystone_authtoken] credentials and "
+                            "the service user's roles)"
+                          : "");
     return absl::UnavailableError(
         absl::StrCat("Keystone answered ", resp->status));
   }
