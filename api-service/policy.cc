@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/config.h"
 
 namespace shareplane {
 namespace {
@@ -189,15 +190,6 @@ class Evaluator {
   size_t pos_ = 0;
 };
 
-std::string Unquote(absl::string_view s) {
-  s = absl::StripAsciiWhitespace(s);
-  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') &&
-      s.back() == s.front()) {
-    s = s.substr(1, s.size() - 2);
-  }
-  return std::string(s);
-}
-
 }  // namespace
 
 absl::Status Policy::ParseFile(const std::string& text,
@@ -234,7 +226,7 @@ absl::Status Policy::ParseFile(const std::string& text,
       return absl::InvalidArgumentError(
           absl::StrCat("policy file line ", lineno, ": expected 'name: rule'"));
     }
-    rules[Unquote(l.substr(0, sep))] = Unquote(l.substr(sep + 1));
+    rules[StripQuotes(l.substr(0, sep))] = StripQuotes(l.substr(sep + 1));
   }
   return absl::OkStatus();
 }

@@ -12,6 +12,15 @@
 
 namespace shareplane {
 
+std::string StripQuotes(absl::string_view s) {
+  s = absl::StripAsciiWhitespace(s);
+  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') &&
+      s.back() == s.front()) {
+    s = s.substr(1, s.size() - 2);
+  }
+  return std::string(s);
+}
+
 absl::Status Config::ParseIni(absl::string_view text,
                               absl::string_view origin) {
   std::string section = "DEFAULT";

@@ -20,6 +20,10 @@
 
 namespace shareplane {
 
+// `s` without surrounding white space and one pair of matching quotes
+// (' or "), as YAML and policy files write values.
+std::string StripQuotes(absl::string_view s);
+
 class Config {
  public:
   // Parses INI text. InvalidArgument names the line that is wrong.

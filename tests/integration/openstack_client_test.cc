@@ -36,19 +36,23 @@ class OpenStackCli {
     std::vector<std::string> argv = {"/usr/bin/openstack",
                                      "--os-compute-api-version", version};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand("openstack", argv,
-                      {{"HOME", home_},
-                       {"OS_CLOUD", ""},
-                       {"OS_AUTH_TYPE", "password"},
-                       {"OS_AUTH_URL", Ks().keystone_url},
-                       {"OS_IDENTITY_API_VERSION", "3"},
-                       {"OS_USERNAME", user},
-                       {"OS_PASSWORD", Ks().keystone_password},
-                       {"OS_PROJECT_NAME", project},
-                       {"OS_USER_DOMAIN_NAME", "Default"},
-                       {"OS_PROJECT_DOMAIN_NAME", "Default"},
-                       {"OS_REGION_NAME", region_},
-                       {"OS_INTERFACE", "public"}});
+    return RunCommand("openstack", argv, Env(user, project));
+  }
+  // The OS_* environment of `user` in `project`, as an openrc sets it.
+  std::map<std::string, std::string> Env(const std::string& user,
+                                         const std::string& project) {
+    return {{"HOME", home_},
+            {"OS_CLOUD", ""},
+            {"OS_AUTH_TYPE", "password"},
+            {"OS_AUTH_URL", Ks().keystone_url},
+            {"OS_IDENTITY_API_VERSION", "3"},
+            {"OS_USERNAME", user},
+            {"OS_PASSWORD", Ks().keystone_password},
+            {"OS_PROJECT_NAME", project},
+            {"OS_USER_DOMAIN_NAME", "Default"},
+            {"OS_PROJECT_DOMAIN_NAME", "Default"},
+            {"OS_REGION_NAME", region_},
+            {"OS_INTERFACE", "public"}};
   }
   // The same, REQUIREd to succeed, with -f json output decoded.
   json Json(std::vector<std::string> args, const std::string& user = "alice",
@@ -130,6 +134,14 @@ TEST_CASE("the openstack command manages servers and flavors through us",
   CHECK(servers[0]["Name"] == "vm1");
   CHECK(servers[0]["Status"] == "ACTIVE");
   CHECK(servers[0]["Flavor"] == "m1.tiny");
+  // Our own CLI reads the same OS_* variables and catalog.
+  CommandResult ours =
+      RunCommand("shareplane",
+                 {BinaryPath("cli/shareplane"), "server", "list", "-f", "json"},
+                 osc.Env("alice", "demo"));
+  INFO(ours.err);
+  REQUIRE(ours.exit_code == 0);
+  CHECK(json::parse(ours.out)[0]["ID"] == id);
   json shown = osc.Json({"server", "show", id});
   CHECK(shown["id"] == id);
   CHECK(shown["name"] == "vm1");
