@@ -6,6 +6,7 @@
 #include "api-service/grpc_front.h"
 #include "api-service/metadata_api.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "common/outbox_relay.h"
 #include "common/settings.h"
 
@@ -26,6 +27,7 @@ struct ApiService::Parts {
   ComputeApi compute;
   GrpcFront grpc;
   OutboxRelay relay;
+  std::vector<HealthCheck> health;
   HttpServer server;
   MetadataApi metadata;
   HttpServer metadata_server;
@@ -54,8 +56,15 @@ struct ApiService::Parts {
         compute(*auth, shares, servers, resources),
         grpc(compute),
         relay(db, publisher),
-        server([this](const HttpRequest& r) { return compute.Handle(r); },
-               c.GetInt("api", "workers", 16), FaultResponse),
+        health{DatabaseHealthCheck(db),
+               {"rabbitmq",
+                [amqp = AmqpOptionsFrom(c)] { return ProbeAmqp(amqp); }}},
+        server(
+            [this](const HttpRequest& r) {
+              if (auto ops = ServeOps(r, health)) return *ops;
+              return compute.Handle(r);
+            },
+            c.GetInt("api", "workers", 16), FaultResponse),
         metadata(db, c.GetString("api", "metadata_proxy_shared_secret", "")),
         metadata_server(
             [this](const HttpRequest& r) { return metadata.Handle(r); },
@@ -101,6 +110,7 @@ absl::Status ApiService::Start() {
   parts_->server.Start();
   parts_->metadata_server.Start();
   parts_->relay.Start();
+  RegisterOutboxDepthMetric(parts_->db);
   SP_LOG(Info) << "Compute API listening on http://" << host << ":" << *port
                << ", gRPC on port " << *grpc_port << ", metadata on port "
                << *metadata_port;

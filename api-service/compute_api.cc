@@ -9,6 +9,7 @@
 #include "api-service/faults.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace shareplane {
 namespace {
@@ -79,6 +80,13 @@ HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start)
                           .count();
+  const MetricLabels route = {{"method", req.method},
+                              {"route", RouteTemplate(req.path)}};
+  MetricLabels with_status = route;
+  with_status.emplace_back("status", std::to_string(resp.status));
+  Metrics::Global().Increment("shareplane_api_requests_total", with_status);
+  Metrics::Global().Observe("shareplane_api_request_duration_seconds",
+                            with_status, micros / 1e6);
   SP_LOG(Info) << req.remote_addr << " \"" << req.method << " " << req.path
                << "\" status: " << resp.status << " len: " << resp.body.size()
                << " microversion: " << v << " time: " << micros / 1e6;

@@ -1,5 +1,6 @@
 #include "cli/manage.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -7,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "common/options.h"
 #include "common/settings.h"
 #include "common/store.h"
 
@@ -22,7 +24,10 @@ constexpr char kUsage[] =
     "[--property k=v]...\n"
     "  server create --name N --flavor F --host H --project P [--user U] "
     "[--state stopped|active]\n"
-    "  host list\n";
+    "  host list\n"
+    "  service list [--service-down-time 60]\n"
+    "  host disable HOST | host enable HOST\n"
+    "  config sample shareplane|api|conductor|compute\n";
 
 struct Parsed {
   std::vector<std::string> config_args{"shareplane-manage"};
@@ -79,8 +84,19 @@ int RunManage(const std::vector<std::string>& args, std::ostream& out,
     err << kUsage;
     return 2;
   }
-  Database db(DatabaseOptionsFrom(*config));
   const std::string cmd = p.words[0] + " " + p.words[1];
+  if (cmd == "config sample") {
+    const auto& files = SampleConfigFiles();
+    const std::string file = p.words.size() > 2 ? p.words[2] : "";
+    if (std::find(files.begin(), files.end(), file) == files.end()) {
+      err << "config sample takes one of: " << absl::StrJoin(files, ", ")
+          << "\n";
+      return 2;
+    }
+    out << SampleConfig(file);
+    return 0;
+  }
+  Database db(DatabaseOptionsFrom(*config));
 
   if (cmd == "db sync") {
     auto v = MigrateSchema(db);
@@ -160,6 +176,53 @@ int RunManage(const std::vector<std::string>& args, std::ostream& out,
           << " libvirt=" << h.libvirt_version << " "
           << absl::StrJoin(h.traits, ",") << "\n";
     }
+    return 0;
+  }
+  if (cmd == "service list") {
+    int down_after = config->GetInt("DEFAULT", "service_down_time", 60);
+    if (!absl::SimpleAtoi(
+            Opt(p, "service-down-time", std::to_string(down_after)),
+            &down_after)) {
+      err << "--service-down-time takes seconds\n";
+      return 2;
+    }
+    std::vector<ComputeHost> hosts;
+    absl::Status s = db.Transact([&](pqxx::work& w) {
+      hosts = ListComputeHosts(w);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return Fail(err, s);
+    out << "Binary             Host                 Status    State  Updated "
+           "At\n";
+    for (const auto& h : hosts) {
+      const bool up =
+          h.heartbeat_age_seconds >= 0 && h.heartbeat_age_seconds < down_after;
+      std::string host = h.hostname;
+      host.resize(std::max<size_t>(host.size(), 20), ' ');
+      out << "shareplane-compute " << host << " "
+          << (h.disabled ? "disabled " : "enabled  ") << " "
+          << (up ? "up   " : "down ") << "  " << h.updated_at << "\n";
+    }
+    return 0;
+  }
+  if (cmd == "host disable" || cmd == "host enable") {
+    if (p.words.size() != 3) {
+      err << cmd << " takes a host name\n";
+      return 2;
+    }
+    bool known = false;
+    absl::Status s = db.Transact([&](pqxx::work& w) {
+      known = SetComputeHostDisabled(w, p.words[2], cmd == "host disable");
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return Fail(err, s);
+    if (!known) {
+      err << "error: Compute host " << p.words[2] << " could not be found.\n";
+      return 1;
+    }
+    out << "Host " << p.words[2]
+        << (cmd == "host disable" ? " disabled: it takes no new servers\n"
+                                  : " enabled\n");
     return 0;
   }
   err << kUsage;

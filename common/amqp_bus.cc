@@ -268,6 +268,11 @@ AmqpConsumer::AmqpConsumer(AmqpOptions options, std::string queue,
       binding_key_(std::move(binding_key)) {}
 AmqpConsumer::~AmqpConsumer() = default;
 
+absl::Status ProbeAmqp(const AmqpOptions& options) {
+  AmqpChannel channel;
+  return channel.Open(options.url, 0);
+}
+
 absl::Status AmqpConsumer::Connect() {
   auto channel = std::make_unique<AmqpChannel>();
   SP_RETURN_IF_ERROR(channel->Open(options_.url, /*heartbeat=*/30));

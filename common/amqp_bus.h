@@ -26,6 +26,10 @@ struct AmqpOptions {
 
 class AmqpChannel;  // one connection with one channel; in amqp_bus.cc
 
+// Opens and closes one connection to the broker: OK when it answers (for
+// health checks).
+absl::Status ProbeAmqp(const AmqpOptions& options);
+
 // Thread-safe (calls are serialized). Blocks until the broker confirms.
 class AmqpPublisher {
  public:

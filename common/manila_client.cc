@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "common/http.h"
 #include "common/keystone.h"
+#include "common/metrics.h"
 
 namespace shareplane {
 namespace {
@@ -104,7 +105,21 @@ absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
     } else {
       req.headers.emplace_back("X-Auth-Token", service_token);
     }
+    const auto started = std::chrono::steady_clock::now();
     resp = HttpFetch(req);
+    const MetricLabels labels = {{"method", method},
+                                 {"call", RouteTemplate(path)}};
+    Metrics::Global().Observe("shareplane_manila_request_duration_seconds",
+                              labels,
+                              std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count());
+    if (!resp.ok() || resp->status >= 400) {
+      MetricLabels error = labels;
+      error.emplace_back("code", resp.ok() ? std::to_string(resp->status)
+                                           : std::string("unreachable"));
+      Metrics::Global().Increment("shareplane_manila_errors_total", error);
+    }
     if (resp.ok() && resp->status == 401 && keystone != nullptr &&
         attempt == 0) {
       keystone->Invalidate(service_token);

@@ -204,6 +204,14 @@ bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname) {
   return r.affected_rows() == 1;
 }
 
+bool SetComputeHostDisabled(pqxx::transaction_base& w,
+                            const std::string& hostname, bool disabled) {
+  pqxx::result r =
+      Exec(w, "UPDATE compute_hosts SET disabled = $2 WHERE hostname = $1",
+           hostname, disabled);
+  return r.affected_rows() == 1;
+}
+
 std::optional<ComputeHost> GetComputeHost(pqxx::transaction_base& w,
                                           const std::string& hostname) {
   pqxx::result r = Exec(w,

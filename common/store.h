@@ -96,6 +96,9 @@ void SetFlavorExtraSpecs(pqxx::transaction_base& w, const std::string& id,
 void UpsertComputeHost(pqxx::transaction_base& w, const ComputeHost& h);
 // False when the host is unknown.
 bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname);
+// Takes a host out of scheduling (or back); false if it is unknown.
+bool SetComputeHostDisabled(pqxx::transaction_base& w,
+                            const std::string& hostname, bool disabled);
 std::optional<ComputeHost> GetComputeHost(pqxx::transaction_base& w,
                                           const std::string& hostname);
 std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w);

@@ -8,7 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/ops.h"
 #include "compute-agent/host_facts.h"
 #include "compute-agent/mount_manager.h"
 #include "compute-agent/server_driver.h"
@@ -189,6 +192,25 @@ struct ComputeAgent::Parts {
   std::thread registration;
   StopSignal stop;
   int port = 0;
+  // The conductor's last answer, for /healthcheck.
+  std::mutex conductor_mu;
+  std::string conductor_error = "not registered yet";
+  std::unique_ptr<HttpServer> ops;
+  int ops_port = 0;
+
+  std::vector<HealthCheck> HealthChecks() {
+    return {{"libvirt",
+             [this] {
+               auto info = hypervisor->Info();
+               return info.ok() ? absl::OkStatus() : info.status();
+             }},
+            {"conductor", [this] {
+               std::lock_guard<std::mutex> lock(conductor_mu);
+               return conductor_error.empty()
+                          ? absl::OkStatus()
+                          : absl::UnavailableError(conductor_error);
+             }}};
+  }
 
   // Registers until the conductor accepts, then heartbeats; registers again
   // when the conductor no longer knows this host.
@@ -238,6 +260,12 @@ struct ComputeAgent::Parts {
                         << "; retrying";
       }
       logged = !s.ok();
+      {
+        std::lock_guard<std::mutex> lock(conductor_mu);
+        conductor_error = s.ok() ? "" : s.error_message();
+      }
+      Metrics::Global().Increment("shareplane_agent_registry_calls_total",
+                                  {{"result", s.ok() ? "ok" : "failed"}});
       stop.WaitFor(registered && s.ok() ? interval : std::chrono::seconds(1));
     }
   }
@@ -295,12 +323,25 @@ absl::Status ComputeAgent::Start() {
   SP_LOG(Info) << "Compute agent for host " << p.settings.Get().hostname
                << " listening on port " << p.port;
   p.registration = std::thread([&p] { p.RegistrationLoop(); });
+  p.ops = std::make_unique<HttpServer>(
+      [&p, checks = p.HealthChecks()](const HttpRequest& r) {
+        if (auto out = ServeOps(r, checks)) return *out;
+        return HttpResponse{404, {}, "Not Found\n"};
+      },
+      2);
+  auto ops_port =
+      p.ops->Listen(p.config.GetString("compute", "ops_listen", host),
+                    p.config.GetInt("compute", "ops_listen_port", 8783));
+  if (!ops_port.ok()) return ops_port.status();
+  p.ops_port = *ops_port;
+  p.ops->Start();
   return absl::OkStatus();
 }
 
 void ComputeAgent::Stop() {
   parts_->stop.Stop();
   if (parts_->registration.joinable()) parts_->registration.join();
+  if (parts_->ops) parts_->ops->Stop();
   StopGrpcServer(parts_->server);
 }
 

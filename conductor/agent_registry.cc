@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 
@@ -82,6 +83,9 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
       return absl::OkStatus();
     });
     if (!s.ok()) return ToGrpc(s);
+    Metrics::Global().Increment(
+        "shareplane_agent_heartbeats_total",
+        {{"host", req->hostname()}, {"result", known ? "ok" : "unknown_host"}});
     if (!known) {
       return grpc::Status(
           grpc::StatusCode::NOT_FOUND,

@@ -5,8 +5,12 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/strip.h"
 #include "common/keystone.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/ops.h"
 #include "common/outbox_relay.h"
 #include "common/settings.h"
 #include "conductor/agent_client.h"
@@ -101,6 +105,7 @@ class TaskDispatcher {
     ScopedRequestId log_id(task.global_request_id().empty()
                                ? task.request_id()
                                : task.global_request_id());
+    const auto started = std::chrono::steady_clock::now();
     absl::Status s;
     std::optional<ServerLock> lock;
     if (!task.server_uuid().empty()) {
@@ -133,6 +138,16 @@ class TaskDispatcher {
           SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
           return Disposition::kReject;
       }
+    const MetricLabels kind = {
+        {"kind", absl::AsciiStrToLower(std::string(absl::StripPrefix(
+                     task::v1::TaskKind_Name(task.kind()), "TASK_KIND_")))}};
+    MetricLabels result = kind;
+    result.emplace_back("result", s.ok() ? "done" : "requeued");
+    Metrics::Global().Increment("shareplane_workflow_runs_total", result);
+    Metrics::Global().Observe("shareplane_workflow_duration_seconds", result,
+                              std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count());
     if (s.ok()) return Disposition::kAck;
     // Nothing could be recorded (the database is down): try again later.
     SP_LOG(Warning) << "Task " << task.task_id()
@@ -161,7 +176,10 @@ struct ConductorService::Parts {
   Reconciler reconciler;
   StopSignal stop;
   std::vector<std::thread> consumers;
+  std::vector<HealthCheck> health;
+  HttpServer ops;
   int port = 0;
+  int ops_port = 0;
 
   static int StaleAfter(const Config& c) {
     return c.GetInt("conductor", "reconcile_stale_after",
@@ -188,7 +206,16 @@ struct ConductorService::Parts {
                        c.GetInt("conductor", "reconcile_interval", 60)),
                    std::chrono::seconds(StaleAfter(c)), deps,
                    std::chrono::seconds(c.GetInt("conductor", "orphan_rule_age",
-                                                 StaleAfter(c)))) {}
+                                                 StaleAfter(c)))),
+        health{DatabaseHealthCheck(db),
+               {"rabbitmq",
+                [amqp = AmqpOptionsFrom(c)] { return ProbeAmqp(amqp); }}},
+        ops(
+            [this](const HttpRequest& r) {
+              if (auto out = ServeOps(r, health)) return *out;
+              return HttpResponse{404, {}, "Not Found\n"};
+            },
+            2) {}
 };
 
 ConductorService::ConductorService(std::unique_ptr<Parts> parts)
@@ -226,6 +253,14 @@ absl::Status ConductorService::Start() {
   }
   parts_->relay.Start();
   parts_->reconciler.Start();
+  auto ops_port =
+      parts_->ops.Listen(c.GetString("conductor", "ops_listen", "0.0.0.0"),
+                         c.GetInt("conductor", "ops_listen_port", 8782));
+  if (!ops_port.ok()) return ops_port.status();
+  parts_->ops_port = *ops_port;
+  parts_->ops.Start();
+  RegisterOutboxDepthMetric(parts_->db);
+  SP_LOG(Info) << "Health and metrics on port " << *ops_port;
   return absl::OkStatus();
 }
 
@@ -236,6 +271,7 @@ void ConductorService::Stop() {
   for (auto& t : parts_->consumers) t.join();
   parts_->consumers.clear();
   parts_->registry.Stop();
+  parts_->ops.Stop();
 }
 
 int ConductorService::registry_port() const { return parts_->port; }

@@ -1,6 +1,7 @@
 // shareplane-conductor: task workflows and the agent registry.
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "common/settings.h"
 #include "conductor/conductor_service.h"
 
@@ -25,8 +26,10 @@ int main(int argc, char** argv) {
     SP_LOG(Error) << s.message();
     return 1;
   }
+  NotifySystemd("READY=1");
   int sig = WaitForTerminationSignal();
   SP_LOG(Info) << "Stopping on signal " << sig;
+  NotifySystemd("STOPPING=1");
   (*service)->Stop();
   return 0;
 }

@@ -24,7 +24,9 @@ Stack::Stack(std::string extra_config)
       compute_port_(FreePort()),
       manila_port_(FreePort()),
       grpc_port_(FreePort()),
-      metadata_port_(FreePort()) {
+      metadata_port_(FreePort()),
+      conductor_ops_port_(FreePort()),
+      compute_ops_port_(FreePort()) {
   extra_config_ = std::move(extra_config);
   config_path_ = WriteConfig(Config());
 }
@@ -52,7 +54,9 @@ std::string Stack::Config() const {
       "[manila]\nendpoint = ", manila_url(), "\naccess_rule_timeout = 10\n",
       "[conductor]\nlisten = 127.0.0.1\nlisten_port = ", conductor_port_,
       "\ntask_queue = ", queue_, "\nheartbeat_interval = 1\n",
+      "ops_listen = 127.0.0.1\nops_listen_port = ", conductor_ops_port_, "\n",
       "[compute]\nlisten = 127.0.0.1\nlisten_port = ", compute_port_,
+      "\nops_listen = 127.0.0.1\nops_listen_port = ", compute_ops_port_,
       "\nstorage_ip = 192.0.2.10\nconductor_endpoint = 127.0.0.1:",
       conductor_port_, "\nmount_driver = memory\nmount_base = /tmp/", queue_,
       "-mnt\n", "[libvirt]\nconnection_uri = test:///default\n", extra_config_);
@@ -69,6 +73,14 @@ void Stack::SetExtraConfig(std::string extra) {
 
 std::string Stack::grpc_endpoint() const {
   return absl::StrCat("127.0.0.1:", grpc_port_);
+}
+
+std::string Stack::conductor_ops_url() const {
+  return absl::StrCat("http://127.0.0.1:", conductor_ops_port_);
+}
+
+std::string Stack::compute_ops_url() const {
+  return absl::StrCat("http://127.0.0.1:", compute_ops_port_);
 }
 
 std::string Stack::metadata_url() const {

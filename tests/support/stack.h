@@ -42,6 +42,10 @@ class Stack {
   std::string manila_url() const;
   std::string compute_endpoint() const;
   std::string grpc_endpoint() const;
+  // /healthcheck and /metrics of the conductor and the compute agent (the
+  // API serves them on api_url()).
+  std::string conductor_ops_url() const;
+  std::string compute_ops_url() const;
   // The metadata API (secret "test-metadata-secret").
   std::string metadata_url() const;
 
@@ -91,7 +95,7 @@ class Stack {
   ScopedDatabase database_;
   std::string queue_;
   int api_port_, conductor_port_, compute_port_, manila_port_, grpc_port_,
-      metadata_port_;
+      metadata_port_, conductor_ops_port_, compute_ops_port_;
   std::string extra_config_;
   std::string config_path_;
   std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
