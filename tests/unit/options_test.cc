@@ -1,12 +1,20 @@
-// The option table cannot drift from the code or from the sample files.
+// The option table cannot drift from the code or from the sample files;
+// systemd readiness.
 #include "common/options.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include "common/ops.h"
 
 using namespace shareplane;
 
@@ -64,4 +72,26 @@ TEST_CASE("the sample configuration files are generated", "[unit]") {
     CHECK(Read(std::string(SHAREPLANE_SOURCE_DIR) + "/deploy/etc/shareplane/" +
                file + ".conf") == SampleConfig(file));
   }
+}
+
+TEST_CASE("daemons tell systemd they are ready through NOTIFY_SOCKET",
+          "[unit]") {
+  const std::string path = std::filesystem::temp_directory_path().string() +
+                           "/notify-" + std::to_string(getpid());
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  NotifySystemd("READY=1");
+  unsetenv("NOTIFY_SOCKET");
+  NotifySystemd("STOPPING=1");  // no socket: nothing happens
+  char buf[64] = {};
+  const ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+  CHECK(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) == "READY=1");
+  CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0);
+  close(fd);
+  std::filesystem::remove(path);
 }
