@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -105,10 +106,19 @@ std::string Cell(const ojson& value) {
     return absl::StrJoin(parts, ", ");
   }
   if (value.is_object()) {
+    // Nested objects flatten to parent.child='value'.
     std::vector<std::string> parts;
-    for (const auto& [k, v] : value.items()) {
-      parts.push_back(absl::StrCat(k, "='", Cell(v), "'"));
-    }
+    std::function<void(const std::string&, const ojson&)> add =
+        [&](const std::string& prefix, const ojson& object) {
+          for (const auto& [k, v] : object.items()) {
+            if (v.is_object() && !v.empty()) {
+              add(prefix + k + ".", v);
+            } else {
+              parts.push_back(absl::StrCat(prefix, k, "='", Cell(v), "'"));
+            }
+          }
+        };
+    add("", value);
     return absl::StrJoin(parts, ", ");
   }
   return value.dump();

@@ -383,6 +383,15 @@ absl::Status ServerEventList(Ctx& c) {
   return PrintListing(l, c.output, c.out);
 }
 
+// A flavor's extra specs show as "properties", as in OSC.
+json WithProperties(json flavor) {
+  if (flavor.contains("extra_specs")) {
+    flavor["properties"] = flavor["extra_specs"];
+    flavor.erase("extra_specs");
+  }
+  return flavor;
+}
+
 absl::Status FlavorCreate(Ctx& c) {
   json flavor = {{"name", c.args.positional[0]}};
   for (const auto& [option, key, def] :
@@ -419,7 +428,7 @@ absl::Status FlavorCreate(Ctx& c) {
     if (!s.ok()) return s.status();
     out["extra_specs"] = (*s)["extra_specs"];
   }
-  return PrintRecord(PlainRecord(out), c.output, c.out);
+  return PrintRecord(PlainRecord(WithProperties(out)), c.output, c.out);
 }
 
 absl::Status FlavorList(Ctx& c) {
@@ -445,11 +454,7 @@ absl::Status FlavorShow(Ctx& c) {
         c.api.Call("GET", "/flavors/" + Path(f["id"]) + "/os-extra_specs");
     if (specs.ok()) f["extra_specs"] = (*specs)["extra_specs"];
   }
-  if (f.contains("extra_specs")) {
-    f["properties"] = f["extra_specs"];
-    f.erase("extra_specs");
-  }
-  return PrintRecord(PlainRecord(f), c.output, c.out);
+  return PrintRecord(PlainRecord(WithProperties(f)), c.output, c.out);
 }
 
 absl::Status HostList(Ctx& c) {

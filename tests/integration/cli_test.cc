@@ -72,7 +72,7 @@ TEST_CASE("the shareplane CLI runs the seed workflow and more",
                 "--disk", "1", "--property", "hw:mem_page_size=small"},
                "admin", "admin");
   CHECK(flavor["name"] == "m1.small");
-  CHECK(flavor["extra_specs"]["hw:mem_page_size"] == "small");
+  CHECK(flavor["properties"]["hw:mem_page_size"] == "small");
   CHECK(
       cli.Ok({"flavor", "list"}) ==
       "+----------+----------+-----+------+-----------+-------+-----------+\n"
