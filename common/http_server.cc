@@ -111,14 +111,31 @@ class Session : public std::enable_shared_from_this<Session> {
             beast::error_code ignored;
             self->stream_.socket().shutdown(tcp::socket::shutdown_send,
                                             ignored);
+            // Read what the client is still sending (the rest of a body
+            // refused with 413) before closing: closing with unread data
+            // resets the connection and the client never sees the answer.
+            self->Drain();
             return;
           }
           self->Read();
         });
   }
 
+  void Drain() {
+    stream_.expires_after(std::chrono::seconds(5));
+    drain_.resize(16384);
+    stream_.async_read_some(
+        asio::buffer(drain_),
+        [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->drained_ += n;
+          if (!ec && self->drained_ < 64 * kMaxBodyBytes) self->Drain();
+        });
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::vector<char> drain_;
+  size_t drained_ = 0;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const HttpServer::Handler& handler_;
   const HttpServer::ErrorFormatter& errors_;

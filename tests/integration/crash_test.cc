@@ -36,10 +36,10 @@ class CrashScenario {
   std::string base() const { return "/v2.1/servers/" + server_; }
 
   void Attach() {
-    REQUIRE(stack_
-                .Api("POST", base() + "/shares",
-                     json{{"share", {{"share_id", share_}}}}.dump())
-                .status == 201);
+    HttpResponse r = stack_.Api("POST", base() + "/shares",
+                                json{{"share", {{"share_id", share_}}}}.dump());
+    if (r.status != 201)
+      FAIL(r.status << " " << r.body << "\n" << stack_.Logs());
   }
   void WaitShare(const std::string& status) {
     INFO(stack_.Logs());

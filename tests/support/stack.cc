@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/amqp_bus.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -96,9 +99,41 @@ std::string Stack::manila_url() const {
 }
 
 namespace {
+// Whether process `pid` holds a listening TCP socket on `port`: the answer
+// at a URL may come from another test's daemon that got the same port.
+bool ListensOn(pid_t pid, int port) {
+  std::set<std::string> inodes;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(
+           absl::StrCat("/proc/", pid, "/fd"), ec)) {
+    const std::string target = std::filesystem::read_symlink(fd, ec).string();
+    if (absl::StartsWith(target, "socket:[")) {
+      inodes.insert(target.substr(8, target.size() - 9));
+    }
+  }
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (f.size() < 10 || f[3] != "0A") continue;  // LISTEN
+      const size_t colon = f[1].rfind(':');
+      if (colon == std::string::npos) continue;
+      if (std::stoi(f[1].substr(colon + 1), nullptr, 16) == port &&
+          inodes.count(f[9])) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 void WaitServing(Process& p, const std::string& url) {
+  const size_t colon = url.find(':', url.find("//"));
+  const int port = std::stoi(url.substr(colon + 1));
   bool up = WaitUntil([&] {
-    if (!p.running()) return false;
+    if (!p.running() || !ListensOn(p.pid(), port)) return false;
     try {
       Http("GET", url);
       return true;
