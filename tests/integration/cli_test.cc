@@ -151,6 +151,9 @@ TEST_CASE("the shareplane CLI runs the seed workflow and more",
   for (const json& s : cli.Json({"server", "share", "list", "vm1"})) {
     CHECK(s["Status"] == "active");
   }
+  CHECK(cli.Ok({"server", "reboot", "vm1", "--hard", "--wait"}).empty());
+  CHECK(cli.Ok({"server", "show", "vm1", "-f", "value", "-c", "status"}) ==
+        "ACTIVE\n");
   CommandResult busy = cli.Run({"server", "remove", "share", "vm1", nfs});
   CHECK(busy.exit_code == 1);
   CHECK_THAT(busy.err, Catch::Contains("(HTTP 409)"));
@@ -172,7 +175,9 @@ TEST_CASE("the shareplane CLI runs the seed workflow and more",
   }
   CHECK_THAT(actions, Catch::VectorContains(std::string("create")) &&
                           Catch::VectorContains(std::string("stop")) &&
-                          Catch::VectorContains(std::string("start")));
+                          Catch::VectorContains(std::string("start")) &&
+                          Catch::VectorContains(std::string("reboot")) &&
+                          Catch::VectorContains(std::string("attach_share")));
   json hosts = cli.Json({"host", "list"}, "admin", "admin");
   REQUIRE(hosts.size() == 1);
   CHECK(hosts[0]["Host"] == "hv1");
