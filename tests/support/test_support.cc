@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,20 +92,24 @@ void TestServices::RestartRabbitMq() const {
 }
 
 namespace {
-void RunServices(const std::string& command, const std::string& dir) {
-  Process p("services",
-            {EnvOr("SHAREPLANE_SOURCE_DIR", SHAREPLANE_SOURCE_DIR_DEFAULT) +
-                 "/tests/support/services",
-             command, dir});
+void RunServices(const std::string& command, const std::string& dir,
+                 bool keystone = false) {
+  std::vector<std::string> argv = {
+      EnvOr("SHAREPLANE_SOURCE_DIR", SHAREPLANE_SOURCE_DIR_DEFAULT) +
+          "/tests/support/services",
+      command, dir};
+  if (keystone) argv.push_back("keystone");
+  Process p("services", argv);
   WaitUntil([&] { return !p.running(); }, std::chrono::seconds(120));
 }
 }  // namespace
 
-ScopedServices::ScopedServices() {
+ScopedServices::ScopedServices(bool keystone) {
   if (std::getenv("SHAREPLANE_TEST_ENV") != nullptr) return;
   char tmpl[] = "/tmp/shareplane-services.XXXXXX";
   dir_ = mkdtemp(tmpl);
-  RunServices("start", dir_);
+  chmod(dir_.c_str(), 0755);  // PostgreSQL runs as postgres
+  RunServices("start", dir_, keystone);
   setenv("SHAREPLANE_TEST_ENV", (dir_ + "/env").c_str(), 1);
 }
 

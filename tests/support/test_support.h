@@ -40,7 +40,8 @@ struct TestServices {
 // running ones, and stops what it started.
 class ScopedServices {
  public:
-  ScopedServices();
+  // With `keystone`, a Keystone too (tests/support/keystone).
+  explicit ScopedServices(bool keystone = false);
   ~ScopedServices();
 
  private:
