@@ -103,6 +103,9 @@ ComputeHost HostFromRow(const pqxx::row& r) {
   h.hypervisor_version = Str(r["hypervisor_version"]);
   h.disabled = r["disabled"].as<bool>();
   h.heartbeat_age_seconds = r["age"].is_null() ? -1 : r["age"].as<double>();
+  h.memory_mb = r["memory_mb"].is_null() ? 0 : r["memory_mb"].as<int64_t>();
+  h.vcpus = r["vcpus"].is_null() ? 0 : r["vcpus"].as<int>();
+  if (!r["heartbeat"].is_null()) h.updated_at = Str(r["heartbeat"]);
   return h;
 }
 

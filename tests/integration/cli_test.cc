@@ -182,6 +182,9 @@ TEST_CASE("the shareplane CLI runs the seed workflow and more",
   REQUIRE(hosts.size() == 1);
   CHECK(hosts[0]["Host"] == "hv1");
   CHECK(hosts[0]["State"] == "up");
+  // The host's capacity as its agent reported it.
+  CHECK(hosts[0]["vCPUs"].get<int>() > 0);
+  CHECK(hosts[0]["Memory MB"].get<int>() > 0);
   CHECK_THAT(hosts[0]["Traits"].get<std::vector<std::string>>(),
              Catch::VectorContains(std::string("COMPUTE_STORAGE_VIRTIO_FS")));
   CHECK_THAT(cli.Ok({"host", "list"}, "admin", "admin"),
