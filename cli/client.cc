@@ -1,7 +1,5 @@
 #include "cli/client.h"
 
-#include <openssl/sha.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -51,16 +49,7 @@ absl::Status CodeFor(int http, const std::string& message) {
 }  // namespace
 
 std::string MaskSecret(const std::string& secret) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
-         d);
-  static const char* kHex = "0123456789abcdef";
-  std::string out = "{SHA256}";
-  for (unsigned char c : d) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+  return "{SHA256}" + TokenDigest(secret);
 }
 
 absl::StatusOr<std::map<std::string, std::string>> ParseCloudsYaml(
@@ -227,12 +216,10 @@ absl::Status ComputeClient::Connect() {
     o.application_credential_secret = c.application_credential_secret;
     o.region_name = c.region_name;
     o.interface = c.interface;
-    keystone_ = std::make_unique<KeystoneSession>(o, *RealClock::Get());
     if (debug_) {
-      *debug_ << "Authenticating with Keystone at " << c.auth_url << " as "
-              << (c.username.empty() ? c.application_credential_id : c.username)
-              << " (password " << MaskSecret(c.password) << ")\n";
+      o.debug = [this](const std::string& line) { *debug_ << line << "\n"; };
     }
+    keystone_ = std::make_unique<KeystoneSession>(o, *RealClock::Get());
     auto token = keystone_->Token();
     if (!token.ok()) {
       if (token.status().code() == absl::StatusCode::kUnauthenticated) {

@@ -1,5 +1,7 @@
 #include "common/keystone.h"
 
+#include <openssl/sha.h>
+
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,18 @@ json AuthBody(const KeystoneOptions& o) {
 }
 
 }  // namespace
+
+std::string TokenDigest(const std::string& token) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
 
 std::string KeystoneTokensUrl(std::string base) {
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -79,7 +93,26 @@ absl::Status KeystoneSession::AuthenticateLocked() {
   req.headers = {{"Content-Type", "application/json"},
                  {"Accept", "application/json"}};
   req.body = AuthBody(options_).dump();
+  if (options_.debug) {
+    json masked = AuthBody(options_);
+    auto& identity = masked["auth"]["identity"];
+    if (identity.contains("password")) {
+      identity["password"]["user"]["password"] = "***";
+    }
+    if (identity.contains("application_credential")) {
+      identity["application_credential"]["secret"] = "***";
+    }
+    options_.debug("REQ: curl -g -i -X POST " + req.url +
+                   " -H \"Content-Type: application/json\" -d '" +
+                   masked.dump() + "'");
+  }
   auto resp = HttpFetch(req);
+  if (options_.debug && resp.ok()) {
+    options_.debug(absl::StrCat("RESP: [", resp->status,
+                                "] X-Subject-Token: {SHA256}",
+                                TokenDigest(resp->Header("X-Subject-Token")),
+                                " (body: ", resp->body.size(), " bytes)"));
+  }
   if (!resp.ok()) {
     return absl::UnavailableError(
         absl::StrCat("Keystone: ", resp.status().message()));

@@ -6,6 +6,7 @@
 #define SHAREPLANE_COMMON_KEYSTONE_H_
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,7 +34,13 @@ struct KeystoneOptions {
   Duration timeout = std::chrono::seconds(30);
   // A token is renewed this long before its expires_at.
   Duration expiry_margin = std::chrono::seconds(60);
+  // If set, receives each exchange with Keystone (for a CLI's --debug), the
+  // password, secret and tokens masked.
+  std::function<void(const std::string&)> debug;
 };
+
+// Hex SHA-256 of a token: how logs and --debug output name tokens.
+std::string TokenDigest(const std::string& token);
 
 // URL of Keystone's /v3/auth/tokens under `auth_url` (with or without /v3).
 std::string KeystoneTokensUrl(std::string auth_url);

@@ -1,7 +1,5 @@
 #include "common/keystone_auth.h"
 
-#include <openssl/sha.h>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -12,13 +10,6 @@ namespace shareplane {
 namespace {
 
 using json = nlohmann::json;
-
-std::string TokenKey(const std::string& token) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
-         digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
 
 std::string Str(const json& j, const char* object, const char* key) {
   auto it = j.find(object);
@@ -79,7 +70,7 @@ absl::StatusOr<KeystoneIdentity> TokenValidator::Validate(
   if (token.empty()) {
     return absl::UnauthenticatedError("no token");
   }
-  const std::string key = TokenKey(token);
+  const std::string key = TokenDigest(token);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);

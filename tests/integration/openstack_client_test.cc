@@ -142,6 +142,19 @@ TEST_CASE("the openstack command manages servers and flavors through us",
   INFO(ours.err);
   REQUIRE(ours.exit_code == 0);
   CHECK(json::parse(ours.out)[0]["ID"] == id);
+  // --debug shows the Keystone login and the compute calls, secrets masked.
+  CommandResult debug = RunCommand(
+      "shareplane", {BinaryPath("cli/shareplane"), "--debug", "server", "list"},
+      osc.Env("alice", "demo"));
+  CHECK(debug.exit_code == 0);
+  CHECK_THAT(debug.err,
+             Catch::Contains("REQ: curl -g -i -X POST " + Ks().keystone_url +
+                             "/auth/tokens") &&
+                 Catch::Contains(R"("password":"***")") &&
+                 Catch::Contains("RESP: [201] X-Subject-Token: {SHA256}") &&
+                 Catch::Contains("X-Auth-Token: {SHA256}") &&
+                 Catch::Contains("/servers/detail"));
+  CHECK(debug.err.find(Ks().keystone_password) == std::string::npos);
   json shown = osc.Json({"server", "show", id});
   CHECK(shown["id"] == id);
   CHECK(shown["name"] == "vm1");
