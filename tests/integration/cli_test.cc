@@ -25,12 +25,19 @@ class Cli {
                     const std::string& project = "demo",
                     std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), BinaryPath("cli/shareplane"));
+    return Exec(std::move(args), user, project, std::move(env));
+  }
+  // Any command line in the same environment.
+  CommandResult Exec(std::vector<std::string> argv,
+                     const std::string& user = "alice",
+                     const std::string& project = "demo",
+                     std::map<std::string, std::string> env = {}) {
     env.insert({{"HOME", home_},
                 {"OS_AUTH_TYPE", "noauth"},
                 {"OS_ENDPOINT", endpoint_},
                 {"OS_USERNAME", user},
                 {"OS_PROJECT_NAME", project}});
-    return RunCommand("shareplane", args, env);
+    return RunCommand("shareplane", argv, env);
   }
   // REQUIREs success; the standard output.
   std::string Ok(const std::vector<std::string>& args,
@@ -157,7 +164,14 @@ TEST_CASE("the shareplane CLI runs the seed workflow and more",
   CommandResult busy = cli.Run({"server", "remove", "share", "vm1", nfs});
   CHECK(busy.exit_code == 1);
   CHECK_THAT(busy.err, Catch::Contains("(HTTP 409)"));
-  CHECK(cli.Ok({"server", "stop", "vm1", "--wait"}).empty());
+  // On a terminal, --wait shows the status as it goes (script(1) gives
+  // the command a pseudo-terminal).
+  CommandResult tty = cli.Exec(
+      {"/usr/bin/script", "-qec",
+       BinaryPath("cli/shareplane") + " server stop vm1 --wait", "/dev/null"});
+  CHECK(tty.exit_code == 0);
+  CHECK_THAT(tty.out, Catch::Contains("\rserver stop: ") &&
+                          Catch::Contains("SHUTOFF ("));
   CHECK(cli.Ok({"server", "remove", "share", "vm1", nfs, "--wait"}).empty());
   json left = cli.Json({"server", "share", "list", "vm1"});
   REQUIRE(left.size() == 1);
