@@ -87,26 +87,46 @@ const std::vector<double>& MetricBuckets() {
 }
 
 Metrics& Metrics::Global() {
-  static Metrics* metrics = new Metrics();
+  static Metrics* metrics = [] {
+    auto* m = new Metrics();
+    for (const auto& [name, help] :
+         std::vector<std::pair<const char*, const char*>>{
+             {"shareplane_api_requests_total",
+              "Compute API requests by method, route template and status"},
+             {"shareplane_api_request_duration_seconds",
+              "Compute API request latency"},
+             {"shareplane_workflow_runs_total",
+              "Conductor task runs by kind and result (done or requeued)"},
+             {"shareplane_workflow_duration_seconds",
+              "Conductor task run duration"},
+             {"shareplane_agent_heartbeats_total",
+              "Agent heartbeats received by host and result"},
+             {"shareplane_agent_registry_calls_total",
+              "Registration and heartbeat calls of this agent by result"},
+             {"shareplane_manila_request_duration_seconds",
+              "Manila API call latency by method and call"},
+             {"shareplane_manila_errors_total",
+              "Manila API calls that failed, by call and HTTP code"},
+         }) {
+      m->Describe(name, help);
+    }
+    return m;
+  }();
   return *metrics;
 }
 
 Metrics::Family& Metrics::FamilyLocked(const std::string& name, Kind kind) {
-  auto [it, inserted] = families_.try_emplace(name);
-  if (inserted) it->second.kind = kind;
-  return it->second;
+  Family& f = families_[name];
+  // The first sample fixes the kind (a family may exist by its description
+  // alone).
+  if (f.values.empty() && f.histograms.empty()) f.kind = kind;
+  return f;
 }
 
 void Metrics::Increment(const std::string& name, const MetricLabels& labels,
                         double v) {
   std::lock_guard<std::mutex> lock(mu_);
   FamilyLocked(name, Kind::kCounter).values[RenderLabels(labels)] += v;
-}
-
-void Metrics::SetGauge(const std::string& name, const MetricLabels& labels,
-                       double v) {
-  std::lock_guard<std::mutex> lock(mu_);
-  FamilyLocked(name, Kind::kGauge).values[RenderLabels(labels)] = v;
 }
 
 void Metrics::Observe(const std::string& name, const MetricLabels& labels,
@@ -131,15 +151,8 @@ void Metrics::GaugeFunction(const std::string& name, const std::string& help,
 
 void Metrics::Describe(const std::string& name, const std::string& help) {
   std::lock_guard<std::mutex> lock(mu_);
-  // Kind is fixed by the first use; a description alone makes a counter
-  // family that renders nothing until used.
-  auto it = families_.find(name);
-  if (it != families_.end()) {
-    it->second.help = help;
-  } else {
-    families_[name].help = help;
-    families_[name].kind = Kind::kCounter;
-  }
+  // A family with a description and no samples renders nothing.
+  families_[name].help = help;
 }
 
 std::string Metrics::Render() {
@@ -163,10 +176,7 @@ std::string Metrics::Render() {
     if (!f.help.empty())
       absl::StrAppend(&out, "# HELP ", name, " ", f.help, "\n");
     absl::StrAppend(&out, "# TYPE ", name, " ",
-                    f.kind == Kind::kCounter ? "counter"
-                    : f.kind == Kind::kGauge ? "gauge"
-                                             : "histogram",
-                    "\n");
+                    f.kind == Kind::kCounter ? "counter" : "histogram", "\n");
     for (const auto& [labels, v] : f.values) {
       absl::StrAppend(&out, name, labels, " ", Number(v), "\n");
     }

@@ -1,5 +1,5 @@
-// Process metrics in Prometheus' text exposition format: counters,
-// gauges (set, or computed when scraped) and histograms, with labels.
+// Process metrics in Prometheus' text exposition format: counters, gauges
+// computed when scraped, and histograms, with labels.
 // Thread-safe; one registry per process (Metrics::Global()).
 #ifndef SHAREPLANE_COMMON_METRICS_H_
 #define SHAREPLANE_COMMON_METRICS_H_
@@ -22,7 +22,6 @@ class Metrics {
   // Adds `v` to counter `name` (a name ending in _total).
   void Increment(const std::string& name, const MetricLabels& labels,
                  double v = 1);
-  void SetGauge(const std::string& name, const MetricLabels& labels, double v);
   // Records one observation (seconds) in histogram `name`.
   void Observe(const std::string& name, const MetricLabels& labels,
                double seconds);
@@ -30,7 +29,7 @@ class Metrics {
   // A failing `fn` (returning NaN) leaves the gauge out.
   void GaugeFunction(const std::string& name, const std::string& help,
                      std::function<double()> fn);
-  // HELP text of a metric (optional).
+  // HELP text of a metric (Global() describes Shareplane's own).
   void Describe(const std::string& name, const std::string& help);
 
   // Everything, in the text format (version 0.0.4).
@@ -42,9 +41,9 @@ class Metrics {
     double sum = 0;
     double count = 0;
   };
-  enum class Kind { kCounter, kGauge, kHistogram };
+  enum class Kind { kCounter, kHistogram };
   struct Family {
-    Kind kind;
+    Kind kind = Kind::kCounter;
     std::string help;
     std::map<std::string, double> values;  // rendered labels -> value
     std::map<std::string, Histogram> histograms;
