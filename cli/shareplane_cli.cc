@@ -3,7 +3,6 @@
 #include <chrono>
 #include <functional>
 #include <set>
-#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -15,6 +14,7 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/ids.h"
+#include "common/retry.h"
 
 namespace shareplane::cli {
 namespace {
@@ -164,31 +164,32 @@ absl::Status WaitFor(Ctx& c, const std::string& what,
                      const std::function<absl::StatusOr<std::string>()>& status,
                      const std::set<std::string>& done,
                      const std::set<std::string>& failed) {
-  const auto start = std::chrono::steady_clock::now();
+  Clock& clock = *c.env.clock;
+  const TimePoint start = clock.Now();
   std::string last;
-  while (true) {
-    auto now = status();
-    if (!now.ok()) return now.status();
-    const int secs =
-        static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count());
-    if (c.env.terminal) {
-      c.err << "\r" << what << ": " << (now->empty() ? "gone" : *now) << " ("
-            << secs << " s)   " << std::flush;
-    }
-    last = *now;
-    if (done.count(last) || failed.count(last)) break;
-    if (secs >= c.env.wait_timeout_s) {
-      if (c.env.terminal) c.err << "\n";
-      return absl::DeadlineExceededError(
-          absl::StrCat("Timed out after ", secs, " s waiting for ", what,
-                       " (last status: ", last.empty() ? "gone" : last, ")"));
-    }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(c.env.wait_interval_ms));
-  }
+  absl::Status s =
+      PollUntil(clock, std::chrono::seconds(c.env.wait_timeout_s),
+                std::chrono::milliseconds(c.env.wait_interval_ms), what,
+                [&]() -> absl::StatusOr<bool> {
+                  auto now = status();
+                  if (!now.ok()) return now.status();
+                  last = *now;
+                  if (c.env.terminal) {
+                    c.err << "\r" << what << ": "
+                          << (last.empty() ? "gone" : last) << " ("
+                          << std::chrono::duration_cast<std::chrono::seconds>(
+                                 clock.Now() - start)
+                                 .count()
+                          << " s)   " << std::flush;
+                  }
+                  return done.count(last) > 0 || failed.count(last) > 0;
+                });
   if (c.env.terminal) c.err << "\n";
+  if (s.code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        s.message(), " (last status: ", last.empty() ? "gone" : last, ")"));
+  }
+  if (!s.ok()) return s;
   if (failed.count(last)) {
     return absl::AbortedError(
         absl::StrCat("Error waiting for ", what, ": status ", last));

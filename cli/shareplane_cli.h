@@ -12,14 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
+
 namespace shareplane::cli {
 
 struct CliEnvironment {
   std::map<std::string, std::string> env;  // OS_*, HOME
   bool terminal = false;  // stderr is a terminal: show --wait progress
-  // Poll interval of --wait, and how long it waits at most.
+  // Poll interval of --wait, and how long it waits at most, on `clock`.
   int wait_interval_ms = 1000;
   int wait_timeout_s = 600;
+  Clock* clock = RealClock::Get();
 };
 
 // Runs one command. Results go to `out`, errors and --debug to `err`.

@@ -75,11 +75,7 @@ absl::StatusOr<KeystoneIdentity> TokenValidator::Validate(
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      const bool fresh =
-          clock_.Now() < it->second.until &&
-          (!it->second.valid ||
-           std::chrono::system_clock::now() < it->second.identity.expires);
-      if (fresh) {
+      if (clock_.Now() < it->second.until) {
         if (!it->second.valid) {
           return absl::UnauthenticatedError("token is invalid (cached)");
         }
@@ -162,7 +158,15 @@ void TokenValidator::Remember(const std::string& key, bool valid,
   if (!inserted) ages_.erase(it->second.age);
   it->second.valid = valid;
   it->second.identity = identity;
-  it->second.until = clock_.Now() + options_.cache_time;
+  // Never past the token's own expiry: what is left of its life, measured
+  // now in wall time, bounds the entry on the service's clock.
+  Duration life = options_.cache_time;
+  if (valid) {
+    life = std::min(life,
+                    std::chrono::duration_cast<Duration>(
+                        identity.expires - std::chrono::system_clock::now()));
+  }
+  it->second.until = clock_.Now() + life;
   ages_.push_back(key);
   it->second.age = std::prev(ages_.end());
   while (cache_.size() > options_.max_cache_entries) {
