@@ -63,10 +63,6 @@ class KeystoneAuthenticator : public Authenticator {
     return std::nullopt;
   }
 
-  int keystone_requests() const override {
-    return validator_.keystone_requests();
-  }
-
  private:
   HttpResponse Unauthorized() const {
     HttpResponse r =

@@ -22,8 +22,6 @@ class Authenticator {
   // Keystone cannot be reached for an uncached token).
   virtual std::optional<HttpResponse> Authenticate(const HttpRequest& request,
                                                    RequestContext& ctx) = 0;
-  // Validation requests sent to Keystone so far (0 under noauth).
-  virtual int keystone_requests() const { return 0; }
 };
 
 // From [api] auth_strategy (noauth2 | keystone) and, for keystone,

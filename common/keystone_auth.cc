@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace shareplane {
 namespace {
@@ -60,11 +61,6 @@ TokenValidator::TokenValidator(TokenValidatorOptions options, Clock& clock)
       clock_(clock),
       session_(options_.service, clock) {}
 
-int TokenValidator::keystone_requests() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return requests_;
-}
-
 absl::StatusOr<KeystoneIdentity> TokenValidator::Validate(
     const std::string& token) {
   if (token.empty()) {
@@ -96,6 +92,18 @@ absl::StatusOr<KeystoneIdentity> TokenValidator::Validate(
 
 absl::StatusOr<KeystoneIdentity> TokenValidator::Fetch(
     const std::string& token) {
+  auto identity = Ask(token);
+  Metrics::Global().Increment(
+      "shareplane_keystone_validations_total",
+      {{"result",
+        identity.ok() ? "valid"
+        : identity.status().code() == absl::StatusCode::kUnauthenticated
+            ? "invalid"
+            : "unavailable"}});
+  return identity;
+}
+
+absl::StatusOr<KeystoneIdentity> TokenValidator::Ask(const std::string& token) {
   // One retry with a fresh service token when Keystone refuses ours.
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto service_token = session_.Token();
@@ -110,10 +118,6 @@ absl::StatusOr<KeystoneIdentity> TokenValidator::Fetch(
     req.headers = {{"X-Auth-Token", *service_token},
                    {"X-Subject-Token", token},
                    {"Accept", "application/json"}};
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++requests_;
-    }
     auto resp = HttpFetch(req);
     if (!resp.ok()) {
       SP_LOG(Error) << "Keystone token validation failed: " << resp.status();

@@ -107,6 +107,8 @@ Metrics& Metrics::Global() {
               "Manila API call latency by method and call"},
              {"shareplane_manila_errors_total",
               "Manila API calls that failed, by call and HTTP code"},
+             {"shareplane_keystone_validations_total",
+              "Token validations Keystone answered (cache misses), by result"},
          }) {
       m->Describe(name, help);
     }

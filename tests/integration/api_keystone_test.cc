@@ -225,6 +225,14 @@ TEST_CASE("the API authenticates with Keystone and enforces roles",
     CHECK(Call(stack, "GET", "/v2.1/servers", as("forged-token")).status ==
           401);
     CHECK(proxy.sent_count() == after_forged);
+    // Operators see the cache misses by result.
+    const std::string metrics = Http("GET", stack.api_url() + "/metrics").body;
+    CHECK_THAT(
+        metrics,
+        Catch::Contains(
+            "shareplane_keystone_validations_total{result=\"valid\"} ") &&
+            Catch::Contains("shareplane_keystone_validations_total{"
+                            "result=\"invalid\"} 1\n"));
 
     proxy.Stop();
     CHECK(Call(stack, "GET", "/v2.1/servers", as(alice)).status == 200);
