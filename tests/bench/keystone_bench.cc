@@ -18,11 +18,7 @@ using namespace shareplane::testing;
 int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
   ScopedServices services(/*keystone=*/true);
-  const TestServices& ks = TestServices::Get();
-  const std::string keystone_api =
-      "[keystone_authtoken]\nauth_type = password\nauth_url = " +
-      ks.keystone_url + "\nusername = nova\npassword = " +
-      ks.keystone_password + "\nproject_name = service\n";
+  const std::string keystone_api = KeystoneServiceConfig("keystone_authtoken");
   struct Mode {
     const char* name;
     std::string config;
@@ -37,8 +33,9 @@ int main(int argc, char** argv) {
            "token_cache_time = 0\n",
        true},
   };
-  std::printf("keystone_bench: GET /v2.1/flavors/detail, %d s per run, %u cores\n",
-              seconds, std::thread::hardware_concurrency());
+  std::printf(
+      "keystone_bench: GET /v2.1/flavors/detail, %d s per run, %u cores\n",
+      seconds, std::thread::hardware_concurrency());
   int failures = 0;
   for (const Mode& m : modes) {
     Stack stack("[DEFAULT]\ndebug = false\n" + m.config);

@@ -27,13 +27,6 @@ int PortOf(const std::string& url) {
   return std::stoi(url.substr(colon + 1));
 }
 
-std::string AuthConfig(const std::string& section,
-                       const std::string& auth_url) {
-  return "[" + section + "]\nauth_type = password\nauth_url = " + auth_url +
-         "\nusername = nova\npassword = " + Ks().keystone_password +
-         "\nproject_name = service\n";
-}
-
 // A compute API call at microversion 2.97 with `headers` added.
 HttpResponse Call(Stack& stack, const std::string& method,
                   const std::string& path,
@@ -61,12 +54,12 @@ TEST_CASE("the API authenticates with Keystone and enforces roles",
   TcpProxy proxy(proxy_port, PortOf(keystone_root));
   proxy.CountSent("GET /v3/auth/tokens ");
   proxy.Start();
-  Stack stack(
-      "[api]\nauth_strategy = keystone\n" +
-      AuthConfig("keystone_authtoken",
-                 "http://127.0.0.1:" + std::to_string(proxy_port) + "/v3") +
-      "www_authenticate_uri = " + keystone_root + "\n" +
-      AuthConfig("manila", Ks().keystone_url));
+  Stack stack("[api]\nauth_strategy = keystone\n" +
+              KeystoneServiceConfig(
+                  "keystone_authtoken",
+                  "http://127.0.0.1:" + std::to_string(proxy_port) + "/v3") +
+              "www_authenticate_uri = " + keystone_root + "\n" +
+              KeystoneServiceConfig("manila"));
   stack.StartEmulator(30, {"--keystone_url=" + Ks().keystone_url});
   stack.StartConductor();
   stack.StartCompute();

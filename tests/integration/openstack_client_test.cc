@@ -15,13 +15,6 @@ namespace {
 
 const TestServices& Ks() { return TestServices::Get(); }
 
-std::string AuthConfig(const std::string& section) {
-  return "[" + section +
-         "]\nauth_type = password\nauth_url = " + Ks().keystone_url +
-         "\nusername = nova\npassword = " + Ks().keystone_password +
-         "\nproject_name = service\n";
-}
-
 class OpenStackCli {
  public:
   OpenStackCli(std::string region, std::string home)
@@ -76,7 +69,8 @@ TEST_CASE("the openstack command manages servers and flavors through us",
   const std::string admin = KeystoneToken("admin", "admin");
   const std::string region = UniqueName("region");
   Stack stack("[api]\nauth_strategy = keystone\n" +
-              AuthConfig("keystone_authtoken") + AuthConfig("manila"));
+              KeystoneServiceConfig("keystone_authtoken") +
+              KeystoneServiceConfig("manila"));
   RegisterKeystoneEndpoint(region, "compute", stack.api_url() + "/v2.1");
   // `server show` and `server list` build an image client up front (with
   // version discovery), so the catalog needs an image endpoint even for

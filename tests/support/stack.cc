@@ -325,6 +325,15 @@ nlohmann::json KeystoneCall(const std::string& method, const std::string& path,
   return r.body.empty() ? nlohmann::json() : nlohmann::json::parse(r.body);
 }
 
+std::string KeystoneServiceConfig(const std::string& section,
+                                  const std::string& auth_url) {
+  const TestServices& ks = TestServices::Get();
+  return absl::StrCat("[", section, "]\nauth_type = password\nauth_url = ",
+                      auth_url.empty() ? ks.keystone_url : auth_url,
+                      "\nusername = nova\npassword = ", ks.keystone_password,
+                      "\nproject_name = service\n");
+}
+
 void RegisterKeystoneEndpoint(const std::string& region,
                               const std::string& type, const std::string& url) {
   const std::string admin = KeystoneToken("admin", "admin");

@@ -108,6 +108,11 @@ std::string KeystoneToken(const std::string& user, const std::string& project);
 nlohmann::json KeystoneCall(const std::string& method, const std::string& path,
                             const nlohmann::json& body,
                             const std::string& token);
+// An INI section naming the fixture's "nova" service user (admin + service
+// roles in project "service") for Keystone password auth at `auth_url`
+// (default: the fixture's Keystone), e.g. [keystone_authtoken] or [manila].
+std::string KeystoneServiceConfig(const std::string& section,
+                                  const std::string& auth_url = "");
 // Registers a service of `type` with a public endpoint at `url` in
 // `region` (created if new) of the fixture's Keystone, as its admin.
 void RegisterKeystoneEndpoint(const std::string& region,

@@ -81,9 +81,7 @@ const TestServices& TestServices::Get() {
 }
 
 void TestServices::RestartRabbitMq() const {
-  Process restart("restart-rabbitmq", {EnvOr("SHAREPLANE_SOURCE_DIR",
-                                             SHAREPLANE_SOURCE_DIR_DEFAULT) +
-                                           "/tests/support/services",
+  Process restart("restart-rabbitmq", {SourcePath("tests/support/services"),
                                        "restart-rabbitmq", services_dir});
   if (!WaitUntil([&] { return !restart.running(); },
                  std::chrono::seconds(120))) {
@@ -94,10 +92,8 @@ void TestServices::RestartRabbitMq() const {
 namespace {
 void RunServices(const std::string& command, const std::string& dir,
                  bool keystone = false) {
-  std::vector<std::string> argv = {
-      EnvOr("SHAREPLANE_SOURCE_DIR", SHAREPLANE_SOURCE_DIR_DEFAULT) +
-          "/tests/support/services",
-      command, dir};
+  std::vector<std::string> argv = {SourcePath("tests/support/services"),
+                                   command, dir};
   if (keystone) argv.push_back("keystone");
   Process p("services", argv);
   WaitUntil([&] { return !p.running(); }, std::chrono::seconds(120));
