@@ -3,13 +3,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/json_body.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
 
 std::string InvalidInput(const std::string& field, const nlohmann::json& value,
                          const std::string& why) {
-  std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+  std::string v = PythonRepr(value, false);
   return absl::StrCat("Invalid input for field/attribute ", field,
                       ". Value: ", v, ". ", why);
 }
@@ -63,14 +64,6 @@ void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
 std::string BaseUrl(const HttpRequest& req) {
   std::string host = req.Header("Host");
   return absl::StrCat("http://", host.empty() ? "localhost" : host);
-}
-
-absl::StatusOr<nlohmann::json> ParseJsonBody(const std::string& body) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError("Malformed request body");
-  }
-  return j;
 }
 
 }  // namespace shareplane

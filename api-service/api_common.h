@@ -52,10 +52,6 @@ void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
 // "http://<Host header>" (localhost without one), for links in responses.
 std::string BaseUrl(const HttpRequest& req);
 
-// Parses a JSON object body; InvalidArgument "Malformed request body"
-// otherwise.
-absl::StatusOr<nlohmann::json> ParseJsonBody(const std::string& body);
-
 }  // namespace shareplane
 
 #endif  // SHAREPLANE_API_SERVICE_API_COMMON_H_

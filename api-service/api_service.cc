@@ -64,11 +64,17 @@ struct ApiService::Parts {
               if (auto ops = ServeOps(r, health)) return *ops;
               return compute.Handle(r);
             },
-            c.GetInt("api", "workers", 16), FaultResponse),
+            c.GetInt("api", "workers", 16),
+            [this](int status, const std::string& message) {
+              return compute.FramingError(status, message);
+            }),
         metadata(db, c.GetString("api", "metadata_proxy_shared_secret", "")),
         metadata_server(
             [this](const HttpRequest& r) { return metadata.Handle(r); },
-            c.GetInt("api", "metadata_workers", 4)) {}
+            c.GetInt("api", "metadata_workers", 4),
+            [this](int status, const std::string& message) {
+              return metadata.FramingError(status, message);
+            }) {}
 };
 
 ApiService::ApiService(std::unique_ptr<Parts> parts)

@@ -70,7 +70,23 @@ HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
   if (IsRequestId(global)) ctx.global_request_id = global;
   ScopedRequestId log_id(ctx.log_request_id());
 
-  HttpResponse resp = Route(req, ctx);
+  HttpResponse resp;
+  try {
+    resp = Route(req, ctx);
+  } catch (const std::exception& e) {
+    // A bug: the schemas are meant to keep every access in bounds.
+    SP_LOG(Error) << "Unhandled exception serving " << req.method << " "
+                  << RouteTemplate(req.path) << ": " << e.what();
+    resp = FaultResponse(500, "");
+  }
+  if (resp.status >= 500 && resp.status != 501) {
+    // The cause goes to the log; the caller gets a fixed message and the
+    // request id to quote.
+    SP_LOG(Error) << "Answering " << resp.status << " to " << req.method
+                  << " " << RouteTemplate(req.path) << ": " << resp.body;
+    resp = ServerErrorResponse(resp.status, ctx.request_id,
+                               resp.Header(kStatusCodeHeader));
+  }
   resp.SetHeader("x-openstack-request-id", ctx.request_id);
   resp.SetHeader("x-compute-request-id", ctx.request_id);
   const std::string v = VersionString(ctx.version);
@@ -90,6 +106,21 @@ HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
   SP_LOG(Info) << req.remote_addr << " \"" << req.method << " " << req.path
                << "\" status: " << resp.status << " len: " << resp.body.size()
                << " microversion: " << v << " time: " << micros / 1e6;
+  return resp;
+}
+
+HttpResponse ComputeApi::FramingError(int status, const std::string& message) {
+  const std::string request_id = NewRequestId();
+  HttpResponse resp = status >= 500 ? ServerErrorResponse(status, request_id, "")
+                                    : FaultResponse(status, message);
+  resp.SetHeader("x-openstack-request-id", request_id);
+  resp.SetHeader("x-compute-request-id", request_id);
+  ScopedRequestId log_id(request_id);
+  SP_LOG(Info) << "(unreadable request) status: " << status
+               << " len: " << resp.body.size() << " " << message;
+  Metrics::Global().Increment(
+      "shareplane_api_requests_total",
+      {{"method", "-"}, {"route", "-"}, {"status", std::to_string(status)}});
   return resp;
 }
 

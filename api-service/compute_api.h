@@ -22,6 +22,9 @@ class ComputeApi {
   HttpResponse Handle(const HttpRequest& request);
   // The same for the gRPC front: keeps kStatusCodeHeader on faults.
   HttpResponse HandleInternal(const HttpRequest& request);
+  // The answer to a request the HTTP layer could not read (HttpServer's
+  // ErrorFormatter): a Nova fault with its own request id, logged.
+  HttpResponse FramingError(int status, const std::string& message);
 
  private:
   HttpResponse Route(const HttpRequest& request, RequestContext& ctx);

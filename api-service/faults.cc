@@ -1,5 +1,6 @@
 #include "api-service/faults.h"
 
+#include "common/json_body.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -7,7 +8,7 @@ namespace shareplane {
 
 HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body) {
   return HttpResponse{
-      status, {{"Content-Type", "application/json"}}, body.dump()};
+      status, {{"Content-Type", "application/json"}}, DumpJson(body)};
 }
 
 HttpResponse FaultResponse(int code, const std::string& message) {
@@ -82,6 +83,17 @@ HttpResponse FaultResponse(int code, const std::string& message) {
       nlohmann::ordered_json{{name, {{"code", code}, {"message", message}}}});
   resp.SetHeader(kStatusCodeHeader,
                  std::to_string(static_cast<int>(canonical)));
+  return resp;
+}
+
+HttpResponse ServerErrorResponse(int code, const std::string& request_id,
+                                 const std::string& canonical_code) {
+  HttpResponse resp = FaultResponse(
+      code, code == 503 ? kServiceUnavailableMessage : kServerErrorMessage);
+  nlohmann::ordered_json body = nlohmann::ordered_json::parse(resp.body);
+  body.begin().value()["request_id"] = request_id;
+  resp.body = DumpJson(body);
+  if (!canonical_code.empty()) resp.SetHeader(kStatusCodeHeader, canonical_code);
   return resp;
 }
 

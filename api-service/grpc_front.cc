@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api-service/faults.h"
+#include "common/json_body.h"
 #include "common/grpc_server.h"
 #include "shareplane/api/v1/compute.grpc.pb.h"
 
@@ -67,7 +68,7 @@ class ComputeService final : public apipb::Compute::Service {
     if (!req->tag().empty()) share["tag"] = req->tag();
     json body;
     grpc::Status s = Call(ctx, "POST", Servers(req->server_id()) + "/shares",
-                          json{{"share", share}}.dump(), &body);
+                          DumpJson(json{{"share", share}}), &body);
     if (s.ok()) ToProto(body["share"], out);
     return s;
   }
@@ -100,7 +101,7 @@ class ComputeService final : public apipb::Compute::Service {
     }
     json body;
     grpc::Status s = Call(ctx, "POST", "/v2.1/servers",
-                          json{{"server", server}}.dump(), &body);
+                          DumpJson(json{{"server", server}}), &body);
     if (s.ok()) {
       out->set_id(S(body["server"], "id"));
       out->set_admin_pass(S(body["server"], "adminPass"));
@@ -150,7 +151,7 @@ class ComputeService final : public apipb::Compute::Service {
                             apipb::Empty*) override {
     return Call(
         ctx, "POST", Servers(req->server_id()) + "/action",
-        json{{"reboot", {{"type", req->hard() ? "HARD" : "SOFT"}}}}.dump(),
+        DumpJson(json{{"reboot", {{"type", req->hard() ? "HARD" : "SOFT"}}}}),
         nullptr);
   }
 
@@ -197,7 +198,7 @@ class ComputeService final : public apipb::Compute::Service {
                    ? static_cast<int>(absl::StatusCode::kUnavailable)
                    : static_cast<int>(absl::StatusCode::kInternal);
       }
-      json fault = json::parse(resp.body, nullptr, false);
+      json fault = ParseJson(resp.body).value_or(json());
       std::string message = resp.body;
       if (fault.is_object() && !fault.empty() && fault.begin()->is_object()) {
         message = S(*fault.begin(), "message");
@@ -205,7 +206,7 @@ class ComputeService final : public apipb::Compute::Service {
       return grpc::Status(static_cast<grpc::StatusCode>(code), message);
     }
     if (out != nullptr && !resp.body.empty()) {
-      *out = json::parse(resp.body, nullptr, false);
+      *out = ParseJson(resp.body).value_or(json());
     }
     return grpc::Status::OK;
   }

@@ -9,6 +9,10 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/json_body.h"
+#include "common/log.h"
 #include "common/store.h"
 
 namespace shareplane {
@@ -90,6 +94,9 @@ HttpResponse MetadataApi::Handle(const HttpRequest& req) {
       std::find(versions.begin(), versions.end(), version) == versions.end()) {
     return NotFound();
   }
+  // Only a UUID names an instance (the signature proves who asked, not
+  // that it is well formed).
+  if (!IsUuid(instance)) return NotFound();
   std::optional<Server> server;
   std::vector<ShareMapping> mappings;
   absl::Status s = db_.Read([&](pqxx::transaction_base& w) {
@@ -97,7 +104,11 @@ HttpResponse MetadataApi::Handle(const HttpRequest& req) {
     if (server) mappings = ListShareMappings(w, instance);
     return absl::OkStatus();
   });
-  if (!s.ok()) return Text(503, "503 Service Unavailable\n");
+  if (!s.ok()) {
+    SP_LOG(Error) << "Metadata for " << instance << " unavailable: " << s;
+    return Text(503, "503 Service Unavailable\n\nThe server is currently "
+                     "unavailable. Please try again at a later time.\n");
+  }
   if (!server) return NotFound();
   const std::string tenant = req.Header("X-Tenant-ID");
   if (!tenant.empty() && tenant != server->project_id) return Forbidden();
@@ -122,7 +133,19 @@ HttpResponse MetadataApi::Handle(const HttpRequest& req) {
     }
     doc["devices"] = devices;
   }
-  return HttpResponse{200, {{"Content-Type", "application/json"}}, doc.dump()};
+  return HttpResponse{
+      200, {{"Content-Type", "application/json"}}, DumpJson(doc)};
+}
+
+HttpResponse MetadataApi::FramingError(int status, const std::string& message) {
+  const std::string request_id = NewRequestId();
+  HttpResponse resp =
+      Text(status, absl::StrCat(status, " ", message, "\n"));
+  resp.SetHeader("x-openstack-request-id", request_id);
+  ScopedRequestId log_id(request_id);
+  SP_LOG(Info) << "Metadata: unreadable request, status " << status << ": "
+               << message;
+  return resp;
 }
 
 }  // namespace shareplane

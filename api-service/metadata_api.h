@@ -22,6 +22,8 @@ class MetadataApi {
  public:
   MetadataApi(Database& db, std::string shared_secret);
   HttpResponse Handle(const HttpRequest& request);
+  // The answer to a request the HTTP layer could not read.
+  HttpResponse FramingError(int status, const std::string& message);
 
  private:
   Database& db_;

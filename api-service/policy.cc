@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/config.h"
+#include "common/json_body.h"
 
 namespace shareplane {
 namespace {
@@ -53,6 +54,10 @@ const std::map<std::string, std::string>& DefaultRules() {
       {"os_compute_api:os-instance-actions:show",
        "rule:project_reader_or_admin"},
       {"os_compute_api:os-instance-actions:events", "rule:admin_api"},
+      {"os_compute_api:os-instance-actions:events:details", "rule:admin_api"},
+      {"os_compute_api:servers:show:host_status", "rule:admin_api"},
+      {"os_compute_api:servers:show:flavor-extra-specs",
+       "rule:project_reader_or_admin"},
   };
   return *rules;
 }
@@ -196,11 +201,11 @@ absl::Status Policy::ParseFile(const std::string& text,
                                std::map<std::string, std::string>& rules) {
   std::string trimmed(absl::StripAsciiWhitespace(text));
   if (absl::StartsWith(trimmed, "{")) {
-    nlohmann::json j = nlohmann::json::parse(trimmed, nullptr, false);
-    if (!j.is_object()) {
+    auto parsed = ParseJsonObject(trimmed);
+    if (!parsed.ok()) {
       return absl::InvalidArgumentError("policy file is not a JSON object");
     }
-    for (auto& [k, v] : j.items()) {
+    for (auto& [k, v] : parsed->items()) {
       if (!v.is_string()) {
         return absl::InvalidArgumentError(
             absl::StrCat("policy rule '", k, "' is not a string"));

@@ -15,28 +15,74 @@ bool RequestContext::HasRole(const std::string& role) const {
   return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
-absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
-  std::string raw;
-  std::string header = request.Header("OpenStack-API-Version");
-  for (absl::string_view item : absl::StrSplit(header, ',')) {
-    item = absl::StripAsciiWhitespace(item);
-    if (absl::ConsumePrefix(&item, "compute ")) {
-      raw = std::string(absl::StripAsciiWhitespace(item));
+namespace {
+
+// microversion_parse.check_standard_header: the last "<service> <version>"
+// item of the folded header whose service is `compute` (any case).
+std::string StandardHeaderVersion(const std::string& header) {
+  std::vector<absl::string_view> items = absl::StrSplit(header, ',');
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    absl::string_view item = absl::StripAsciiWhitespace(*it);
+    size_t space = item.find_first_of(" \t");
+    if (space == absl::string_view::npos) continue;
+    absl::string_view service = item.substr(0, space);
+    absl::string_view version =
+        absl::StripAsciiWhitespace(item.substr(space + 1));
+    if (version.empty()) continue;
+    if (absl::AsciiStrToLower(service) == "compute") {
+      return std::string(version);
     }
   }
-  if (raw.empty()) {
-    raw = std::string(absl::StripAsciiWhitespace(
-        request.Header("X-OpenStack-Nova-API-Version")));
+  return "";
+}
+
+// APIVersionRequest's ^([1-9]\d*)\.([1-9]\d*|0)$
+bool ParseVersionString(absl::string_view raw, ApiVersion& v) {
+  std::vector<absl::string_view> parts = absl::StrSplit(raw, '.');
+  if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) return false;
+  for (absl::string_view p : parts) {
+    if (p.size() > 9) return false;
+    for (char c : p) {
+      if (!absl::ascii_isdigit(c)) return false;
+    }
+  }
+  if (parts[0][0] == '0' || (parts[1][0] == '0' && parts[1].size() > 1)) {
+    return false;
+  }
+  return absl::SimpleAtoi(parts[0], &v.major) &&
+         absl::SimpleAtoi(parts[1], &v.minor);
+}
+
+// For messages: the header as given, with anything but printable ASCII
+// shown as '?', at most 64 characters.
+std::string Printable(absl::string_view raw) {
+  std::string out;
+  for (char c : raw.substr(0, 64)) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
+  // As Nova's microversion_parse.get_version(headers, 'compute',
+  // legacy_headers=['X-OpenStack-Nova-API-Version']): the standard header
+  // first, the legacy one (its last comma-separated value) if the standard
+  // one names no compute version.
+  std::string raw = StandardHeaderVersion(request.Header("OpenStack-API-Version"));
+  if (raw.empty() && request.HasHeader("X-OpenStack-Nova-API-Version")) {
+    std::vector<absl::string_view> values =
+        absl::StrSplit(request.Header("X-OpenStack-Nova-API-Version"), ',');
+    raw = std::string(absl::StripAsciiWhitespace(values.back()));
   }
   if (raw.empty()) return kMinApiVersion;
-  if (absl::AsciiStrToLower(raw) == "latest") return kMaxApiVersion;
-  std::vector<std::string> parts = absl::StrSplit(raw, '.');
+  if (raw == "latest") return kMaxApiVersion;
   ApiVersion v;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &v.major) ||
-      !absl::SimpleAtoi(parts[1], &v.minor) || parts[1].empty() ||
-      !absl::ascii_isdigit(parts[1][0]) || v.major < 0 || v.minor < 0) {
+  if (!ParseVersionString(raw, v)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("API Version String ", raw,
+        absl::StrCat("API Version String ", Printable(raw),
                      " is of invalid format. Must be of format "
                      "MajorNum.MinorNum."));
   }

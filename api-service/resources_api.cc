@@ -1,7 +1,12 @@
 #include "api-service/resources_api.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api-service/faults.h"
+#include "api-service/request_schemas.h"
+#include "api-service/server_views.h"
+#include "common/json_body.h"
+#include "common/json_schema.h"
 #include "common/status.h"
 
 namespace shareplane {
@@ -49,9 +54,26 @@ bool IsUp(const ComputeHost& h, const ApiDeps& deps) {
          h.heartbeat_age_seconds < deps.service_down_time;
 }
 
-bool ValidName(const json& v, size_t max) {
-  return v.is_string() && !v.get<std::string>().empty() &&
-         v.get<std::string>().size() <= max;
+// A validated integer-or-digits field (request_schemas.h bounds it).
+int IntField(const json& in, const char* key, int fallback) {
+  auto it = in.find(key);
+  if (it == in.end() || it->is_null()) return fallback;
+  if (it->is_number()) return static_cast<int>(it->get<double>());
+  const std::string& s = it->get_ref<const std::string&>();
+  return s.empty() ? fallback : std::stoi(s);
+}
+
+// Nova's strutils.bool_from_string over the schema's enum.
+bool BoolField(const json& in, const char* key, bool fallback) {
+  auto it = in.find(key);
+  if (it == in.end()) return fallback;
+  if (it->is_boolean()) return it->get<bool>();
+  const std::string v = absl::AsciiStrToLower(it->get<std::string>());
+  return v == "true" || v == "1" || v == "on" || v == "yes";
+}
+
+std::string SpecValue(const json& v) {
+  return v.is_string() ? v.get<std::string>() : DumpJson(v);
 }
 
 }  // namespace
@@ -93,37 +115,22 @@ HttpResponse ResourcesApi::CreateFlavor(const RequestContext& ctx,
       !s.ok()) {
     return FaultFromStatus(s);
   }
-  auto body = ParseJsonBody(req.body);
+  auto body = ParseAndValidate(req.body, CreateFlavorSchema());
   if (!body.ok()) return FaultFromStatus(body.status());
-  if (!body->contains("flavor") || !(*body)["flavor"].is_object()) {
-    return FaultResponse(
-        400, InvalidInput("flavor", *body, "'flavor' is a required property"));
-  }
   const json& in = (*body)["flavor"];
   Flavor f;
-  if (!ValidName(in.value("name", json()), 255)) {
-    return FaultResponse(400, InvalidInput("name", in.value("name", json()),
-                                           "'name' is a required string"));
+  f.name = in["name"].get<std::string>();
+  f.ram_mb = IntField(in, "ram", 0);
+  f.vcpus = IntField(in, "vcpus", 0);
+  f.disk_gb = IntField(in, "disk", 0);
+  f.ephemeral_gb = IntField(in, "OS-FLV-EXT-DATA:ephemeral", 0);
+  f.swap_mb = IntField(in, "swap", 0);
+  f.is_public = BoolField(in, "os-flavor-access:is_public", true);
+  if (auto d = in.find("description"); d != in.end() && d->is_string()) {
+    f.description = d->get<std::string>();
   }
-  f.name = in["name"];
-  for (const char* key : {"ram", "vcpus", "disk"}) {
-    const json& v = in.value(key, json());
-    if (!v.is_number_integer() || v.get<int64_t>() < (key[0] == 'd' ? 0 : 1)) {
-      return FaultResponse(
-          400, InvalidInput(key, v,
-                            absl::StrCat("'", key, "' must be an integer >= ",
-                                         key[0] == 'd' ? 0 : 1)));
-    }
-  }
-  f.ram_mb = in["ram"];
-  f.vcpus = in["vcpus"];
-  f.disk_gb = in["disk"];
-  f.ephemeral_gb = in.value("OS-FLV-EXT-DATA:ephemeral", 0);
-  f.swap_mb = in.value("swap", 0);
-  f.is_public = in.value("os-flavor-access:is_public", true);
-  f.description = in.value("description", "");
-  f.id = in.contains("id") && in["id"].is_string() ? in["id"].get<std::string>()
-                                                   : f.name;
+  auto id = in.find("id");
+  f.id = id != in.end() && id->is_string() ? id->get<std::string>() : f.name;
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
     InsertFlavor(w, f);
     return absl::OkStatus();
@@ -158,23 +165,14 @@ HttpResponse ResourcesApi::SetExtraSpecs(const RequestContext& ctx,
       !s.ok()) {
     return FaultFromStatus(s);
   }
-  auto body = ParseJsonBody(req.body);
+  auto body = ParseAndValidate(req.body, SetExtraSpecsSchema());
   if (!body.ok()) return FaultFromStatus(body.status());
-  if (!body->contains("extra_specs") || !(*body)["extra_specs"].is_object()) {
-    return FaultResponse(400,
-                         InvalidInput("extra_specs", *body,
-                                      "'extra_specs' is a required property"));
-  }
   ojson out = ojson::object();
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     std::optional<Flavor> f = GetFlavor(w, id);
     if (!f) return FlavorNotFound(id);
     for (auto& [k, v] : (*body)["extra_specs"].items()) {
-      if (!v.is_string() && !v.is_number() && !v.is_boolean()) {
-        return absl::InvalidArgumentError(
-            InvalidInput(k, v, "is not of type 'string'"));
-      }
-      f->extra_specs[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      f->extra_specs[k] = SpecValue(v);
       out[k] = f->extra_specs[k];
     }
     SetFlavorExtraSpecs(w, id, f->extra_specs);
@@ -199,13 +197,12 @@ HttpResponse ResourcesApi::ExtraSpec(const RequestContext& ctx,
   }
   std::string value;
   if (m == "PUT") {
-    auto body = ParseJsonBody(req.body);
+    auto body = ParseAndValidate(req.body, UpdateExtraSpecSchema());
     if (!body.ok()) return FaultFromStatus(body.status());
-    if (body->size() != 1 || !body->contains(key) ||
-        !(*body)[key].is_string()) {
+    if (!body->contains(key)) {
       return FaultResponse(400, "Request body and URI mismatch");
     }
-    value = (*body)[key].get<std::string>();
+    value = SpecValue((*body)[key]);
   }
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     std::optional<Flavor> f = GetFlavor(w, id);
@@ -295,19 +292,6 @@ HttpResponse ResourcesApi::ListHypervisors(const RequestContext& ctx,
   return JsonResponse(200, ojson{{"hypervisors", out}});
 }
 
-namespace {
-ojson ActionJson(const InstanceAction& a) {
-  return {{"action", a.action},
-          {"instance_uuid", a.server_uuid},
-          {"message", a.message.empty() ? ojson(nullptr) : ojson(a.message)},
-          {"project_id", a.project_id},
-          {"request_id", a.request_id},
-          {"start_time", a.start_time},
-          {"user_id", a.user_id},
-          {"updated_at", a.updated_at}};
-}
-}  // namespace
-
 HttpResponse ResourcesApi::ListActions(const RequestContext& ctx,
                                        const HttpRequest& req,
                                        const std::string& server_id) {
@@ -317,7 +301,7 @@ HttpResponse ResourcesApi::ListActions(const RequestContext& ctx,
     SP_RETURN_IF_ERROR(deps_.policy.Enforce(
         "os_compute_api:os-instance-actions:list", ctx, server.project_id));
     for (const auto& a : ListInstanceActions(w, server.uuid)) {
-      out.push_back(ActionJson(a));
+      out.push_back(ActionView(a, ctx, deps_, server.project_id, false));
     }
     return absl::OkStatus();
   });
@@ -341,27 +325,7 @@ HttpResponse ResourcesApi::ShowAction(const RequestContext& ctx,
                                               request_id, " on instance ",
                                               server.uuid, " not found"));
     }
-    out = ActionJson(*a);
-    // Events from microversion 2.51 for everyone; details for admins only.
-    const bool admin_events = deps_.policy.Allows(
-        "os_compute_api:os-instance-actions:events", ctx, server.project_id);
-    if (admin_events || ctx.version.AtLeast(2, 51)) {
-      ojson events = ojson::array();
-      for (const auto& e : a->events) {
-        ojson ev = {
-            {"event", e.event},
-            {"start_time", e.start_time},
-            {"finish_time",
-             e.finish_time.empty() ? ojson(nullptr) : ojson(e.finish_time)},
-            {"result", e.result}};
-        if (admin_events) {
-          ev["traceback"] =
-              e.details.empty() ? ojson(nullptr) : ojson(e.details);
-        }
-        events.push_back(ev);
-      }
-      out["events"] = events;
-    }
+    out = ActionView(*a, ctx, deps_, server.project_id, true);
     return absl::OkStatus();
   });
   if (!s.ok()) return FaultFromStatus(s);

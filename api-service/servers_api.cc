@@ -1,12 +1,14 @@
 #include "api-service/servers_api.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api-service/faults.h"
+#include "api-service/request_schemas.h"
+#include "api-service/server_views.h"
+#include "common/json_schema.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -18,97 +20,6 @@ namespace {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 namespace taskpb = shareplane::task::v1;
-
-ojson Links(const HttpRequest& req, const std::string& collection,
-            const std::string& id) {
-  const std::string base = BaseUrl(req);
-  return ojson::array(
-      {{{"rel", "self"},
-        {"href", absl::StrCat(base, "/v2.1/", collection, "/", id)}},
-       {{"rel", "bookmark"},
-        {"href", absl::StrCat(base, "/", collection, "/", id)}}});
-}
-
-// Nova's hostId: sha224(project_id + host), so users can tell whether two
-// of their servers share a host without learning its name.
-std::string HostId(const Server& s) {
-  if (s.host.empty()) return "";
-  const std::string in = s.project_id + s.host;
-  unsigned char digest[SHA224_DIGEST_LENGTH];
-  SHA224(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
-  std::string out;
-  for (unsigned char c : digest) absl::StrAppendFormat(&out, "%02x", c);
-  return out;
-}
-
-ojson FlavorOf(const std::optional<Flavor>& f, const Server& s) {
-  ojson j;
-  j["vcpus"] = f ? f->vcpus : 0;
-  j["ram"] = f ? f->ram_mb : 0;
-  j["disk"] = f ? f->disk_gb : 0;
-  j["ephemeral"] = f ? f->ephemeral_gb : 0;
-  j["swap"] = f ? f->swap_mb : 0;
-  j["original_name"] = f ? f->name : s.flavor_id;
-  ojson specs = ojson::object();
-  if (f) {
-    for (const auto& [k, v] : f->extra_specs) specs[k] = v;
-  }
-  j["extra_specs"] = specs;
-  return j;
-}
-
-ojson ServerJson(const Server& s, const std::optional<Flavor>& flavor,
-                 const RequestContext& ctx, const ApiDeps& deps,
-                 const HttpRequest& req) {
-  ojson j;
-  const std::string status = ServerStatus(s.vm_state, s.task_state);
-  j["id"] = s.uuid;
-  j["name"] = s.name;
-  j["status"] = status;
-  j["tenant_id"] = s.project_id;
-  j["user_id"] = s.user_id;
-  j["metadata"] = ojson::object();
-  j["hostId"] = HostId(s);
-  if (s.image_ref.empty()) {
-    j["image"] = "";
-  } else {
-    j["image"] = {{"id", s.image_ref},
-                  {"links", Links(req, "images", s.image_ref)}};
-  }
-  j["flavor"] = FlavorOf(flavor, s);
-  j["created"] = s.created_at;
-  j["updated"] = s.updated_at;
-  j["addresses"] = ojson::object();
-  j["accessIPv4"] = "";
-  j["accessIPv6"] = "";
-  j["links"] = Links(req, "servers", s.uuid);
-  j["OS-DCF:diskConfig"] = "MANUAL";
-  if (status == "ACTIVE" || status == "BUILD") j["progress"] = 0;
-  j["OS-EXT-AZ:availability_zone"] = s.availability_zone;
-  j["config_drive"] = "";
-  j["key_name"] = nullptr;
-  j["OS-SRV-USG:launched_at"] = nullptr;
-  j["OS-SRV-USG:terminated_at"] = nullptr;
-  j["security_groups"] = ojson::array({{{"name", "default"}}});
-  j["OS-EXT-STS:task_state"] =
-      s.task_state.empty() ? ojson(nullptr) : ojson(s.task_state);
-  j["OS-EXT-STS:vm_state"] = s.vm_state;
-  j["OS-EXT-STS:power_state"] = s.power_state;
-  j["os-extended-volumes:volumes_attached"] = ojson::array();
-  j["locked"] = false;
-  j["description"] = nullptr;
-  j["tags"] = ojson::array();
-  j["trusted_image_certificates"] = nullptr;
-  j["server_groups"] = ojson::array();
-  if (deps.policy.Allows("os_compute_api:os-extended-server-attributes", ctx,
-                         s.project_id)) {
-    j["OS-EXT-SRV-ATTR:host"] = s.host.empty() ? ojson(nullptr) : ojson(s.host);
-    j["OS-EXT-SRV-ATTR:hypervisor_hostname"] =
-        s.host.empty() ? ojson(nullptr) : ojson(s.host);
-    j["OS-EXT-SRV-ATTR:instance_name"] = "instance-" + s.uuid;
-  }
-  return j;
-}
 
 absl::Status InvalidState(const std::string& op, const Server& s) {
   if (!s.task_state.empty()) {
@@ -140,42 +51,34 @@ std::string AdminPass() {
   return out;
 }
 
-const std::set<std::string>& ServerCreateKeys() {
-  static const auto* keys =
-      new std::set<std::string>{"name",
-                                "imageRef",
-                                "flavorRef",
-                                "adminPass",
-                                "metadata",
-                                "networks",
-                                "OS-DCF:diskConfig",
-                                "accessIPv4",
-                                "accessIPv6",
-                                "availability_zone",
-                                "block_device_mapping",
-                                "block_device_mapping_v2",
-                                "config_drive",
-                                "key_name",
-                                "min_count",
-                                "max_count",
-                                "return_reservation_id",
-                                "security_groups",
-                                "user_data",
-                                "description",
-                                "tags",
-                                "trusted_image_certificates",
-                                "host",
-                                "hypervisor_hostname",
-                                "hostname"};
-  return *keys;
-}
-
 // The blocked actions of spec section 5.
 const std::set<std::string>& ShareBlockedActions() {
   static const auto* actions = new std::set<std::string>{
       "resize", "migrate", "os-migrateLive", "evacuate",
       "shelve", "suspend", "resume",         "rebuild"};
   return *actions;
+}
+
+bool WantsHostStatus(const RequestContext& ctx, const ApiDeps& deps,
+                     const Server& server) {
+  return ctx.version.AtLeast(2, 16) &&
+         deps.policy.Allows("os_compute_api:servers:show:host_status", ctx,
+                            server.project_id);
+}
+
+// host_status of the server's host, looked up once per host per request.
+std::string HostStatusOf(pqxx::transaction_base& w, const Server& server,
+                         std::map<std::string, std::string>& cache,
+                         int service_down_time) {
+  if (server.host.empty()) return "";
+  auto it = cache.find(server.host);
+  if (it == cache.end()) {
+    it = cache
+             .emplace(server.host, HostStatus(GetComputeHost(w, server.host),
+                                              service_down_time))
+             .first;
+  }
+  return it->second;
 }
 
 }  // namespace
@@ -224,11 +127,12 @@ HttpResponse ServersApi::List(const RequestContext& ctx, const HttpRequest& req,
   ojson servers = ojson::array();
   absl::Status s = deps_.db.Read([&](pqxx::transaction_base& w) {
     std::map<std::string, std::optional<Flavor>> flavors;
+    std::map<std::string, std::string> host_status;
     for (const Server& server :
          ListServers(w, all_tenants ? "" : ctx.project_id)) {
       if (!detail) {
         servers.push_back({{"id", server.uuid},
-                           {"links", Links(req, "servers", server.uuid)},
+                           {"links", ResourceLinks(req, "servers", server.uuid)},
                            {"name", server.name}});
         continue;
       }
@@ -237,7 +141,14 @@ HttpResponse ServersApi::List(const RequestContext& ctx, const HttpRequest& req,
         it = flavors.emplace(server.flavor_id, GetFlavor(w, server.flavor_id))
                  .first;
       }
-      servers.push_back(ServerJson(server, it->second, ctx, deps_, req));
+      ServerViewOptions options;
+      options.detail = true;
+      if (WantsHostStatus(ctx, deps_, server)) {
+        options.host_status = HostStatusOf(w, server, host_status,
+                                           deps_.service_down_time);
+      }
+      servers.push_back(
+          ServerView(server, it->second, ctx, deps_, req, options));
     }
     return absl::OkStatus();
   });
@@ -253,8 +164,14 @@ HttpResponse ServersApi::Show(const RequestContext& ctx, const HttpRequest& req,
         SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, id, false));
         SP_RETURN_IF_ERROR(deps_.policy.Enforce("os_compute_api:servers:show",
                                                 ctx, server.project_id));
-        out =
-            ServerJson(server, GetFlavor(w, server.flavor_id), ctx, deps_, req);
+        std::map<std::string, std::string> host_status;
+        ServerViewOptions options;
+        if (WantsHostStatus(ctx, deps_, server)) {
+        options.host_status = HostStatusOf(w, server, host_status,
+                                           deps_.service_down_time);
+      }
+        out = ServerView(server, GetFlavor(w, server.flavor_id), ctx, deps_,
+                         req, options);
         return absl::OkStatus();
       });
   if (!s.ok()) return FaultFromStatus(s);
@@ -263,48 +180,18 @@ HttpResponse ServersApi::Show(const RequestContext& ctx, const HttpRequest& req,
 
 HttpResponse ServersApi::Create(const RequestContext& ctx,
                                 const HttpRequest& req) {
-  auto body = ParseJsonBody(req.body);
+  auto body = ParseAndValidate(req.body, CreateServerSchema());
   if (!body.ok()) return FaultFromStatus(body.status());
-  if (!body->contains("server") || !(*body)["server"].is_object()) {
-    return FaultResponse(
-        400, InvalidInput("server", *body, "'server' is a required property"));
-  }
   const json& in = (*body)["server"];
-  for (auto& [k, v] : in.items()) {
-    if (!ServerCreateKeys().count(k)) {
-      return FaultResponse(
-          400, InvalidInput("server", in,
-                            absl::StrCat("Additional properties are not "
-                                         "allowed ('",
-                                         k, "' was unexpected)")));
-    }
-  }
-  if (!in.contains("name") || !in["name"].is_string() ||
-      in["name"].get<std::string>().empty() ||
-      in["name"].get<std::string>().size() > 255) {
+  if (auto n = in.find("networks");
+      n != in.end() && n->is_string() && *n != "auto" && *n != "none") {
     return FaultResponse(
-        400, InvalidInput("name", in.value("name", json()),
-                          "'name' must be a string of 1 to 255 characters"));
+        400, InvalidInput("networks", *n, "must be 'auto', 'none' or a list"));
   }
-  if (!in.contains("flavorRef") ||
-      !(in["flavorRef"].is_string() || in["flavorRef"].is_number_integer())) {
-    return FaultResponse(
-        400, InvalidInput("server", in, "'flavorRef' is a required property"));
-  }
-  if (in.contains("imageRef") && !in["imageRef"].is_string()) {
-    return FaultResponse(400, InvalidInput("imageRef", in["imageRef"],
-                                           "is not of type 'string'"));
-  }
-  if (in.contains("networks")) {
-    const json& n = in["networks"];
-    if (!n.is_array() && n != "auto" && n != "none") {
-      return FaultResponse(
-          400, InvalidInput("networks", n, "must be 'auto', 'none' or a list"));
-    }
-  }
-  std::string flavor_ref = in["flavorRef"].is_string()
-                               ? in["flavorRef"].get<std::string>()
-                               : std::to_string(in["flavorRef"].get<int64_t>());
+  const json& ref = in["flavorRef"];
+  std::string flavor_ref = ref.is_string()
+                               ? ref.get<std::string>()
+                               : std::to_string(ref.get<int64_t>());
   // Nova accepts a flavor link as the reference too.
   if (size_t slash = flavor_ref.rfind('/'); slash != std::string::npos) {
     flavor_ref = flavor_ref.substr(slash + 1);
@@ -326,6 +213,7 @@ HttpResponse ServersApi::Create(const RequestContext& ctx,
   server.user_id = ctx.user_id;
   server.image_ref = in.value("imageRef", "");
   server.availability_zone = "nova";
+  server.pinned_availability_zone = az;
   bool scheduled = false;
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     std::optional<Flavor> flavor = GetFlavor(w, flavor_ref);
@@ -362,7 +250,7 @@ HttpResponse ServersApi::Create(const RequestContext& ctx,
                              : ": no valid host was found");
   ojson out;
   out["id"] = server.uuid;
-  out["links"] = Links(req, "servers", server.uuid);
+  out["links"] = ResourceLinks(req, "servers", server.uuid);
   out["OS-DCF:diskConfig"] = "MANUAL";
   out["security_groups"] = ojson::array({{{"name", "default"}}});
   out["adminPass"] = AdminPass();
@@ -395,31 +283,22 @@ HttpResponse ServersApi::Delete(const RequestContext& ctx,
 
 HttpResponse ServersApi::Action(const RequestContext& ctx,
                                 const HttpRequest& req, const std::string& id) {
-  auto body = ParseJsonBody(req.body);
+  auto body = ParseAndValidate(req.body, ActionEnvelopeSchema());
   if (!body.ok()) return FaultFromStatus(body.status());
-  if (body->size() != 1) {
-    return FaultResponse(400, "Malformed request body");
-  }
   const std::string action = body->begin().key();
   const json& args = body->begin().value();
-  const bool blocked = ShareBlockedActions().count(action) > 0;
-  if (!blocked && action != "os-start" && action != "os-stop" &&
-      action != "reboot") {
+  const json* schema = ActionSchema(action);
+  if (schema == nullptr) {
     return FaultResponse(400,
                          absl::StrCat("There is no such action: ", action));
   }
+  if (absl::Status valid = ValidateJson(*body, *schema); !valid.ok()) {
+    return FaultFromStatus(valid);
+  }
+  const bool blocked = ShareBlockedActions().count(action) > 0;
   bool hard = false;
   if (action == "reboot") {
-    std::string type = args.is_object() ? args.value("type", "") : "";
-    if (type != "HARD" && type != "SOFT") {
-      return FaultResponse(
-          400, InvalidInput("type",
-                            args.is_object() && args.contains("type")
-                                ? args["type"]
-                                : json(nullptr),
-                            "'type' must be one of 'HARD', 'SOFT'"));
-    }
-    hard = type == "HARD";
+    hard = absl::AsciiStrToUpper(args["type"].get<std::string>()) == "HARD";
   }
   std::string op = action == "os-start"  ? "start"
                    : action == "os-stop" ? "stop"

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "api-service/api_common.h"
 #include "api-service/faults.h"
+#include "api-service/request_schemas.h"
+#include "common/json_schema.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -100,63 +102,12 @@ bool IsValidTag(const std::string& tag) {
 
 absl::StatusOr<std::pair<std::string, std::string>> ParseAttachBody(
     const std::string& body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded()) {
-    return absl::InvalidArgumentError("Malformed request body");
-  }
-  if (!j.is_object() || !j.contains("share")) {
-    return absl::InvalidArgumentError(
-        InvalidInput("share", j, "'share' is a required property"));
-  }
-  for (auto& [k, v] : j.items()) {
-    if (k != "share") {
-      return absl::InvalidArgumentError(
-          InvalidInput(k, j,
-                       absl::StrCat("Additional properties are not allowed ('",
-                                    k, "' was unexpected)")));
-    }
-  }
-  const json& share = j["share"];
-  if (!share.is_object()) {
-    return absl::InvalidArgumentError(
-        InvalidInput("share", share,
-                     absl::StrCat(share.dump(), " is not of type 'object'")));
-  }
-  for (auto& [k, v] : share.items()) {
-    if (k != "share_id" && k != "tag") {
-      return absl::InvalidArgumentError(
-          InvalidInput("share", share,
-                       absl::StrCat("Additional properties are not allowed ('",
-                                    k, "' was unexpected)")));
-    }
-  }
-  if (!share.contains("share_id")) {
-    return absl::InvalidArgumentError(
-        InvalidInput("share", share, "'share_id' is a required property"));
-  }
-  const json& id = share["share_id"];
-  if (!id.is_string() || !IsUuid(id.get<std::string>())) {
-    return absl::InvalidArgumentError(InvalidInput(
-        "share_id", id,
-        absl::StrCat(
-            id.is_string() ? "'" + id.get<std::string>() + "'" : id.dump(),
-            " is not a 'uuid'")));
-  }
-  std::string share_id = absl::AsciiStrToLower(id.get<std::string>());
-  std::string tag = share_id;
-  if (share.contains("tag")) {
-    const json& t = share["tag"];
-    if (!t.is_string()) {
-      return absl::InvalidArgumentError(InvalidInput(
-          "tag", t, absl::StrCat(t.dump(), " is not of type 'string'")));
-    }
-    tag = t.get<std::string>();
-    if (!IsValidTag(tag)) {
-      return absl::InvalidArgumentError(InvalidInput(
-          "tag", t,
-          absl::StrCat("'", tag, "' does not match '^[A-Za-z0-9-]{1,36}$'")));
-    }
-  }
+  auto j = ParseAndValidate(body, AttachShareSchema());
+  if (!j.ok()) return j.status();
+  const json& share = (*j)["share"];
+  std::string share_id =
+      absl::AsciiStrToLower(share["share_id"].get<std::string>());
+  std::string tag = share.value("tag", share_id);
   return std::make_pair(share_id, tag);
 }
 

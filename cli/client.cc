@@ -1,4 +1,5 @@
 #include "cli/client.h"
+#include "common/json_body.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -286,7 +287,7 @@ absl::StatusOr<json> ComputeClient::Call(const std::string& method,
     *debug_ << "\nRESP BODY: " << resp->body << "\n";
   }
   json decoded =
-      resp->body.empty() ? json() : json::parse(resp->body, nullptr, false);
+      resp->body.empty() ? json() : ParseJson(resp->body).value_or(json(json::value_t::discarded));
   if (resp->status >= 400) {
     std::string message = resp->body;
     if (decoded.is_object() && !decoded.empty() &&

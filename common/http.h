@@ -43,17 +43,41 @@ struct HttpResponse {
 std::map<std::string, std::string> ParseQuery(absl::string_view query);
 std::string UrlDecode(absl::string_view s);
 
-// An HTTP/1.1 server: keep-alive, a fixed pool of I/O threads; the handler
-// runs on them and may block. Thread-safe handler required. Bodies over
-// 1 MiB are refused with 413 and a client that does not send a whole
-// request within 30 s is disconnected; neither ties up a thread.
+struct HttpLimits {
+  size_t max_target_bytes = 8192;   // longer request targets: 414
+  size_t max_header_bytes = 16384;  // request line and headers: 431
+  size_t max_body_bytes = 1 << 20;  // 413
+};
+
+// One request read from raw bytes, as the server reads it. `status` is 0
+// for a complete request (in `request`, `consumed` bytes used), -1 when
+// more bytes are needed, or the 4xx the server answers the bytes with
+// (400 framing, 413, 414, 431; `message` says why). For tests and fuzzing
+// the server's parser without sockets.
+struct HttpParseResult {
+  int status = -1;
+  std::string message;
+  HttpRequest request;
+  size_t consumed = 0;
+};
+HttpParseResult ParseHttpRequest(absl::string_view bytes,
+                                 const HttpLimits& limits = {});
+
+// An HTTP/1.1 server: keep-alive and pipelining (answers in order), a
+// fixed pool of I/O threads; the handler runs on them and may block.
+// Thread-safe handler required. A request it cannot read is answered by
+// itself (400 for framing errors, 413, 414, 431, see HttpLimits) and the
+// connection closed; a client that does not send a whole request within
+// 30 s is disconnected; neither ties up a thread.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
-  // Formats the errors the server answers by itself (413, 500).
+  // Formats the errors the server answers by itself (4xx above, 500 for a
+  // handler that threw).
   using ErrorFormatter =
       std::function<HttpResponse(int status, const std::string& message)>;
-  HttpServer(Handler handler, int threads, ErrorFormatter errors = nullptr);
+  HttpServer(Handler handler, int threads, ErrorFormatter errors = nullptr,
+             HttpLimits limits = {});
   ~HttpServer();  // stops
 
   // Binds host:port (port 0 picks a free one); returns the bound port.

@@ -22,13 +22,77 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr size_t kMaxBodyBytes = 1 << 20;
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
+void Configure(Parser& parser, const HttpLimits& limits) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser.body_limit(limits.max_body_bytes);
+}
+
+// The answer to bytes the parser refused: 400, 413, 414 or 431, or 0 when
+// there is nobody to answer (the peer went away or sent nothing).
+int StatusForError(beast::error_code ec, absl::string_view buffered,
+                   const HttpLimits& limits, std::string& message) {
+  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+      ec == asio::error::operation_aborted ||
+      ec == asio::error::connection_reset || ec == asio::error::eof ||
+      ec == asio::error::broken_pipe) {
+    return 0;
+  }
+  if (ec == bhttp::error::body_limit) {
+    message = "Request is too large.";
+    return 413;
+  }
+  if (ec == bhttp::error::header_limit ||
+      ec == bhttp::error::buffer_overflow) {
+    const size_t line_end = buffered.find('\n');
+    if (line_end == absl::string_view::npos ||
+        line_end > limits.max_target_bytes) {
+      message = "Request-URI Too Long.";
+      return 414;
+    }
+    message = "Request Header Fields Too Large.";
+    return 431;
+  }
+  message = absl::StrCat("Malformed request: ", ec.message(), ".");
+  return 400;
+}
+
+HttpRequest ToHttpRequest(const bhttp::request<bhttp::string_body>& req) {
+  HttpRequest in;
+  auto method = req.method_string();
+  in.method.assign(method.data(), method.size());
+  absl::string_view target(req.target().data(), req.target().size());
+  size_t q = target.find('?');
+  in.path = std::string(target.substr(0, q));
+  if (q != absl::string_view::npos) in.query = std::string(target.substr(q + 1));
+  for (const auto& field : req) {
+    auto name = field.name_string();
+    auto value = field.value();
+    std::string key =
+        absl::AsciiStrToLower(absl::string_view(name.data(), name.size()));
+    std::string v(value.data(), value.size());
+    // Repeated fields fold into one, comma-separated (RFC 9110 5.3).
+    auto [it, inserted] = in.headers.emplace(std::move(key), v);
+    if (!inserted) absl::StrAppend(&it->second, ",", v);
+  }
+  in.body = req.body();
+  return in;
+}
+
+bool TargetTooLong(const bhttp::request<bhttp::string_body>& req,
+                   const HttpLimits& limits) {
+  return req.target().size() > limits.max_target_bytes;
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpServer::Handler& handler,
-          const HttpServer::ErrorFormatter& errors)
-      : stream_(std::move(socket)), handler_(handler), errors_(errors) {}
+          const HttpServer::ErrorFormatter& errors, const HttpLimits& limits)
+      : stream_(std::move(socket)),
+        handler_(handler),
+        errors_(errors),
+        limits_(limits) {}
 
   void Run() {
     asio::dispatch(
@@ -39,7 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void Read() {
     parser_.emplace();
-    parser_->body_limit(kMaxBodyBytes);
+    Configure(*parser_, limits_);
     stream_.expires_after(std::chrono::seconds(30));
     bhttp::async_read(
         stream_, buffer_, *parser_,
@@ -47,31 +111,32 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec, size_t) {
-    if (ec == bhttp::error::end_of_stream || ec) {
-      if (ec == bhttp::error::body_limit) {
-        SendError(413, "Request is too large.");
+    if (ec) {
+      const auto data = buffer_.cdata();
+      absl::string_view buffered(static_cast<const char*>(data.data()),
+                                 data.size());
+      std::string message;
+      int status = StatusForError(ec, buffered, limits_, message);
+      // A peer that went away mid-request, after sending something, still
+      // gets its 400 if it reads.
+      if (status == 0 && ec != bhttp::error::end_of_stream &&
+          ec == bhttp::error::partial_message) {
+        status = 400;
+      }
+      if (status == 0) {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         return;
       }
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      SendError(status, message);
       return;
     }
     bhttp::request<bhttp::string_body> req = parser_->release();
-    HttpRequest in;
-    auto method = req.method_string();
-    in.method.assign(method.data(), method.size());
-    absl::string_view target(req.target().data(), req.target().size());
-    size_t q = target.find('?');
-    in.path = std::string(target.substr(0, q));
-    if (q != absl::string_view::npos)
-      in.query = std::string(target.substr(q + 1));
-    for (const auto& field : req) {
-      auto name = field.name_string();
-      auto value = field.value();
-      in.headers[absl::AsciiStrToLower(absl::string_view(
-          name.data(), name.size()))] = std::string(value.data(), value.size());
+    if (TargetTooLong(req, limits_)) {
+      SendError(414, "Request-URI Too Long.");
+      return;
     }
-    in.body = std::move(req.body());
+    HttpRequest in = ToHttpRequest(req);
     beast::error_code addr_ec;
     auto remote = stream_.socket().remote_endpoint(addr_ec);
     if (!addr_ec) in.remote_addr = remote.address().to_string();
@@ -128,7 +193,9 @@ class Session : public std::enable_shared_from_this<Session> {
         asio::buffer(drain_),
         [self = shared_from_this()](beast::error_code ec, size_t n) {
           self->drained_ += n;
-          if (!ec && self->drained_ < 64 * kMaxBodyBytes) self->Drain();
+          if (!ec && self->drained_ < 64 * self->limits_.max_body_bytes) {
+            self->Drain();
+          }
         });
   }
 
@@ -136,16 +203,55 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::vector<char> drain_;
   size_t drained_ = 0;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<Parser> parser_;
   const HttpServer::Handler& handler_;
   const HttpServer::ErrorFormatter& errors_;
+  const HttpLimits& limits_;
 };
 
 }  // namespace
 
+HttpParseResult ParseHttpRequest(absl::string_view bytes,
+                                 const HttpLimits& limits) {
+  HttpParseResult out;
+  Parser parser;
+  Configure(parser, limits);
+  size_t used = 0;
+  while (!parser.is_done()) {
+    beast::error_code ec;
+    const size_t n =
+        parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == bhttp::error::need_more) {
+      if (used < bytes.size() && n > 0) continue;
+      return out;  // -1: more bytes needed
+    }
+    if (ec) {
+      out.status = StatusForError(ec, bytes, limits, out.message);
+      if (out.status == 0) out.status = 400;
+      return out;
+    }
+    if (n == 0 && !parser.is_done()) return out;
+  }
+  bhttp::request<bhttp::string_body> req = parser.release();
+  out.consumed = used;
+  if (TargetTooLong(req, limits)) {
+    out.status = 414;
+    out.message = "Request-URI Too Long.";
+    return out;
+  }
+  out.request = ToHttpRequest(req);
+  out.status = 0;
+  return out;
+}
+
 struct HttpServer::Impl {
-  Impl(Handler h, int n, ErrorFormatter e)
-      : handler(std::move(h)), errors(std::move(e)), threads(n), ioc(n) {}
+  Impl(Handler h, int n, ErrorFormatter e, HttpLimits l)
+      : handler(std::move(h)),
+        errors(std::move(e)),
+        limits(l),
+        threads(n),
+        ioc(n) {}
 
   void Accept() {
     acceptor->async_accept(
@@ -153,7 +259,8 @@ struct HttpServer::Impl {
           if (ec) {
             if (ec == asio::error::operation_aborted) return;
           } else {
-            std::make_shared<Session>(std::move(s), handler, errors)->Run();
+            std::make_shared<Session>(std::move(s), handler, errors, limits)
+                ->Run();
           }
           Accept();
         });
@@ -161,6 +268,7 @@ struct HttpServer::Impl {
 
   Handler handler;
   ErrorFormatter errors;
+  HttpLimits limits;
   int threads;
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
@@ -168,9 +276,10 @@ struct HttpServer::Impl {
   bool stopped = false;
 };
 
-HttpServer::HttpServer(Handler handler, int threads, ErrorFormatter errors)
+HttpServer::HttpServer(Handler handler, int threads, ErrorFormatter errors,
+                       HttpLimits limits)
     : impl_(std::make_unique<Impl>(std::move(handler), threads,
-                                   std::move(errors))) {}
+                                   std::move(errors), limits)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 

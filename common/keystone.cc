@@ -1,4 +1,5 @@
 #include "common/keystone.h"
+#include "common/json_body.h"
 
 #include <openssl/sha.h>
 
@@ -127,7 +128,7 @@ absl::Status KeystoneSession::AuthenticateLocked() {
         absl::StrCat("Keystone answered ", resp->status, " to POST ", req.url));
   }
   const std::string token = resp->Header("X-Subject-Token");
-  json body = json::parse(resp->body, nullptr, false);
+  json body = ParseJson(resp->body).value_or(json(json::value_t::discarded));
   if (token.empty() || !body.is_object() || !body.contains("token")) {
     return absl::UnavailableError("Keystone's token response is malformed");
   }
@@ -171,7 +172,7 @@ absl::StatusOr<std::string> KeystoneSession::Endpoint(
   auto token = Token();
   if (!token.ok()) return token.status();
   std::lock_guard<std::mutex> lock(mu_);
-  const json catalog = json::parse(catalog_json_, nullptr, false);
+  const json catalog = ParseJson(catalog_json_).value_or(json(json::value_t::discarded));
   if (!catalog.is_array()) return absl::NotFoundError("no service catalog");
   for (const std::string& type : service_types) {
     for (const json& service : catalog) {

@@ -1,4 +1,5 @@
 #include "common/keystone_auth.h"
+#include "common/json_body.h"
 
 #include <nlohmann/json.hpp>
 
@@ -28,7 +29,7 @@ std::string DomainId(const json& j, const char* object) {
 }  // namespace
 
 absl::StatusOr<KeystoneIdentity> ParseKeystoneToken(const std::string& body) {
-  const json doc = json::parse(body, nullptr, false);
+  const json doc = ParseJson(body).value_or(json(json::value_t::discarded));
   if (!doc.is_object() || !doc.contains("token") || !doc["token"].is_object()) {
     return absl::InvalidArgumentError("not a Keystone token document");
   }

@@ -1,4 +1,5 @@
 #include "common/manila_client.h"
+#include "common/json_body.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,7 @@ std::string S(const json& j, const char* key) {
 }
 
 std::string FaultMessage(const std::string& body) {
-  json j = json::parse(body, nullptr, false);
+  json j = ParseJson(body).value_or(json(json::value_t::discarded));
   if (j.is_object() && !j.empty() && j.begin()->is_object()) {
     return S(*j.begin(), "message");
   }
@@ -133,7 +134,7 @@ absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
   }
   const int code = resp->status;
   if (code >= 200 && code < 300) {
-    Reply reply{code, json::parse(resp->body, nullptr, false)};
+    Reply reply{code, ParseJson(resp->body).value_or(json(json::value_t::discarded))};
     if (!resp->body.empty() && reply.body.is_discarded()) {
       return absl::InternalError(
           absl::StrCat("Manila ", method, " ", path, ": malformed JSON"));

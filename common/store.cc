@@ -50,10 +50,19 @@ std::string Iso(const std::string& column) {
          " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 }
 
+// Nova's naive datetimes (launched_at, instance actions and events):
+// 2018-04-25T01:26:36.341290, no zone.
+std::string IsoMicros(const std::string& column) {
+  return "to_char(" + column +
+         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')";
+}
+
 const std::string& ServerColumns() {
   static const std::string* cols = new std::string(
       "uuid, name, project_id, user_id, flavor_id, host, vm_state, "
-      "task_state, power_state, version, image_ref, availability_zone, " +
+      "task_state, power_state, version, image_ref, availability_zone, "
+      "pinned_availability_zone, " + IsoMicros("launched_at") +
+      " AS launched, " +
       Iso("created_at") + " AS created, " + Iso("updated_at") + " AS updated");
   return *cols;
 }
@@ -72,6 +81,8 @@ Server ServerFromRow(const pqxx::row& r) {
   s.version = r["version"].as<int64_t>();
   s.image_ref = Str(r["image_ref"]);
   s.availability_zone = Str(r["availability_zone"]);
+  s.pinned_availability_zone = Str(r["pinned_availability_zone"]);
+  s.launched_at = Str(r["launched"]);
   s.created_at = Str(r["created"]);
   s.updated_at = Str(r["updated"]);
   return s;
@@ -237,11 +248,12 @@ std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w) {
 void InsertServer(pqxx::transaction_base& w, const Server& s) {
   Exec(w,
        "INSERT INTO servers (uuid, name, project_id, user_id, flavor_id, host, "
-       " vm_state, task_state, power_state, image_ref) "
+       " vm_state, task_state, power_state, image_ref, "
+       " pinned_availability_zone) "
        "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9, "
-       " $10)",
+       " $10, NULLIF($11, ''))",
        s.uuid, s.name, s.project_id, s.user_id, s.flavor_id, s.host, s.vm_state,
-       s.task_state, s.power_state, s.image_ref);
+       s.task_state, s.power_state, s.image_ref, s.pinned_availability_zone);
 }
 
 std::optional<Server> GetServer(pqxx::transaction_base& w,
@@ -491,8 +503,10 @@ void RecordActionEvent(pqxx::transaction_base& w,
                        const std::string& result, const std::string& details) {
   Exec(w,
        "INSERT INTO instance_action_events (action_id, event, finish_time, "
-       " result, details) SELECT id, $3, now(), $4, NULLIF($5, '') "
-       "FROM instance_actions WHERE server_uuid = $1 AND request_id = $2",
+       " result, details, host) SELECT a.id, $3, now(), $4, NULLIF($5, ''), "
+       " s.host FROM instance_actions a LEFT JOIN servers s "
+       " ON s.uuid = a.server_uuid "
+       "WHERE a.server_uuid = $1 AND a.request_id = $2",
        server_uuid, request_id, event, result, details);
 }
 
@@ -512,7 +526,8 @@ InstanceAction ActionFromRow(const pqxx::row& r) {
 const std::string& ActionColumns() {
   static const std::string* cols = new std::string(
       "id, request_id, server_uuid, action, project_id, user_id, message, " +
-      Iso("start_time") + " AS start, " + Iso("updated_at") + " AS updated");
+      IsoMicros("start_time") + " AS start, " + IsoMicros("updated_at") +
+      " AS updated");
   return *cols;
 }
 }  // namespace
@@ -543,11 +558,13 @@ std::optional<InstanceAction> GetInstanceAction(pqxx::transaction_base& w,
   InstanceAction a = ActionFromRow(r[0]);
   for (const auto& e :
        Exec(w,
-            "SELECT event, " + Iso("start_time") + ", " + Iso("finish_time") +
-                ", result, details FROM instance_action_events "
+            "SELECT event, " + IsoMicros("start_time") + ", " +
+                IsoMicros("finish_time") +
+                ", result, details, host FROM instance_action_events "
                 "WHERE action_id = $1 ORDER BY id",
             r[0]["id"].as<int64_t>())) {
-    a.events.push_back({Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4])});
+    a.events.push_back({Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4]),
+                        Str(e[5])});
   }
   return a;
 }

@@ -55,7 +55,10 @@ struct Server {
   int64_t version = 0;
   std::string image_ref;
   std::string availability_zone = "nova";
-  std::string created_at;  // ISO 8601 UTC, read only
+  // The zone the create request named (Nova 2.96), "" when none.
+  std::string pinned_availability_zone;
+  std::string launched_at;  // first ACTIVE, Nova's naive format; read only
+  std::string created_at;   // ISO 8601 UTC, read only
   std::string updated_at;
 };
 
@@ -132,6 +135,7 @@ struct ActionEvent {
   std::string finish_time;
   std::string result;
   std::string details;
+  std::string host;  // the server's host when the event was recorded
 };
 struct InstanceAction {
   std::string request_id;
