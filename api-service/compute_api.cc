@@ -113,6 +113,11 @@ HttpResponse ComputeApi::FramingError(int status, const std::string& message) {
   const std::string request_id = NewRequestId();
   HttpResponse resp = status >= 500 ? ServerErrorResponse(status, request_id, "")
                                     : FaultResponse(status, message);
+  resp.headers.erase(std::remove_if(resp.headers.begin(), resp.headers.end(),
+                                    [](const auto& h) {
+                                      return h.first == kStatusCodeHeader;
+                                    }),
+                     resp.headers.end());
   resp.SetHeader("x-openstack-request-id", request_id);
   resp.SetHeader("x-compute-request-id", request_id);
   ScopedRequestId log_id(request_id);

@@ -31,8 +31,8 @@ void Configure(Parser& parser, const HttpLimits& limits) {
 
 // The answer to bytes the parser refused: 400, 413, 414 or 431, or 0 when
 // there is nobody to answer (the peer went away or sent nothing).
-int StatusForError(beast::error_code ec, absl::string_view buffered,
-                   const HttpLimits& limits, std::string& message) {
+int StatusForError(beast::error_code ec, const Parser& parser,
+                   std::string& message) {
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
       ec == asio::error::operation_aborted ||
       ec == asio::error::connection_reset || ec == asio::error::eof ||
@@ -45,9 +45,9 @@ int StatusForError(beast::error_code ec, absl::string_view buffered,
   }
   if (ec == bhttp::error::header_limit ||
       ec == bhttp::error::buffer_overflow) {
-    const size_t line_end = buffered.find('\n');
-    if (line_end == absl::string_view::npos ||
-        line_end > limits.max_target_bytes) {
+    // The parser reads the request line first: without a target, the
+    // request line itself was too long.
+    if (parser.get().target().empty()) {
       message = "Request-URI Too Long.";
       return 414;
     }
@@ -80,9 +80,26 @@ HttpRequest ToHttpRequest(const bhttp::request<bhttp::string_body>& req) {
   return in;
 }
 
-bool TargetTooLong(const bhttp::request<bhttp::string_body>& req,
-                   const HttpLimits& limits) {
-  return req.target().size() > limits.max_target_bytes;
+// What the parser accepts but the server must not serve: 0 to serve it,
+// else the status to answer.
+int Refusal(const bhttp::request<bhttp::string_body>& req,
+            const HttpLimits& limits, std::string& message) {
+  if (req.target().size() > limits.max_target_bytes) {
+    message = "Request-URI Too Long.";
+    return 414;
+  }
+  if (req.version() != 10 && req.version() != 11) {
+    message = "Malformed request: unsupported HTTP version.";
+    return 400;
+  }
+  // A transfer coding other than chunked leaves the body's end unknown
+  // (RFC 9112 6.3): the rest of the bytes cannot be trusted as a request.
+  auto te = req.find(bhttp::field::transfer_encoding);
+  if (te != req.end() && !req.chunked()) {
+    message = "Malformed request: unsupported transfer coding.";
+    return 400;
+  }
+  return 0;
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -112,17 +129,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec, size_t) {
     if (ec) {
-      const auto data = buffer_.cdata();
-      absl::string_view buffered(static_cast<const char*>(data.data()),
-                                 data.size());
       std::string message;
-      int status = StatusForError(ec, buffered, limits_, message);
-      // A peer that went away mid-request, after sending something, still
-      // gets its 400 if it reads.
-      if (status == 0 && ec != bhttp::error::end_of_stream &&
-          ec == bhttp::error::partial_message) {
-        status = 400;
-      }
+      const int status = StatusForError(ec, *parser_, message);
       if (status == 0) {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -132,8 +140,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     bhttp::request<bhttp::string_body> req = parser_->release();
-    if (TargetTooLong(req, limits_)) {
-      SendError(414, "Request-URI Too Long.");
+    std::string refusal;
+    if (int status = Refusal(req, limits_, refusal); status != 0) {
+      SendError(status, refusal);
       return;
     }
     HttpRequest in = ToHttpRequest(req);
@@ -227,7 +236,7 @@ HttpParseResult ParseHttpRequest(absl::string_view bytes,
       return out;  // -1: more bytes needed
     }
     if (ec) {
-      out.status = StatusForError(ec, bytes, limits, out.message);
+      out.status = StatusForError(ec, parser, out.message);
       if (out.status == 0) out.status = 400;
       return out;
     }
@@ -235,9 +244,8 @@ HttpParseResult ParseHttpRequest(absl::string_view bytes,
   }
   bhttp::request<bhttp::string_body> req = parser.release();
   out.consumed = used;
-  if (TargetTooLong(req, limits)) {
-    out.status = 414;
-    out.message = "Request-URI Too Long.";
+  if (int status = Refusal(req, limits, out.message); status != 0) {
+    out.status = status;
     return out;
   }
   out.request = ToHttpRequest(req);
