@@ -46,6 +46,13 @@ absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
   return *s;
 }
 
+absl::Status CheckNoTaskState(const std::string& op, const Server& server) {
+  if (server.task_state.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("Cannot '", op, "' instance ", server.uuid,
+                   " while it is in task_state ", server.task_state));
+}
+
 void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,
                  const RequestContext& ctx, task::v1::Task& task) {
   task.set_task_id(NewUuid());

@@ -44,6 +44,11 @@ absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
                                   const RequestContext& ctx,
                                   const std::string& id, bool lock);
 
+// Nova's task-state rule (BEYOND.md section 1): a server with a task in
+// flight takes no new share or lifecycle request. FailedPrecondition
+// "Cannot '<op>' instance <id> while it is in task_state <state>".
+absl::Status CheckNoTaskState(const std::string& op, const Server& server);
+
 // Fills task_id and request ids, and writes the task to the outbox in the
 // caller's transaction.
 void EnqueueTask(pqxx::transaction_base& w, const std::string& queue,

@@ -12,6 +12,25 @@
 
 namespace shareplane {
 
+namespace {
+
+// Version documents never block; attach waits on Manila, so it gets a pool
+// of its own that cannot starve database work; everything else reads or
+// writes PostgreSQL.
+HttpLane ComputeLane(const HttpRequest& r) {
+  if (r.method == "GET" &&
+      (r.path == "/" || r.path == "/v2.1" || r.path == "/v2.1/")) {
+    return HttpLane::kInline;
+  }
+  if (r.method == "POST" && r.path.size() > 7 &&
+      r.path.compare(r.path.size() - 7, 7, "/shares") == 0) {
+    return HttpLane::kSlow;
+  }
+  return HttpLane::kDefault;
+}
+
+}  // namespace
+
 struct ApiService::Parts {
   const Config config;
   Database db;
@@ -64,17 +83,24 @@ struct ApiService::Parts {
               if (auto ops = ServeOps(r, health)) return *ops;
               return compute.Handle(r);
             },
-            c.GetInt("api", "workers", 16),
+            c.GetInt("api", "io_threads", 2),
             [this](int status, const std::string& message) {
               return compute.FramingError(status, message);
             }),
         metadata(db, c.GetString("api", "metadata_proxy_shared_secret", "")),
         metadata_server(
             [this](const HttpRequest& r) { return metadata.Handle(r); },
-            c.GetInt("api", "metadata_workers", 4),
+            1,
             [this](int status, const std::string& message) {
               return metadata.FramingError(status, message);
-            }) {}
+            }) {
+    const size_t queued = c.GetInt("api", "max_queued_requests", 256);
+    server.SetWorkerLanes(ComputeLane, c.GetInt("api", "workers", 16),
+                          c.GetInt("api", "slow_workers", 16), queued);
+    metadata_server.SetWorkerLanes(
+        [](const HttpRequest&) { return HttpLane::kDefault; },
+        c.GetInt("api", "metadata_workers", 4), 1, queued);
+  }
 };
 
 ApiService::ApiService(std::unique_ptr<Parts> parts)

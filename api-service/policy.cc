@@ -252,7 +252,12 @@ absl::StatusOr<Policy> Policy::Load(const std::string& path) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  absl::Status s = ParseFile(text.str(), p.rules_);
+  return FromText(text.str());
+}
+
+absl::StatusOr<Policy> Policy::FromText(const std::string& text) {
+  Policy p = Defaults();
+  absl::Status s = ParseFile(text, p.rules_);
   if (!s.ok()) return s;
   // Every rule must parse; evaluate each once against an empty context.
   RequestContext probe;

@@ -21,6 +21,8 @@ class Policy {
   // the rule that does not parse; NotFound when the file is missing.
   static absl::StatusOr<Policy> Load(const std::string& path);
   static Policy Defaults();
+  // Defaults, then the rules of a policy file's text; the codes of Load.
+  static absl::StatusOr<Policy> FromText(const std::string& text);
 
   // PermissionDenied "Policy doesn't allow <rule> to be performed." unless
   // `rule` allows the caller on a resource of `target_project`.

@@ -169,6 +169,7 @@ HttpResponse ResourcesApi::SetExtraSpecs(const RequestContext& ctx,
   if (!body.ok()) return FaultFromStatus(body.status());
   ojson out = ojson::object();
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
+    LockFlavor(w, id);
     std::optional<Flavor> f = GetFlavor(w, id);
     if (!f) return FlavorNotFound(id);
     for (auto& [k, v] : (*body)["extra_specs"].items()) {
@@ -205,6 +206,7 @@ HttpResponse ResourcesApi::ExtraSpec(const RequestContext& ctx,
     value = SpecValue((*body)[key]);
   }
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
+    if (m != "GET") LockFlavor(w, id);
     std::optional<Flavor> f = GetFlavor(w, id);
     if (!f) return FlavorNotFound(id);
     auto it = f->extra_specs.find(key);

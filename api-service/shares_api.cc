@@ -172,6 +172,7 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
           absl::StrCat("Cannot 'create share' instance ", server_id,
                        " while it is in vm_state ", server.vm_state));
     }
+    SP_RETURN_IF_ERROR(CheckNoTaskState("create share", server));
     SP_RETURN_IF_ERROR(CheckHostSupportsShares(w, server));
     return server;
   };
@@ -252,6 +253,7 @@ HttpResponse SharesApi::Detach(const RequestContext& ctx,
           absl::StrCat("Cannot 'delete share' instance ", server_id,
                        " while it is in vm_state ", server.vm_state));
     }
+    SP_RETURN_IF_ERROR(CheckNoTaskState("delete share", server));
     SP_ASSIGN_OR_RETURN(ShareMapping m, LoadMapping(w, server, share_id));
     if (m.status == "detaching") return absl::OkStatus();  // already queued
     if (!UpdateShareMappingStatus(w, m.uuid, m.version, "detaching", "", "")) {

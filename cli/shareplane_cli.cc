@@ -167,8 +167,15 @@ absl::Status WaitFor(Ctx& c, const std::string& what,
   Clock& clock = *c.env.clock;
   const TimePoint start = clock.Now();
   std::string last;
+  int timeout_s = c.env.wait_timeout_s;
+  if (c.args.Has("--wait-timeout") &&
+      (!absl::SimpleAtoi(c.args.Get("--wait-timeout"), &timeout_s) ||
+       timeout_s <= 0)) {
+    return absl::InvalidArgumentError(
+        "--wait-timeout takes a number of seconds greater than 0");
+  }
   absl::Status s =
-      PollUntil(clock, std::chrono::seconds(c.env.wait_timeout_s),
+      PollUntil(clock, std::chrono::seconds(timeout_s),
                 std::chrono::milliseconds(c.env.wait_interval_ms), what,
                 [&]() -> absl::StatusOr<bool> {
                   auto now = status();
@@ -477,13 +484,13 @@ const std::vector<Command>& Commands() {
   static const auto* commands = new std::vector<Command>{
       {{"server", "add", "share"},
        {"SERVER", "SHARE"},
-       {"--tag"},
+       {"--tag", "--wait-timeout"},
        {"--wait"},
        "Attach a Manila share to a stopped server",
        ServerAddShare},
       {{"server", "remove", "share"},
        {"SERVER", "SHARE"},
-       {},
+       {"--wait-timeout"},
        {"--wait"},
        "Detach a share from a stopped server",
        ServerRemoveShare},
@@ -501,7 +508,7 @@ const std::vector<Command>& Commands() {
        ServerShareShow},
       {{"server", "create"},
        {"NAME"},
-       {"--flavor", "--image", "--availability-zone"},
+       {"--flavor", "--image", "--availability-zone", "--wait-timeout"},
        {"--wait"},
        "Create a server",
        ServerCreate},
@@ -514,7 +521,7 @@ const std::vector<Command>& Commands() {
       {{"server", "show"}, {"SERVER"}, {}, {}, "Show a server", ServerShow},
       {{"server", "start"},
        {"SERVER"},
-       {},
+       {"--wait-timeout"},
        {"--wait"},
        "Start a server",
        [](Ctx& c) {
@@ -522,7 +529,7 @@ const std::vector<Command>& Commands() {
        }},
       {{"server", "stop"},
        {"SERVER"},
-       {},
+       {"--wait-timeout"},
        {"--wait"},
        "Stop a server",
        [](Ctx& c) {
@@ -530,7 +537,7 @@ const std::vector<Command>& Commands() {
        }},
       {{"server", "reboot"},
        {"SERVER"},
-       {},
+       {"--wait-timeout"},
        {"--hard", "--soft", "--wait"},
        "Reboot a server",
        [](Ctx& c) {
@@ -541,7 +548,7 @@ const std::vector<Command>& Commands() {
        }},
       {{"server", "delete"},
        {"SERVER"},
-       {},
+       {"--wait-timeout"},
        {"--wait"},
        "Delete a server",
        ServerDelete},

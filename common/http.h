@@ -63,9 +63,18 @@ struct HttpParseResult {
 HttpParseResult ParseHttpRequest(absl::string_view bytes,
                                  const HttpLimits& limits = {});
 
+// Where a request's handler runs (HttpServer::SetWorkerLanes).
+enum class HttpLane {
+  kInline,   // on the I/O thread: never blocks (version documents)
+  kDefault,  // the worker pool (database work)
+  kSlow,     // its own pool: handlers that wait on remote services
+};
+
 // An HTTP/1.1 server: keep-alive and pipelining (answers in order), a
-// fixed pool of I/O threads; the handler runs on them and may block.
-// Thread-safe handler required. A request it cannot read is answered by
+// fixed pool of I/O threads. Without worker lanes the handler runs on the
+// I/O threads; with them, on the lane's bounded pool, so a slow handler
+// never stalls reading, writing or the inline requests, and a full lane
+// answers 503 with Retry-After. Thread-safe handler required. A request it cannot read is answered by
 // itself (400 for framing errors, 413, 414, 431, see HttpLimits) and the
 // connection closed; a client that does not send a whole request within
 // 30 s is disconnected; neither ties up a thread.
@@ -79,6 +88,12 @@ class HttpServer {
   HttpServer(Handler handler, int threads, ErrorFormatter errors = nullptr,
              HttpLimits limits = {});
   ~HttpServer();  // stops
+
+  using Classifier = std::function<HttpLane(const HttpRequest&)>;
+  // Before Start: runs handlers on worker pools, `classify` choosing the
+  // lane of each request; each pool queues at most `max_queued` requests.
+  void SetWorkerLanes(Classifier classify, int default_workers,
+                      int slow_workers, size_t max_queued);
 
   // Binds host:port (port 0 picks a free one); returns the bound port.
   absl::StatusOr<int> Listen(const std::string& host, int port);

@@ -2,6 +2,9 @@
 // Boost 1.74's asio uses std::exchange without including <utility>.
 // clang-format off
 #include <utility>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <boost/asio.hpp>
@@ -102,14 +105,75 @@ int Refusal(const bhttp::request<bhttp::string_body>& req,
   return 0;
 }
 
+// A fixed set of threads taking jobs from a bounded queue.
+class WorkerPool {
+ public:
+  WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] { Work(); });
+    }
+  }
+  ~WorkerPool() { Stop(); }
+
+  // False when the queue is full or the pool stopped.
+  bool TrySubmit(std::function<void()> job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_ || queue_.size() >= max_queued_) return false;
+    queue_.push_back(std::move(job));
+    cv_.notify_one();
+    return true;
+  }
+
+  // Runs what is running to its end, drops what is queued.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      queue_.clear();
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
+        if (stopped_) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopped_ = false;                      // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+struct Lanes {
+  HttpServer::Classifier classify;
+  std::unique_ptr<WorkerPool> normal, slow;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpServer::Handler& handler,
-          const HttpServer::ErrorFormatter& errors, const HttpLimits& limits)
+          const HttpServer::ErrorFormatter& errors, const HttpLimits& limits,
+          const Lanes& lanes)
       : stream_(std::move(socket)),
         handler_(handler),
         errors_(errors),
-        limits_(limits) {}
+        limits_(limits),
+        lanes_(lanes) {}
 
   void Run() {
     asio::dispatch(
@@ -149,15 +213,40 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code addr_ec;
     auto remote = stream_.socket().remote_endpoint(addr_ec);
     if (!addr_ec) in.remote_addr = remote.address().to_string();
-    HttpResponse out;
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    const HttpLane lane =
+        lanes_.classify ? lanes_.classify(in) : HttpLane::kInline;
+    if (lane == HttpLane::kInline) {
+      Write(Serve(in), version, keep_alive);
+      return;
+    }
+    WorkerPool& pool = lane == HttpLane::kSlow ? *lanes_.slow : *lanes_.normal;
+    auto self = shared_from_this();
+    const bool queued = pool.TrySubmit(
+        [self, in = std::move(in), version, keep_alive]() mutable {
+          HttpResponse out = self->Serve(in);
+          asio::post(self->stream_.get_executor(),
+                     [self, out = std::move(out), version,
+                      keep_alive]() mutable {
+                       self->Write(std::move(out), version, keep_alive);
+                     });
+        });
+    if (!queued) {
+      HttpResponse busy = Error(503, "The server is busy; retry shortly.");
+      busy.SetHeader("Retry-After", "1");
+      Write(std::move(busy), version, keep_alive);
+    }
+  }
+
+  HttpResponse Serve(const HttpRequest& in) {
     try {
-      out = handler_(in);
+      return handler_(in);
     } catch (const std::exception& e) {
       SP_LOG(Error) << "Unhandled exception serving " << in.method << " "
                     << in.path << ": " << e.what();
-      out = Error(500, "Unexpected API Error.");
+      return Error(500, "Unexpected API Error.");
     }
-    Write(std::move(out), req.version(), req.keep_alive());
   }
 
   HttpResponse Error(int status, const std::string& message) {
@@ -177,6 +266,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(out.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    // The read's deadline may have run while a worker served the request.
+    stream_.expires_after(std::chrono::seconds(30));
     bhttp::async_write(
         stream_, *res,
         [self = shared_from_this(), res](beast::error_code ec, size_t) {
@@ -216,6 +307,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpServer::Handler& handler_;
   const HttpServer::ErrorFormatter& errors_;
   const HttpLimits& limits_;
+  const Lanes& lanes_;
 };
 
 }  // namespace
@@ -267,7 +359,8 @@ struct HttpServer::Impl {
           if (ec) {
             if (ec == asio::error::operation_aborted) return;
           } else {
-            std::make_shared<Session>(std::move(s), handler, errors, limits)
+            std::make_shared<Session>(std::move(s), handler, errors, limits,
+                                     lanes)
                 ->Run();
           }
           Accept();
@@ -277,6 +370,7 @@ struct HttpServer::Impl {
   Handler handler;
   ErrorFormatter errors;
   HttpLimits limits;
+  Lanes lanes;
   int threads;
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
@@ -320,9 +414,20 @@ void HttpServer::Start() {
   }
 }
 
+void HttpServer::SetWorkerLanes(Classifier classify, int default_workers,
+                                int slow_workers, size_t max_queued) {
+  impl_->lanes.classify = std::move(classify);
+  impl_->lanes.normal =
+      std::make_unique<WorkerPool>(default_workers, max_queued);
+  impl_->lanes.slow = std::make_unique<WorkerPool>(slow_workers, max_queued);
+}
+
 void HttpServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  // Handlers first: what they post to the I/O threads then goes nowhere.
+  if (impl_->lanes.normal) impl_->lanes.normal->Stop();
+  if (impl_->lanes.slow) impl_->lanes.slow->Stop();
   impl_->ioc.stop();
   for (auto& t : impl_->pool) t.join();
   impl_->pool.clear();

@@ -17,6 +17,7 @@ std::string& ProgramName() {
   return *name;
 }
 std::atomic<bool> g_debug{false};
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kDebug)};
 thread_local std::string t_request_id;
 
 const char* LevelName(LogLevel level) {
@@ -37,7 +38,9 @@ const char* LevelName(LogLevel level) {
 
 void SetLogProgramName(std::string name) { ProgramName() = std::move(name); }
 void SetLogDebug(bool debug) { g_debug = debug; }
+void SetLogMinLevel(LogLevel level) { g_min_level = static_cast<int>(level); }
 bool LogEnabled(LogLevel level) {
+  if (static_cast<int>(level) > g_min_level.load()) return false;
   return level != LogLevel::kDebug || g_debug.load();
 }
 

@@ -14,6 +14,8 @@ enum class LogLevel { kDebug = 7, kInfo = 6, kWarning = 4, kError = 3 };
 
 void SetLogProgramName(std::string name);
 void SetLogDebug(bool debug);
+// Drops lines less severe than `level` (for fuzzers and benchmarks).
+void SetLogMinLevel(LogLevel level);
 
 // Per-thread request id ("req-<uuid>") stamped on every line while set.
 class ScopedRequestId {

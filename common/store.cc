@@ -184,6 +184,10 @@ std::vector<Flavor> ListFlavors(pqxx::transaction_base& w) {
   return out;
 }
 
+void LockFlavor(pqxx::transaction_base& w, const std::string& id) {
+  Exec(w, "SELECT 1 FROM flavors WHERE id = $1 FOR UPDATE", id);
+}
+
 void SetFlavorExtraSpecs(pqxx::transaction_base& w, const std::string& id,
                          const std::map<std::string, std::string>& specs) {
   Exec(w,
@@ -311,27 +315,43 @@ std::optional<std::string> PickHost(pqxx::transaction_base& w,
                                     const std::vector<std::string>& required,
                                     int up_seconds, double ram_ratio,
                                     double cpu_ratio) {
-  pqxx::result r = Exec(
-      w,
-      "SELECT h.hostname FROM compute_hosts h "
+  static const std::string used =
       "LEFT JOIN LATERAL (SELECT COALESCE(sum(f.ram_mb), 0) AS ram, "
       "  COALESCE(sum(f.vcpus), 0) AS cpus FROM servers s JOIN flavors f "
       "  ON f.id = s.flavor_id WHERE s.host = h.hostname "
-      "  AND s.deleted_at IS NULL) used ON true "
-      "WHERE NOT h.disabled AND h.last_heartbeat > now() - make_interval("
-      "  secs => $1) AND h.traits @> $2::text[] "
-      "  AND used.ram + $3 <= h.memory_mb * $5::float8 "
-      "  AND used.cpus + $4 <= h.vcpus * $6::float8 "
-      "ORDER BY h.memory_mb * $5::float8 - used.ram DESC, h.hostname LIMIT 1",
-      up_seconds, ArrayLiteral(required), flavor.ram_mb, flavor.vcpus,
-      ram_ratio, cpu_ratio);
-  if (r.empty()) return std::nullopt;
-  std::string host = Str(r[0][0]);
-  // Serializes placements on this host until commit; the caller re-checks
-  // nothing, so two racing placements can exceed the ratio by one server
-  // at most when they picked the host before either locked it.
-  Exec(w, "SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE", host);
-  return host;
+      "  AND s.deleted_at IS NULL) used ON true ";
+  static const std::string fits =
+      "used.ram + $1 <= h.memory_mb * $3::float8 "
+      "AND used.cpus + $2 <= h.vcpus * $4::float8 ";
+  std::vector<std::string> lost;
+  // Pick, lock the host's row, then check the room again: a placement
+  // racing for the same host holds that lock until it commits, so the
+  // second check sees its server. A host that filled up meanwhile is left
+  // out and the next one tried.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    pqxx::result r = Exec(
+        w,
+        "SELECT h.hostname FROM compute_hosts h " + used +
+            "WHERE NOT h.disabled AND h.last_heartbeat > now() - "
+            "make_interval(secs => $5) AND h.traits @> $6::text[] "
+            "AND NOT (h.hostname = ANY($7::text[])) AND " + fits +
+            "ORDER BY h.memory_mb * $3::float8 - used.ram DESC, h.hostname "
+            "LIMIT 1",
+        flavor.ram_mb, flavor.vcpus, ram_ratio, cpu_ratio, up_seconds,
+        ArrayLiteral(required), ArrayLiteral(lost));
+    if (r.empty()) return std::nullopt;
+    std::string host = Str(r[0][0]);
+    Exec(w, "SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE",
+         host);
+    pqxx::result again =
+        Exec(w,
+             "SELECT 1 FROM compute_hosts h " + used +
+                 "WHERE h.hostname = $5 AND " + fits,
+             flavor.ram_mb, flavor.vcpus, ram_ratio, cpu_ratio, host);
+    if (!again.empty()) return host;
+    lost.push_back(host);
+  }
+  return std::nullopt;
 }
 
 void InsertShareMapping(pqxx::transaction_base& w, const ShareMapping& m) {
@@ -507,6 +527,22 @@ void RecordActionEvent(pqxx::transaction_base& w,
        " s.host FROM instance_actions a LEFT JOIN servers s "
        " ON s.uuid = a.server_uuid "
        "WHERE a.server_uuid = $1 AND a.request_id = $2",
+       server_uuid, request_id, event, result, details);
+}
+
+void RecordActionEventOnce(pqxx::transaction_base& w,
+                           const std::string& server_uuid,
+                           const std::string& request_id,
+                           const std::string& event, const std::string& result,
+                           const std::string& details) {
+  Exec(w,
+       "INSERT INTO instance_action_events (action_id, event, finish_time, "
+       " result, details, host) SELECT a.id, $3, now(), $4, NULLIF($5, ''), "
+       " s.host FROM instance_actions a LEFT JOIN servers s "
+       " ON s.uuid = a.server_uuid "
+       "WHERE a.server_uuid = $1 AND a.request_id = $2 AND NOT EXISTS ("
+       " SELECT 1 FROM instance_action_events e WHERE e.action_id = a.id "
+       " AND e.event = $3)",
        server_uuid, request_id, event, result, details);
 }
 

@@ -92,6 +92,9 @@ void InsertFlavor(pqxx::transaction_base& w, const Flavor& f);
 std::optional<Flavor> GetFlavor(pqxx::transaction_base& w,
                                 const std::string& id);
 std::vector<Flavor> ListFlavors(pqxx::transaction_base& w);
+// Holds the flavor's row until the transaction ends: read, merge and write
+// back its extra specs under it, so concurrent updates keep every key.
+void LockFlavor(pqxx::transaction_base& w, const std::string& id);
 void SetFlavorExtraSpecs(pqxx::transaction_base& w, const std::string& id,
                          const std::map<std::string, std::string>& specs);
 
@@ -215,6 +218,13 @@ void RecordActionEvent(pqxx::transaction_base& w,
                        const std::string& server_uuid,
                        const std::string& request_id, const std::string& event,
                        const std::string& result, const std::string& details);
+// The same, unless the action already has an event of that name (a task
+// that is redelivered, or that finds its work done or overtaken).
+void RecordActionEventOnce(pqxx::transaction_base& w,
+                           const std::string& server_uuid,
+                           const std::string& request_id,
+                           const std::string& event, const std::string& result,
+                           const std::string& details);
 
 // Inserts an outbox row and NOTIFYs the relay (delivered at commit).
 void InsertOutbox(pqxx::transaction_base& w, const std::string& routing_key,

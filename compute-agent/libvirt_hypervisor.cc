@@ -86,6 +86,14 @@ absl::Status LibvirtError(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", LastError()));
 }
 
+// virDomainIsActive: -1 is libvirt failing to tell, never "not running"
+// (reading it so could release mounts under a live guest).
+absl::StatusOr<bool> IsActive(virDomainPtr d) {
+  const int active = virDomainIsActive(d);
+  if (active < 0) return LibvirtError("virDomainIsActive");
+  return active == 1;
+}
+
 // Owns a virDomainPtr.
 struct Domain {
   virDomainPtr ptr;
@@ -112,7 +120,9 @@ absl::Status LibvirtHypervisor::StartDomain(const std::string& name) {
   if (d.ptr == nullptr) {
     return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
   }
-  if (virDomainIsActive(d.ptr) == 1) return absl::OkStatus();
+  auto active = IsActive(d.ptr);
+  if (!active.ok()) return active.status();
+  if (*active) return absl::OkStatus();
   if (virDomainCreate(d.ptr) < 0) return LibvirtError("virDomainCreate");
   return absl::OkStatus();
 }
@@ -121,27 +131,30 @@ absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
-  if (d.ptr == nullptr || virDomainIsActive(d.ptr) != 1) {
-    return absl::OkStatus();
-  }
+  if (d.ptr == nullptr) return absl::OkStatus();
+  auto active = IsActive(d.ptr);
+  if (!active.ok()) return active.status();
+  if (!*active) return absl::OkStatus();
   // Graceful first: the guest gets `shutdown_timeout_` to power off. The
   // connection lock is not held while waiting.
   if (shutdown_timeout_.count() > 0 && virDomainShutdown(d.ptr) == 0) {
     const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout_;
     lock.unlock();
     while (std::chrono::steady_clock::now() < deadline &&
-           virDomainIsActive(d.ptr) == 1) {
+           virDomainIsActive(d.ptr) != 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     lock.lock();
-    if (virDomainIsActive(d.ptr) != 1) {
+    active = IsActive(d.ptr);
+    if (!active.ok()) return active.status();
+    if (!*active) {
       SP_LOG(Info) << "Domain " << name << " shut down";
       return absl::OkStatus();
     }
     SP_LOG(Warning) << "Domain " << name << " still running after "
                     << shutdown_timeout_.count() << " ms; destroying it";
   }
-  if (virDomainDestroy(d.ptr) < 0 && virDomainIsActive(d.ptr) == 1) {
+  if (virDomainDestroy(d.ptr) < 0 && virDomainIsActive(d.ptr) != 0) {
     return LibvirtError("virDomainDestroy");
   }
   return absl::OkStatus();
@@ -163,7 +176,9 @@ absl::Status LibvirtHypervisor::UndefineDomain(const std::string& name) {
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr) return absl::OkStatus();
-  if (virDomainIsActive(d.ptr) == 1 && virDomainDestroy(d.ptr) < 0) {
+  auto active = IsActive(d.ptr);
+  if (!active.ok()) return active.status();
+  if (*active && virDomainDestroy(d.ptr) < 0) {
     return LibvirtError("virDomainDestroy");
   }
   if (virDomainUndefine(d.ptr) < 0) return LibvirtError("virDomainUndefine");
@@ -176,8 +191,9 @@ absl::StatusOr<DomainState> LibvirtHypervisor::GetDomainState(
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr) return DomainState::kAbsent;
-  return virDomainIsActive(d.ptr) == 1 ? DomainState::kRunning
-                                       : DomainState::kShutoff;
+  auto active = IsActive(d.ptr);
+  if (!active.ok()) return active.status();
+  return *active ? DomainState::kRunning : DomainState::kShutoff;
 }
 
 absl::StatusOr<std::vector<std::string>> LibvirtHypervisor::ListDomainXml() {

@@ -4,10 +4,13 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -17,24 +20,49 @@
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 
+extern char** environ;
+
 namespace shareplane {
 namespace {
 
 // Runs argv (no shell) with a deadline, returning its stderr on failure.
+// posix_spawn rather than fork: nothing of the agent (threads, locks) runs
+// in the child; the child starts with no blocked signals and default
+// handlers, and only stdin, stdout and the stderr pipe open (every other
+// descriptor of the agent is close-on-exec or closed here).
 absl::Status Run(const std::vector<std::string>& argv, int timeout_seconds) {
+  if (argv.empty()) return absl::InvalidArgumentError("empty command");
   int pipefd[2];
-  if (pipe(pipefd) != 0) return absl::InternalError("pipe failed");
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], STDERR_FILENO);
-    close(pipefd[0]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
+  if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
   }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, &attr, args.data(),
+                                   environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   close(pipefd[1]);
+  if (spawned != 0) {
+    close(pipefd[0]);
+    return absl::InternalError(
+        absl::StrCat("Cannot run ", argv[0], ": ", strerror(spawned)));
+  }
   std::string err;
   char buf[512];
   const auto deadline =

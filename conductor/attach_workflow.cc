@@ -103,6 +103,9 @@ absl::Status Finish(WorkflowDeps& deps, const task::v1::Task& task,
                                   error)) {
       SP_LOG(Info) << "Mapping " << m.uuid
                    << " changed while attaching; leaving it as it is";
+      RecordActionEventOnce(w, m.server_uuid, task.request_id(),
+                            "compute_attach_share", "Error",
+                            "The share was detached before it was attached.");
       return absl::OkStatus();
     }
     RecordActionEvent(w, m.server_uuid, task.request_id(),
@@ -116,16 +119,30 @@ absl::Status Finish(WorkflowDeps& deps, const task::v1::Task& task,
   });
 }
 
+// An attach that finds its mapping detached (or being detached) before
+// any access was granted still ends with an event: the request was
+// accepted, and its action must say how it ended.
+absl::Status RecordOvertaken(WorkflowDeps& deps, const task::v1::Task& task) {
+  return deps.db.Transact([&](pqxx::work& w) {
+    RecordActionEventOnce(w, task.server_uuid(), task.request_id(),
+                          "compute_attach_share", "Error",
+                          "The share was detached before it was attached.");
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
 
 absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   Loaded l;
-  bool skip = false;
+  bool skip = false, overtaken = false;
   std::string load_error;
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
     auto m = GetShareMapping(w, task.mapping_uuid());
     if (!m || m->status != "attaching") {
-      skip = true;  // done before, or detached since: nothing to do
+      // Done before (a redelivery), or detached since.
+      skip = true;
+      overtaken = !m || m->status == "detaching";
       return absl::OkStatus();
     }
     l.mapping = *m;
@@ -151,7 +168,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (skip) {
     SP_LOG(Info) << "Attach of mapping " << task.mapping_uuid()
                  << " has nothing left to do";
-    return absl::OkStatus();
+    return overtaken ? RecordOvertaken(deps, task) : absl::OkStatus();
   }
   if (!load_error.empty()) {
     return Finish(deps, task, l.mapping, "error", "", load_error);
@@ -164,7 +181,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (rule_id.ok() && rule_id->empty()) {
     SP_LOG(Info) << "Mapping " << l.mapping.uuid
                  << " was detached before access was granted";
-    return absl::OkStatus();
+    return RecordOvertaken(deps, task);
   }
   absl::Status s = rule_id.status();
   if (s.ok()) s = WaitActive(deps, task, l.mapping.share_id, target);

@@ -186,19 +186,72 @@ TEST_CASE("a detach queued before the attach ran leaves no access rule",
   stack.StartApi();
   const std::string server = stack.CreateServer();
   const std::string share = stack.CreateShare();
-  REQUIRE(
-      stack
-          .Api("POST", "/v2.1/servers/" + server + "/shares", AttachBody(share))
-          .status == 201);
+  HttpResponse attach =
+      stack.Api("POST", "/v2.1/servers/" + server + "/shares",
+                AttachBody(share));
+  REQUIRE(attach.status == 201);
   REQUIRE(stack.Api("DELETE", "/v2.1/servers/" + server + "/shares/" + share)
               .status == 200);
   CHECK(stack.ShareStatus(server, share) == "detaching");
   stack.StartConductor();
   INFO(stack.Logs());
   REQUIRE(WaitUntil([&] { return stack.ShareStatus(server, share).empty(); }));
-  // Both tasks are done: nothing granted, nothing left behind.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The accepted attach still ends with an event saying what became of it
+  // (it used to keep "events": [] forever); once it has, both tasks are
+  // done: nothing granted, nothing left behind.
+  const std::string action = "/v2.1/servers/" + server +
+                             "/os-instance-actions/" +
+                             attach.Header("x-openstack-request-id");
+  nlohmann::json events;
+  REQUIRE(WaitUntil([&] {
+    HttpResponse r = stack.Api("GET", action);
+    if (r.status != 200) return false;
+    events = nlohmann::json::parse(r.body)["instanceAction"]["events"];
+    return !events.empty();
+  }));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0]["event"] == "compute_attach_share");
+  CHECK(events[0]["result"] == "Error");
   CHECK(stack.ManilaRules(share).empty());
+}
+
+TEST_CASE("share requests on a server with a task in flight are 409",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartApi();
+  const std::string share = stack.CreateShare();
+  // A stopped server being started, rebooted hard, deleted: Nova's rule
+  // (BEYOND.md section 1) refuses share requests until the task ends.
+  for (const std::string task_state :
+       {"powering-on", "rebooting_hard", "deleting"}) {
+    INFO(task_state);
+    const std::string server = stack.CreateServer();
+    const std::string attached = stack.CreateShare();
+    const std::string base = "/v2.1/servers/" + server + "/shares";
+    REQUIRE(stack.Api("POST", base, AttachBody(attached)).status == 201);
+    REQUIRE(stack.db()
+                .Transact([&](pqxx::work& w) {
+                  w.exec_params(
+                      "UPDATE servers SET task_state = $2 WHERE uuid = $1",
+                      server, task_state);
+                  return absl::OkStatus();
+                })
+                .ok());
+    HttpResponse r = stack.Api("POST", base, AttachBody(share));
+    CHECK(r.status == 409);
+    CHECK_THAT(r.body, Catch::Contains("Cannot 'create share' instance " +
+                                       server + " while it is in task_state " +
+                                       task_state));
+    r = stack.Api("DELETE", base + "/" + attached);
+    CHECK(r.status == 409);
+    CHECK_THAT(r.body, Catch::Contains("Cannot 'delete share' instance " +
+                                       server + " while it is in task_state " +
+                                       task_state));
+    // Nothing was recorded for the refused requests.
+    CHECK(stack.ShareStatus(server, share).empty());
+    CHECK(stack.ShareStatus(server, attached) == "attaching");
+  }
 }
 
 TEST_CASE("attach errors follow the spec's order and messages",
