@@ -96,7 +96,7 @@ struct ApiService::Parts {
             }) {
     const size_t queued = c.GetInt("api", "max_queued_requests", 256);
     server.SetWorkerLanes(ComputeLane, c.GetInt("api", "workers", 16),
-                          c.GetInt("api", "slow_workers", 16), queued);
+                          c.GetInt("api", "slow_workers", 32), queued);
     metadata_server.SetWorkerLanes(
         [](const HttpRequest&) { return HttpLane::kDefault; },
         c.GetInt("api", "metadata_workers", 4), 1, queued);

@@ -28,6 +28,40 @@ absl::Status StatusFromCurrentException(absl::string_view context) {
   }
 }
 
+namespace {
+// The calling thread's own connection for session locks, outside the pool.
+thread_local std::unique_ptr<pqxx::connection> t_lock_connection;
+}  // namespace
+
+SessionLock::SessionLock(Database& db, int space, std::string key)
+    : space_(space), key_(std::move(key)) {
+  status_ = Exec(&db, "SELECT pg_advisory_lock(hashtextextended($1, $2))");
+}
+
+SessionLock::~SessionLock() {
+  if (status_.ok()) {
+    Exec(nullptr, "SELECT pg_advisory_unlock(hashtextextended($1, $2))")
+        .IgnoreError();
+  }
+}
+
+absl::Status SessionLock::Exec(Database* db, const char* sql) {
+  try {
+    if (!t_lock_connection && db != nullptr) {
+      auto c = db->Connect();
+      if (!c.ok()) return c.status();
+      t_lock_connection = std::move(*c);
+    }
+    if (!t_lock_connection) return absl::UnavailableError("no lock connection");
+    pqxx::nontransaction n(*t_lock_connection);
+    n.exec_params(sql, key_, static_cast<int64_t>(space_));
+    return absl::OkStatus();
+  } catch (...) {
+    t_lock_connection.reset();  // a broken session holds no lock any more
+    return StatusFromCurrentException("session lock");
+  }
+}
+
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Connect() {
   try {
     return std::make_unique<pqxx::connection>(options_.conninfo);
@@ -36,17 +70,22 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Connect() {
   }
 }
 
-std::unique_ptr<pqxx::connection> Database::Acquire() {
+absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Acquire() {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock,
-           [&] { return !idle_.empty() || in_use_ < options_.pool_size; });
+  if (!cv_.wait_for(lock, options_.acquire_timeout, [&] {
+        return !idle_.empty() || in_use_ < options_.pool_size;
+      })) {
+    return absl::UnavailableError(absl::StrCat(
+        "All ", options_.pool_size, " database connections stayed busy for ",
+        options_.acquire_timeout.count(), " ms"));
+  }
   ++in_use_;
   if (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();
     return conn;
   }
-  return nullptr;  // caller opens a new connection outside the lock
+  return std::unique_ptr<pqxx::connection>();  // opened outside the lock
 }
 
 void Database::Release(std::unique_ptr<pqxx::connection> conn) {
@@ -58,7 +97,9 @@ void Database::Release(std::unique_ptr<pqxx::connection> conn) {
 
 absl::Status Database::Transact(
     const std::function<absl::Status(pqxx::work&)>& fn) {
-  std::unique_ptr<pqxx::connection> conn = Acquire();
+  auto acquired = Acquire();
+  if (!acquired.ok()) return acquired.status();
+  std::unique_ptr<pqxx::connection> conn = std::move(*acquired);
   absl::Status status;
   try {
     if (!conn) conn = std::make_unique<pqxx::connection>(options_.conninfo);
@@ -75,7 +116,9 @@ absl::Status Database::Transact(
 
 absl::Status Database::Read(
     const std::function<absl::Status(pqxx::transaction_base&)>& fn) {
-  std::unique_ptr<pqxx::connection> conn = Acquire();
+  auto acquired = Acquire();
+  if (!acquired.ok()) return acquired.status();
+  std::unique_ptr<pqxx::connection> conn = std::move(*acquired);
   absl::Status status;
   try {
     if (!conn) conn = std::make_unique<pqxx::connection>(options_.conninfo);

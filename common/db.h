@@ -3,6 +3,7 @@
 #ifndef SHAREPLANE_COMMON_DB_H_
 #define SHAREPLANE_COMMON_DB_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -23,12 +24,15 @@ class Database {
   struct Options {
     std::string conninfo;
     int pool_size = 4;
+    // How long a caller waits for a pooled connection: Unavailable after.
+    std::chrono::milliseconds acquire_timeout{10000};
   };
   explicit Database(Options options);
   ~Database();
 
   // Runs `fn` in one transaction and commits when it returns OK; rolls back
-  // otherwise. Blocks while all connections are in use. Codes:
+  // otherwise. Waits up to acquire_timeout while all connections are in
+  // use (then Unavailable). Codes:
   // AlreadyExists (unique violation), Aborted (serialization failure or
   // deadlock: retry the whole call), Unavailable (cannot reach the server),
   // FailedPrecondition (other constraint violations), Internal (other SQL
@@ -47,7 +51,7 @@ class Database {
   const std::string& conninfo() const { return options_.conninfo; }
 
  private:
-  std::unique_ptr<pqxx::connection> Acquire();
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> conn);
 
   Options options_;
@@ -56,6 +60,32 @@ class Database {
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   int in_use_ = 0;
 };
+
+// A session-level PostgreSQL advisory lock on (`space`, `key`), held from
+// construction to destruction on a connection of the calling thread that
+// is not in the pool: nothing else is held while the owner calls Manila or
+// an agent, and a process that dies loses its session and the lock with
+// it. Blocks until granted. Locks of one thread nest (one session). Not
+// movable; use on one thread.
+class SessionLock {
+ public:
+  SessionLock(Database& db, int space, std::string key);
+  ~SessionLock();
+  SessionLock(const SessionLock&) = delete;
+  SessionLock& operator=(const SessionLock&) = delete;
+  // Unavailable when the lock could not be taken (the database is away).
+  const absl::Status& status() const { return status_; }
+
+ private:
+  absl::Status Exec(Database* db, const char* sql);
+  int space_;
+  std::string key_;
+  absl::Status status_;
+};
+// Lock spaces: the tasks of one server; the access-rule decisions of one
+// share (also taken per transaction by LockShareAccess).
+inline constexpr int kServerLockSpace = 7;
+inline constexpr int kShareLockSpace = 42;
 
 // Converts the exception currently being handled into a status.
 absl::Status StatusFromCurrentException(absl::string_view context);

@@ -27,6 +27,9 @@ const std::vector<OptionDoc>& AllOptions() {
        "PostgreSQL connection URL (libpq syntax)."},
       {"shareplane", "database", "max_pool_size", "8",
        "Connections each process keeps open."},
+      {"shareplane", "database", "pool_timeout", "10",
+       "Seconds a request waits for a pooled connection before it fails "
+       "as unavailable."},
       {"shareplane", "database", "sync_on_start", "false",
        "Apply schema migrations at start (else: shareplane-manage db sync)."},
       {"shareplane", "manila", "endpoint", "",
@@ -83,7 +86,7 @@ const std::vector<OptionDoc>& AllOptions() {
        "Port of the compute API (also /healthcheck and /metrics)."},
       {"api", "api", "workers", "16",
        "Threads running compute API handlers that use the database."},
-      {"api", "api", "slow_workers", "16",
+      {"api", "api", "slow_workers", "32",
        "Threads running handlers that wait on Manila (share attach)."},
       {"api", "api", "io_threads", "2",
        "Threads reading and writing HTTP for the compute API."},

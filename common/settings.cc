@@ -19,6 +19,8 @@ Database::Options DatabaseOptionsFrom(const Config& config) {
       config.GetString("database", "connection",
                        "postgresql://shareplane@127.0.0.1:5432/shareplane");
   o.pool_size = config.GetInt("database", "max_pool_size", 8);
+  o.acquire_timeout = std::chrono::milliseconds(
+      1000 * config.GetInt("database", "pool_timeout", 10));
   return o;
 }
 

@@ -16,52 +16,54 @@ struct Loaded {
   ComputeHost host;
 };
 
-// Finds or creates the rule under the share's lock, so a concurrent detach
-// on the same host cannot revoke it in between. Returns "" when the mapping
-// stopped being `attaching` meanwhile (a detach came first).
+// Finds or creates the rule under the share's session lock, so a
+// concurrent detach on the same host cannot revoke it in between; Manila is
+// called outside any transaction. Returns "" when the mapping stopped being
+// `attaching` meanwhile (a detach came first).
 absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
                                        const task::v1::Task& task,
                                        const Loaded& l,
                                        const AccessTarget& target) {
   const ManilaAuth auth = AuthFor(task, deps.options);
-  std::string rule_id;
-  absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
-    LockShareAccess(w, l.mapping.share_id);
-    // A detach that ran first (it takes the same lock) must not be
-    // followed by a grant nobody will revoke.
+  SessionLock share_lock(deps.db, kShareLockSpace, l.mapping.share_id);
+  SP_RETURN_IF_ERROR(share_lock.status());
+  // A detach that ran first (it takes the same lock) must not be followed
+  // by a grant nobody will revoke.
+  bool attaching = false;
+  SP_RETURN_IF_ERROR(deps.db.Read([&](pqxx::transaction_base& w) {
     auto current = GetShareMapping(w, l.mapping.uuid);
-    if (!current || current->status != "attaching") {
-      rule_id.clear();
-      return absl::OkStatus();
-    }
-    return Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
-      SP_ASSIGN_OR_RETURN(
-          auto rules, deps.manila.ListAccessRules(l.mapping.share_id, auth));
-      if (auto rule = FindRule(rules, target)) {
-        // A revoke in flight (a detach on the same host just finished):
-        // grant again once it is gone.
-        if (IsBeingDenied(*rule)) {
-          return absl::UnavailableError("access rule is being revoked");
+    attaching = current && current->status == "attaching";
+    return absl::OkStatus();
+  }));
+  if (!attaching) return std::string();
+  std::string rule_id;
+  SP_RETURN_IF_ERROR(
+      Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
+        SP_ASSIGN_OR_RETURN(
+            auto rules, deps.manila.ListAccessRules(l.mapping.share_id, auth));
+        if (auto rule = FindRule(rules, target)) {
+          // A revoke in flight (a detach on the same host just finished):
+          // grant again once it is gone.
+          if (IsBeingDenied(*rule)) {
+            return absl::UnavailableError("access rule is being revoked");
+          }
+          rule_id = rule->id;
+          return absl::OkStatus();
         }
-        rule_id = rule->id;
+        // Never retried blindly: a grant whose answer was lost is found by
+        // the listing above on the next attempt.
+        auto created = deps.manila.AllowAccess(
+            l.mapping.share_id, target.type, target.to,
+            absl::StrCat("Locked by shareplane for server ", l.server.uuid),
+            auth);
+        if (created.status().code() == absl::StatusCode::kAlreadyExists) {
+          return absl::UnavailableError("access rule appeared meanwhile");
+        }
+        if (!created.ok()) return created.status();
+        rule_id = created->id;
+        CrashPoint("attach.grant_requested");
         return absl::OkStatus();
-      }
-      // Never retried blindly: a grant whose answer was lost is found by
-      // the listing above on the next attempt.
-      auto created = deps.manila.AllowAccess(
-          l.mapping.share_id, target.type, target.to,
-          absl::StrCat("Locked by shareplane for server ", l.server.uuid),
-          auth);
-      if (created.status().code() == absl::StatusCode::kAlreadyExists) {
-        return absl::UnavailableError("access rule appeared meanwhile");
-      }
-      if (!created.ok()) return created.status();
-      rule_id = created->id;
-      CrashPoint("attach.grant_requested");
-      return absl::OkStatus();
-    });
-  });
-  if (!s.ok()) return s;
+      }));
   return rule_id;
 }
 

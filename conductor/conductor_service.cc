@@ -47,48 +47,6 @@ WorkflowOptions WorkflowOptionsFrom(const Config& c, bool keystone) {
   return o;
 }
 
-// Serializes the tasks of one server across every conductor process: a
-// session-level advisory lock taken on a connection of the worker thread for
-// the length of the task. A conductor that dies mid-task loses its session,
-// and PostgreSQL releases the lock with it.
-class ServerLock {
- public:
-  ServerLock(Database& db, const std::string& server_uuid)
-      : server_uuid_(server_uuid) {
-    status_ = Exec(db, "SELECT pg_advisory_lock(hashtextextended($1, 7))");
-  }
-  ~ServerLock() {
-    if (status_.ok()) {
-      Exec(std::nullopt, "SELECT pg_advisory_unlock(hashtextextended($1, 7))")
-          .IgnoreError();
-    }
-  }
-  const absl::Status& status() const { return status_; }
-
- private:
-  absl::Status Exec(std::optional<std::reference_wrapper<Database>> db,
-                    const char* sql) {
-    thread_local std::unique_ptr<pqxx::connection> conn;
-    try {
-      if (!conn && db) {
-        auto c = db->get().Connect();
-        if (!c.ok()) return c.status();
-        conn = std::move(*c);
-      }
-      if (!conn) return absl::UnavailableError("no lock connection");
-      pqxx::nontransaction n(*conn);
-      n.exec_params(sql, server_uuid_);
-      return absl::OkStatus();
-    } catch (...) {
-      conn.reset();  // a broken session holds no lock any more
-      return StatusFromCurrentException("server lock");
-    }
-  }
-
-  std::string server_uuid_;
-  absl::Status status_;
-};
-
 }  // namespace
 
 class TaskDispatcher {
@@ -107,9 +65,11 @@ class TaskDispatcher {
                                : task.global_request_id());
     const auto started = std::chrono::steady_clock::now();
     absl::Status s;
-    std::optional<ServerLock> lock;
+    // Serializes the tasks of one server across every conductor process
+    // (common/db.h SessionLock: released by PostgreSQL if this one dies).
+    std::optional<SessionLock> lock;
     if (!task.server_uuid().empty()) {
-      lock.emplace(deps_.db, task.server_uuid());
+      lock.emplace(deps_.db, kServerLockSpace, task.server_uuid());
       s = lock->status();
     }
     if (s.ok()) switch (task.kind()) {

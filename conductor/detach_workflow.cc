@@ -10,38 +10,50 @@
 namespace shareplane {
 
 absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
-  std::string failure;
+  std::optional<ShareMapping> m;
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
-    auto m = GetShareMapping(w, task.mapping_uuid());
+    m = GetShareMapping(w, task.mapping_uuid());
     if (m && m->status == "detaching") {
       Notify(w, deps.options.notifications, "instance.share_detach.start", task,
              m->share_id, "");
     }
     return absl::OkStatus();
   }));
+  if (!m || m->status != "detaching") return absl::OkStatus();  // done
   CrashPoint("detach.notified");
-  absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
-    auto m = GetShareMapping(w, task.mapping_uuid());
-    if (!m || m->status != "detaching") return absl::OkStatus();  // done
-    // Serialize with attaches of the same share deciding on the same rule.
-    LockShareAccess(w, m->share_id);
+  // Serialize with attaches of the same share deciding on the same rule;
+  // the decision is read again under the lock, Manila called outside any
+  // transaction, the outcome recorded in a transaction of its own.
+  SessionLock share_lock(deps.db, kShareLockSpace, m->share_id);
+  SP_RETURN_IF_ERROR(share_lock.status());
+  std::optional<ComputeHost> host;
+  SP_RETURN_IF_ERROR(deps.db.Read([&](pqxx::transaction_base& w) {
+    m = GetShareMapping(w, task.mapping_uuid());
+    if (!m || m->status != "detaching") return absl::OkStatus();
     auto server = GetServer(w, m->server_uuid);
-    auto host = server && !server->host.empty()
-                    ? GetComputeHost(w, server->host)
-                    : std::nullopt;
-    if (host) {
-      absl::Status r = RevokeAccessIfUnused(deps, task, w, *m, *host);
-      if (!r.ok()) {
-        failure = absl::StrCat("Failed to revoke access to share '",
-                               m->share_id, "': ", r.message());
-        SP_LOG(Warning) << failure;
-        UpdateShareMappingStatus(w, m->uuid, m->version, "error", "", failure);
+    if (server && !server->host.empty()) host = GetComputeHost(w, server->host);
+    return absl::OkStatus();
+  }));
+  if (!m || m->status != "detaching") return absl::OkStatus();
+  std::string failure;
+  if (host) {
+    absl::Status r = RevokeAccessIfUnused(deps, task, *m, *host);
+    if (!r.ok()) {
+      failure = absl::StrCat("Failed to revoke access to share '",
+                             m->share_id, "': ", r.message());
+      SP_LOG(Warning) << failure;
+    }
+  }
+  absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
+    if (!failure.empty()) {
+      if (UpdateShareMappingStatus(w, m->uuid, m->version, "error", "",
+                                   failure)) {
         RecordActionEvent(w, m->server_uuid, task.request_id(),
                           "compute_detach_share", "Error", failure);
         Notify(w, deps.options.notifications, "instance.share_detach.error",
                task, m->share_id, failure);
-        return absl::OkStatus();
       }
+      return absl::OkStatus();
     }
     if (DeleteShareMapping(w, m->uuid, m->version)) {
       RecordActionEvent(w, m->server_uuid, task.request_id(),

@@ -230,9 +230,10 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   // share that cannot be revoked is marked error, never left silently.
   int failed = 0;
   for (const ShareMapping& m : l.mappings) {
+    SessionLock share_lock(deps.db, kShareLockSpace, m.share_id);
+    SP_RETURN_IF_ERROR(share_lock.status());
+    const absl::Status r = RevokeAccessIfUnused(deps, task, m, l.host);
     absl::Status s = deps.db.Transact([&](pqxx::work& w) {
-      LockShareAccess(w, m.share_id);
-      absl::Status r = RevokeAccessIfUnused(deps, task, w, m, l.host);
       if (!r.ok()) {
         ++failed;
         UpdateShareMappingStatus(

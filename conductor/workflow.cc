@@ -47,38 +47,44 @@ bool IsBeingDenied(const ManilaAccessRule& rule) {
 }
 
 absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
-                                  const task::v1::Task& task, pqxx::work& w,
+                                  const task::v1::Task& task,
                                   const ShareMapping& m,
                                   const ComputeHost& host) {
   const bool per_host = m.share_proto != "CEPHFS";
-  if (CountOtherRuleUsers(w, m.share_id, m.uuid, host.hostname, per_host) > 0) {
+  int users = 0;
+  SP_RETURN_IF_ERROR(deps.db.Read([&](pqxx::transaction_base& w) {
+    users = CountOtherRuleUsers(w, m.share_id, m.uuid, host.hostname, per_host);
+    return absl::OkStatus();
+  }));
+  if (users > 0) {
     SP_LOG(Info) << "Access rule of share " << m.share_id
                  << " is still used by other mappings; keeping it";
     return absl::OkStatus();
   }
   const AccessTarget target = AccessTargetFor(m, host, deps.options);
   const ManilaAuth auth = AuthFor(task, deps.options);
-  return Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
-    auto rules = deps.manila.ListAccessRules(m.share_id, auth);
-    if (rules.status().code() == absl::StatusCode::kNotFound) {
-      return absl::OkStatus();  // share gone: nothing to revoke
-    }
-    if (!rules.ok()) return rules.status();
-    auto rule = FindRule(*rules, target);
-    // Gone, or a revoke already asked for (this step is being repeated).
-    if (!rule || IsBeingDenied(*rule)) {
-      ForgetAccessGrant(w, m.share_id, target.type, target.to);
-      return absl::OkStatus();
-    }
-    absl::Status s = deps.manila.DenyAccess(m.share_id, rule->id, auth);
-    if (s.code() == absl::StatusCode::kNotFound) s = absl::OkStatus();
-    if (s.ok()) ForgetAccessGrant(w, m.share_id, target.type, target.to);
-    if (s.ok()) {
-      SP_LOG(Info) << "Revoked " << target.type << " access on share "
-                   << m.share_id << " (rule " << rule->id << ")";
-      CrashPoint("detach.revoke_requested");
-    }
-    return s;
+  SP_RETURN_IF_ERROR(
+      Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
+        auto rules = deps.manila.ListAccessRules(m.share_id, auth);
+        if (rules.status().code() == absl::StatusCode::kNotFound) {
+          return absl::OkStatus();  // share gone: nothing to revoke
+        }
+        if (!rules.ok()) return rules.status();
+        auto rule = FindRule(*rules, target);
+        // Gone, or a revoke already asked for (this step is being repeated).
+        if (!rule || IsBeingDenied(*rule)) return absl::OkStatus();
+        absl::Status s = deps.manila.DenyAccess(m.share_id, rule->id, auth);
+        if (s.code() == absl::StatusCode::kNotFound) s = absl::OkStatus();
+        if (s.ok()) {
+          SP_LOG(Info) << "Revoked " << target.type << " access on share "
+                       << m.share_id << " (rule " << rule->id << ")";
+          CrashPoint("detach.revoke_requested");
+        }
+        return s;
+      }));
+  return deps.db.Transact([&](pqxx::work& w) {
+    ForgetAccessGrant(w, m.share_id, target.type, target.to);
+    return absl::OkStatus();
   });
 }
 

@@ -71,9 +71,11 @@ std::optional<ManilaAccessRule> FindRule(
 bool IsBeingDenied(const ManilaAccessRule& rule);
 
 // Revokes the mapping's access rule unless another mapping still relies on
-// it (NFS: same host; CephFS: anywhere). Call under LockShareAccess.
+// it (NFS: same host; CephFS: anywhere), then forgets the grant. Call under
+// the share's SessionLock (kShareLockSpace); Manila is called outside any
+// transaction.
 absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
-                                  const task::v1::Task& task, pqxx::work& w,
+                                  const task::v1::Task& task,
                                   const ShareMapping& m,
                                   const ComputeHost& host);
 
