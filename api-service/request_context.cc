@@ -73,8 +73,8 @@ absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
   // one names no compute version.
   std::string raw = StandardHeaderVersion(request.Header("OpenStack-API-Version"));
   if (raw.empty() && request.HasHeader("X-OpenStack-Nova-API-Version")) {
-    std::vector<absl::string_view> values =
-        absl::StrSplit(request.Header("X-OpenStack-Nova-API-Version"), ',');
+    const std::string legacy = request.Header("X-OpenStack-Nova-API-Version");
+    std::vector<absl::string_view> values = absl::StrSplit(legacy, ',');
     raw = std::string(absl::StripAsciiWhitespace(values.back()));
   }
   if (raw.empty()) return kMinApiVersion;

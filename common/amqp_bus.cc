@@ -4,10 +4,15 @@
 #include <amqp_tcp_socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace shareplane {
@@ -108,6 +113,23 @@ class AmqpChannel {
   absl::Status Declare(const std::string& queue) {
     amqp_queue_declare(conn_, 1, amqp_cstring_bytes(queue.c_str()), 0,
                        /*durable=*/1, 0, /*auto_delete=*/0, amqp_empty_table);
+    return Check(amqp_get_rpc_reply(conn_), "queue.declare " + queue);
+  }
+
+  // A queue whose messages, once their per-message TTL runs out, go back
+  // to `target` through the default exchange.
+  absl::Status DeclareRetry(const std::string& queue,
+                            const std::string& target) {
+    amqp_table_entry_t entries[2];
+    entries[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
+    entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    entries[0].value.value.bytes = amqp_cstring_bytes("");
+    entries[1].key = amqp_cstring_bytes("x-dead-letter-routing-key");
+    entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    entries[1].value.value.bytes = amqp_cstring_bytes(target.c_str());
+    amqp_table_t args{2, entries};
+    amqp_queue_declare(conn_, 1, amqp_cstring_bytes(queue.c_str()), 0,
+                       /*durable=*/1, 0, /*auto_delete=*/0, args);
     return Check(amqp_get_rpc_reply(conn_), "queue.declare " + queue);
   }
 
@@ -266,7 +288,6 @@ AmqpConsumer::AmqpConsumer(AmqpOptions options, std::string queue,
       queue_(std::move(queue)),
       exchange_(std::move(exchange)),
       binding_key_(std::move(binding_key)) {}
-AmqpConsumer::~AmqpConsumer() = default;
 
 absl::Status ProbeAmqp(const AmqpOptions& options) {
   AmqpChannel channel;
@@ -275,8 +296,12 @@ absl::Status ProbeAmqp(const AmqpOptions& options) {
 
 absl::Status AmqpConsumer::Connect() {
   auto channel = std::make_unique<AmqpChannel>();
-  SP_RETURN_IF_ERROR(channel->Open(options_.url, /*heartbeat=*/30));
+  SP_RETURN_IF_ERROR(channel->Open(options_.url, options_.heartbeat_seconds));
   SP_RETURN_IF_ERROR(channel->Declare(queue_));
+  if (options_.max_deliveries > 0) {
+    SP_RETURN_IF_ERROR(channel->DeclareRetry(queue_ + ".retry", queue_));
+    SP_RETURN_IF_ERROR(channel->Declare(queue_ + ".dead"));
+  }
   if (!exchange_.empty()) {
     SP_RETURN_IF_ERROR(channel->DeclareExchange(exchange_));
     SP_RETURN_IF_ERROR(channel->Bind(queue_, exchange_, binding_key_));
@@ -290,6 +315,165 @@ absl::Status AmqpConsumer::Connect() {
       channel->Check(amqp_get_rpc_reply(channel->conn()), "basic.consume"));
   channel_ = std::move(channel);
   return absl::OkStatus();
+}
+
+namespace {
+
+constexpr char kFailedRunsHeader[] = "x-shareplane-failed-runs";
+constexpr char kReasonHeader[] = "x-shareplane-dead-reason";
+
+int FailedRuns(const amqp_basic_properties_t& props) {
+  if (!(props._flags & AMQP_BASIC_HEADERS_FLAG)) return 0;
+  for (int i = 0; i < props.headers.num_entries; ++i) {
+    const amqp_table_entry_t& e = props.headers.entries[i];
+    if (std::string(static_cast<const char*>(e.key.bytes), e.key.len) ==
+            kFailedRunsHeader &&
+        e.value.kind == AMQP_FIELD_KIND_I32) {
+      return e.value.value.i32;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+// One long-lived thread running the consumer's handlers, so what a handler
+// keeps per thread (its database lock connection) lives across messages.
+class AmqpConsumer::HandlerThread {
+ public:
+  HandlerThread() : thread_([this] { Loop(); }) {}
+  ~HandlerThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  std::future<Disposition> Submit(std::function<Disposition()> fn) {
+    std::packaged_task<Disposition()> job(std::move(fn));
+    std::future<Disposition> result = job.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = std::move(job);
+      pending_ = true;
+    }
+    cv_.notify_all();
+    return result;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopped_ || pending_; });
+      if (pending_) {
+        auto job = std::move(job_);
+        pending_ = false;
+        lock.unlock();
+        job();
+        lock.lock();
+        continue;
+      }
+      return;
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::packaged_task<Disposition()> job_;  // guarded by mu_
+  bool pending_ = false;                   // guarded by mu_
+  bool stopped_ = false;                   // guarded by mu_
+  std::thread thread_;
+};
+
+AmqpConsumer::~AmqpConsumer() = default;  // joins the handler thread
+
+bool AmqpConsumer::RunHandler(const Handler& handler, const AmqpMessage& msg,
+                              Disposition& d) {
+  if (!handler_thread_) handler_thread_ = std::make_unique<HandlerThread>();
+  auto done = handler_thread_->Submit([&] { return handler(msg); });
+  bool alive = true;
+  amqp_connection_state_t conn = channel_->conn();
+  while (done.wait_for(std::chrono::milliseconds(0)) !=
+         std::future_status::ready) {
+    if (!alive) {
+      done.wait();
+      break;
+    }
+    // Waiting for a frame sends our heartbeats when due and notices the
+    // broker's. With prefetch 1 nothing else should arrive before the ack.
+    amqp_frame_t frame;
+    struct timeval tv = {0, 200000};
+    const int rc = amqp_simple_wait_frame_noblock(conn, &frame, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT) continue;
+    SP_LOG(Warning) << "Consumer of '" << queue_ << "': "
+                    << (rc == AMQP_STATUS_OK ? "unexpected frame"
+                                             : amqp_error_string2(rc))
+                    << " while a task runs; reconnecting after it";
+    alive = false;
+  }
+  d = done.get();
+  return alive;
+}
+
+bool AmqpConsumer::Settle(uint64_t tag, const AmqpMessage& msg,
+                          Disposition d) {
+  amqp_connection_state_t conn = channel_->conn();
+  if (d == Disposition::kAck) return amqp_basic_ack(conn, 1, tag, 0) == 0;
+  if (options_.max_deliveries <= 0) {
+    const int requeue = d == Disposition::kReject ? 0 : 1;
+    return amqp_basic_reject(conn, 1, tag, requeue) == AMQP_STATUS_OK;
+  }
+  const int failed = msg.failed_runs + (d == Disposition::kRequeue ? 1 : 0);
+  std::string reason;
+  if (d == Disposition::kReject) {
+    reason = "rejected by its handler";
+  } else if (failed >= options_.max_deliveries) {
+    reason = absl::StrCat("failed ", failed, " times");
+  }
+  const std::string target = reason.empty() ? queue_ + ".retry" : queue_ + ".dead";
+  amqp_table_entry_t headers[2];
+  headers[0].key = amqp_cstring_bytes(kFailedRunsHeader);
+  headers[0].value.kind = AMQP_FIELD_KIND_I32;
+  headers[0].value.value.i32 = failed;
+  headers[1].key = amqp_cstring_bytes(kReasonHeader);
+  headers[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  headers[1].value.value.bytes = amqp_cstring_bytes(reason.c_str());
+  // Failures back off (doubling, at most a minute), so a database outage
+  // of minutes does not use up a task's runs; deferrals wait the base delay.
+  int64_t delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         options_.requeue_delay)
+                         .count();
+  if (d == Disposition::kRequeue) {
+    for (int i = 1; i < failed && delay_ms < 60000; ++i) delay_ms *= 2;
+    delay_ms = std::min<int64_t>(delay_ms, 60000);
+  }
+  const std::string expiration = std::to_string(delay_ms);
+  amqp_basic_properties_t props;
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG |
+                 AMQP_BASIC_MESSAGE_ID_FLAG;
+  props.delivery_mode = 2;
+  props.headers = amqp_table_t{reason.empty() ? 1 : 2, headers};
+  props.message_id = amqp_cstring_bytes(msg.message_id.c_str());
+  if (reason.empty()) {
+    props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+    props.expiration = amqp_cstring_bytes(expiration.c_str());
+  } else {
+    SP_LOG(Error) << "Task message " << msg.message_id << " of '" << queue_
+                  << "' " << reason << "; moved to '" << target << "'";
+    Metrics::Global().Increment("shareplane_amqp_dead_lettered_total",
+                                {{"queue", queue_}});
+  }
+  amqp_bytes_t body{msg.body.size(), const_cast<char*>(msg.body.data())};
+  // Published before the ack: a crash in between delivers the task twice,
+  // which idempotent handlers absorb; never zero times.
+  if (amqp_basic_publish(conn, 1, amqp_cstring_bytes(""),
+                         amqp_cstring_bytes(target.c_str()), 0, 0, &props,
+                         body) != AMQP_STATUS_OK) {
+    return false;
+  }
+  return amqp_basic_ack(conn, 1, tag, 0) == AMQP_STATUS_OK;
 }
 
 void AmqpConsumer::Run(const Handler& handler, StopSignal& stop) {
@@ -323,17 +507,12 @@ void AmqpConsumer::Run(const Handler& handler, StopSignal& stop) {
             env.message.properties.message_id.len);
       }
       msg.redelivered = env.redelivered;
+      msg.failed_runs = FailedRuns(env.message.properties);
       uint64_t tag = env.delivery_tag;
       amqp_destroy_envelope(&env);
-      Disposition d = handler(msg);
-      int rc = d == Disposition::kAck
-                   ? amqp_basic_ack(conn, 1, tag, 0)
-                   : amqp_basic_reject(conn, 1, tag,
-                                       d == Disposition::kRequeue ? 1 : 0);
-      if (rc != AMQP_STATUS_OK) {
+      Disposition d = Disposition::kRequeue;
+      if (!RunHandler(handler, msg, d) || !Settle(tag, msg, d)) {
         // The broker redelivers the message: handlers are idempotent.
-        SP_LOG(Warning) << "Ack failed on '" << queue_
-                        << "': " << amqp_error_string2(rc);
         channel_.reset();
       }
       continue;

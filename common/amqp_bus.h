@@ -22,6 +22,16 @@ struct AmqpOptions {
   Duration confirm_timeout = std::chrono::seconds(10);
   Duration reconnect_interval = std::chrono::milliseconds(500);
   int prefetch = 1;
+  // Seconds of silence after which either side drops a consumer's
+  // connection (AMQP heartbeat; the consumer sends its own meanwhile).
+  int heartbeat_seconds = 30;
+  // Consumers: with max_deliveries > 0, a message the handler asks to
+  // requeue goes to "<queue>.retry" and returns after requeue_delay; after
+  // max_deliveries failed runs (or when rejected) it goes to
+  // "<queue>.dead" with the reason. The delay doubles with each failed run
+  // (at most a minute). 0: requeued at once, forever.
+  int max_deliveries = 0;
+  Duration requeue_delay = std::chrono::seconds(1);
 };
 
 class AmqpChannel;  // one connection with one channel; in amqp_bus.cc
@@ -69,9 +79,15 @@ struct AmqpMessage {
   std::string body;
   std::string message_id;
   bool redelivered = false;
+  int failed_runs = 0;  // kRequeue answers so far (max_deliveries mode)
 };
 
-enum class Disposition { kAck, kRequeue, kReject };
+enum class Disposition {
+  kAck,      // done
+  kRequeue,  // failed, try again later: counts towards max_deliveries
+  kDefer,    // not now (another task holds its server): later, not counted
+  kReject,   // can never succeed: dead-lettered (or dropped without retry)
+};
 
 // Consumes one durable queue with manual acks until `stop` is signalled;
 // reconnects (and re-declares) whenever the connection drops. Unacked
@@ -85,16 +101,26 @@ class AmqpConsumer {
                std::string exchange = "", std::string binding_key = "");
   ~AmqpConsumer();
 
-  // Blocks; the handler runs on this thread, one message at a time.
+  // Blocks; one message at a time. The handler runs on a thread of its own
+  // while this one keeps the connection alive (heartbeats), so a long
+  // workflow does not lose its connection and get redelivered.
   void Run(const Handler& handler, StopSignal& stop);
 
  private:
   absl::Status Connect();
+  // Runs the handler, servicing the connection meanwhile; false when the
+  // connection was lost (the broker redelivers the message).
+  bool RunHandler(const Handler& handler, const AmqpMessage& msg,
+                  Disposition& d);
+  // Acks, or moves the message to the retry or dead queue, then acks.
+  bool Settle(uint64_t tag, const AmqpMessage& msg, Disposition d);
+  class HandlerThread;
   AmqpOptions options_;
   std::string queue_;
   std::string exchange_;
   std::string binding_key_;
   std::unique_ptr<AmqpChannel> channel_;
+  std::unique_ptr<HandlerThread> handler_thread_;
 };
 
 // Masks the password of an AMQP or PostgreSQL URL for logging.

@@ -33,13 +33,16 @@ namespace {
 thread_local std::unique_ptr<pqxx::connection> t_lock_connection;
 }  // namespace
 
-SessionLock::SessionLock(Database& db, int space, std::string key)
+SessionLock::SessionLock(Database& db, int space, std::string key, bool wait)
     : space_(space), key_(std::move(key)) {
-  status_ = Exec(&db, "SELECT pg_advisory_lock(hashtextextended($1, $2))");
+  status_ = Exec(&db, wait ? "SELECT true FROM (SELECT pg_advisory_lock("
+                             "hashtextextended($1, $2))) l"
+                           : "SELECT pg_try_advisory_lock("
+                             "hashtextextended($1, $2))");
 }
 
 SessionLock::~SessionLock() {
-  if (status_.ok()) {
+  if (held()) {
     Exec(nullptr, "SELECT pg_advisory_unlock(hashtextextended($1, $2))")
         .IgnoreError();
   }
@@ -54,7 +57,9 @@ absl::Status SessionLock::Exec(Database* db, const char* sql) {
     }
     if (!t_lock_connection) return absl::UnavailableError("no lock connection");
     pqxx::nontransaction n(*t_lock_connection);
-    n.exec_params(sql, key_, static_cast<int64_t>(space_));
+    pqxx::result r = n.exec_params(sql, key_, static_cast<int64_t>(space_));
+    // true once the lock is ours (the try form: whether it was free).
+    held_ = !r.empty() && !r[0][0].is_null() && r[0][0].as<bool>();
     return absl::OkStatus();
   } catch (...) {
     t_lock_connection.reset();  // a broken session holds no lock any more

@@ -69,18 +69,22 @@ class Database {
 // movable; use on one thread.
 class SessionLock {
  public:
-  SessionLock(Database& db, int space, std::string key);
+  // `wait` false: takes the lock only if it is free; held() says whether.
+  SessionLock(Database& db, int space, std::string key, bool wait = true);
   ~SessionLock();
   SessionLock(const SessionLock&) = delete;
   SessionLock& operator=(const SessionLock&) = delete;
   // Unavailable when the lock could not be taken (the database is away).
   const absl::Status& status() const { return status_; }
+  // The lock is ours (status() OK and, without waiting, it was free).
+  bool held() const { return status_.ok() && held_; }
 
  private:
   absl::Status Exec(Database* db, const char* sql);
   int space_;
   std::string key_;
   absl::Status status_;
+  bool held_ = false;
 };
 // Lock spaces: the tasks of one server; the access-rule decisions of one
 // share (also taken per transaction by LockShareAccess).

@@ -109,6 +109,9 @@ Metrics& Metrics::Global() {
               "Manila API calls that failed, by call and HTTP code"},
              {"shareplane_keystone_validations_total",
               "Token validations Keystone answered (cache misses), by result"},
+             {"shareplane_amqp_dead_lettered_total",
+              "Task messages moved to <queue>.dead (failed too often or "
+              "rejected), by queue"},
          }) {
       m->Describe(name, help);
     }

@@ -67,10 +67,19 @@ class TaskDispatcher {
     absl::Status s;
     // Serializes the tasks of one server across every conductor process
     // (common/db.h SessionLock: released by PostgreSQL if this one dies).
+    // A worker never waits for another task's lock: the task comes back
+    // after the retry delay instead, and this worker takes the next one.
     std::optional<SessionLock> lock;
     if (!task.server_uuid().empty()) {
-      lock.emplace(deps_.db, kServerLockSpace, task.server_uuid());
+      lock.emplace(deps_.db, kServerLockSpace, task.server_uuid(),
+                   /*wait=*/false);
       s = lock->status();
+      if (s.ok() && !lock->held()) {
+        SP_LOG(Info) << "Server " << task.server_uuid()
+                     << " is busy with another task; task " << task.task_id()
+                     << " comes back later";
+        return Disposition::kDefer;
+      }
     }
     if (s.ok()) switch (task.kind()) {
         case task::v1::TASK_KIND_ATTACH_SHARE:
@@ -109,10 +118,10 @@ class TaskDispatcher {
                                   std::chrono::steady_clock::now() - started)
                                   .count());
     if (s.ok()) return Disposition::kAck;
-    // Nothing could be recorded (the database is down): try again later.
+    // Nothing could be recorded (the database is down): try again after
+    // the retry delay, a bounded number of times.
     SP_LOG(Warning) << "Task " << task.task_id()
                     << " will be retried: " << s.message();
-    deps_.clock.SleepFor(std::chrono::seconds(1));
     return Disposition::kRequeue;
   }
 
@@ -204,8 +213,12 @@ absl::Status ConductorService::Start() {
   const int workers = std::max(1, c.GetInt("conductor", "workers", 8));
   for (int i = 0; i < workers; ++i) {
     parts_->consumers.emplace_back([this] {
-      AmqpConsumer consumer(AmqpOptionsFrom(parts_->config),
-                            TaskQueueFrom(parts_->config));
+      const Config& c = parts_->config;
+      AmqpOptions amqp = AmqpOptionsFrom(parts_->config);
+      amqp.max_deliveries = c.GetInt("conductor", "max_task_failures", 10);
+      amqp.requeue_delay = std::chrono::milliseconds(
+          c.GetInt("conductor", "task_retry_delay_ms", 1000));
+      AmqpConsumer consumer(amqp, TaskQueueFrom(parts_->config));
       consumer.Run(
           [this](const AmqpMessage& m) { return parts_->dispatcher.Handle(m); },
           parts_->stop);
