@@ -49,10 +49,16 @@ int main(int argc, char** argv) {
   const auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < attaches; ++i) {
     threads.emplace_back([&, i] {
-      statuses[i] = stack
-                        .Api("POST", "/v2.1/servers/" + servers[i] + "/shares",
-                             json{{"share", {{"share_id", shares[i]}}}}.dump())
-                        .status;
+      HttpClientRequest req;
+      req.method = "POST";
+      req.url = stack.api_url() + "/v2.1/servers/" + servers[i] + "/shares";
+      req.headers = {{"X-Auth-Token", "alice:demo"},
+                     {"OpenStack-API-Version", "compute 2.97"},
+                     {"Content-Type", "application/json"}};
+      req.body = json{{"share", {{"share_id", shares[i]}}}}.dump();
+      req.timeout = std::chrono::seconds(120);
+      auto resp = HttpFetch(req);
+      statuses[i] = resp.ok() ? resp->status : -1;
     });
   }
   // Let every attach reach its Manila call before measuring.
@@ -74,7 +80,7 @@ int main(int argc, char** argv) {
     std::printf(
         "%-26s %6zu requests at 200/s  p50 %7.2f ms  p99 %7.2f ms  "
         "max %7.2f ms  non-2xx %d\n",
-        p.name, r.latencies_ms.size(), r.Percentile(50), r.Percentile(99),
+        p.name, r.latencies_ms.size(), r.Percentile(0.5), r.Percentile(0.99),
         r.latencies_ms.empty() ? 0.0 : r.latencies_ms.back(), r.non_2xx);
   }
   for (auto& t : threads) t.join();

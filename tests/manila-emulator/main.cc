@@ -25,7 +25,11 @@ int main(int argc, char** argv) {
       config->GetString("DEFAULT", "cephfs_mons", options.cephfs_mons);
   ManilaEmulator emulator(options);
   HttpServer server([&](const HttpRequest& r) { return emulator.Handle(r); },
-                    4);
+                    2);
+  // Injected latency sleeps in the handler: many workers, so a slow
+  // Manila is slow for everyone at once, as a real one would be.
+  server.SetWorkerLanes([](const HttpRequest&) { return HttpLane::kDefault; },
+                        64, 1, 4096);
   std::string host = config->GetString("DEFAULT", "host", "127.0.0.1");
   auto port = server.Listen(host, config->GetInt("DEFAULT", "port", 8786));
   if (!port.ok()) {
