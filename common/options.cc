@@ -152,6 +152,9 @@ const std::vector<OptionDoc>& AllOptions() {
        "Seconds between agent heartbeats (told to agents)."},
       {"conductor", "conductor", "agent_timeout", "60",
        "Seconds an agent call may take."},
+      {"conductor", "conductor", "agent_retry_timeout", "30",
+       "Seconds to keep calling an agent that cannot be reached (a restart) "
+       "before the call fails."},
       {"conductor", "conductor", "reconcile_interval", "60",
        "Seconds between reconciler passes."},
       {"conductor", "conductor", "reconcile_stale_after",

@@ -289,21 +289,32 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOffLocked(
   return Reply(uuid);
 }
 
+ServerDriver::ServerLock::ServerLock(ServerDriver& driver,
+                                     const std::string& uuid)
+    : mu_(driver.MutexOf(uuid)), lock_(*mu_) {}
+
+std::shared_ptr<std::mutex> ServerDriver::MutexOf(const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(locks_mu_);
+  auto& mu = locks_[uuid];
+  if (!mu) mu = std::make_shared<std::mutex>();
+  return mu;
+}
+
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOn(
     const agent::v1::ServerSpec& spec) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, spec.server_uuid());
   return PowerOnLocked(spec);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOff(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   return PowerOffLocked(uuid);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reboot(
     const agent::v1::ServerSpec& spec, bool hard) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, spec.server_uuid());
   if (!hard) {
     auto state = hypervisor_.GetDomainState(DomainName(spec.server_uuid()));
     if (state.ok() && *state == DomainState::kRunning) {
@@ -319,7 +330,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reboot(
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   auto off = PowerOffLocked(uuid);
   if (!off.ok()) return off.status();
   absl::Status s = hypervisor_.UndefineDomain(DomainName(uuid));
@@ -329,7 +340,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
 
 absl::StatusOr<std::string> ServerDriver::EnsureMount(
     const std::string& uuid, const agent::v1::Filesystem& fs) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   auto point = mounts_.Acquire(uuid, {fs.export_location(), fs.share_proto(),
                                       fs.cephx_id(), fs.cephx_key()});
   if (!point.ok()) {
@@ -342,14 +353,14 @@ absl::StatusOr<std::string> ServerDriver::EnsureMount(
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::ReleaseMounts(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   SP_RETURN_IF_ERROR(mounts_.ReleaseServer(uuid));
   return Reply(uuid);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
     const agent::v1::ServerSpec& spec) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, spec.server_uuid());
   const std::string& uuid = spec.server_uuid();
   const std::vector<std::string> held = mounts_.MountPointsOf(uuid);
   std::vector<std::string> points;
@@ -372,7 +383,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Start(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   SP_ASSIGN_OR_RETURN(DomainState state,
                       hypervisor_.GetDomainState(DomainName(uuid)));
   if (state == DomainState::kAbsent) {
@@ -387,21 +398,21 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Start(
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Stop(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   SP_RETURN_IF_ERROR(hypervisor_.StopDomain(DomainName(uuid)));
   return Reply(uuid);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Undefine(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   SP_RETURN_IF_ERROR(hypervisor_.UndefineDomain(DomainName(uuid)));
   return Reply(uuid);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::State(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  ServerLock lock(*this, uuid);
   return Reply(uuid);
 }
 

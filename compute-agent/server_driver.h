@@ -5,6 +5,8 @@
 #ifndef SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_
 #define SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_
 
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -113,10 +115,24 @@ class ServerDriver {
       const agent::v1::ServerSpec& spec);
   absl::StatusOr<agent::v1::PowerReply> PowerOffLocked(const std::string& uuid);
 
+  // One lifecycle operation at a time per server; different servers run
+  // side by side (a guest that ignores ACPI delays only its own stop).
+  class ServerLock {
+   public:
+    ServerLock(ServerDriver& driver, const std::string& uuid);
+
+   private:
+    std::shared_ptr<std::mutex> mu_;
+    std::lock_guard<std::mutex> lock_;
+  };
+  std::shared_ptr<std::mutex> MutexOf(const std::string& uuid);
+
   Hypervisor& hypervisor_;
   MountManager& mounts_;
   DomainOptions options_;
-  std::mutex mu_;  // one lifecycle operation at a time on this host
+  std::mutex locks_mu_;
+  // One entry per server this host has seen (a few bytes each).
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;  // by locks_mu_
 };
 
 }  // namespace shareplane

@@ -6,6 +6,8 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/retry.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 
 namespace shareplane {
@@ -15,6 +17,8 @@ namespace agentpb = shareplane::agent::v1;
 struct AgentClient::Impl {
   Duration deadline;
   GrpcTls tls;
+  Duration retry_budget;
+  Clock* clock;
   std::mutex mu;
   std::map<std::string, std::unique_ptr<agentpb::ComputeAgent::Stub>> stubs;
 
@@ -28,9 +32,10 @@ struct AgentClient::Impl {
   }
 
   template <typename Request, typename Method>
-  absl::StatusOr<agentpb::PowerReply> Call(const std::string& endpoint,
-                                           const Request& req, Method method,
-                                           const char* name) {
+  absl::StatusOr<agentpb::PowerReply> CallOnce(const std::string& endpoint,
+                                               const Request& req,
+                                               Method method,
+                                               const char* name) {
     grpc::ClientContext ctx;
     ctx.set_deadline(
         std::chrono::system_clock::now() +
@@ -44,12 +49,59 @@ struct AgentClient::Impl {
     }
     return reply;
   }
+
+  // `reached`: the domain states that mean the call's work is done.
+  template <typename Request, typename Method>
+  absl::StatusOr<agentpb::PowerReply> Call(
+      const std::string& endpoint, const std::string& server_uuid,
+      const Request& req, Method method, const char* name,
+      std::initializer_list<const char*> reached) {
+    absl::StatusOr<agentpb::PowerReply> result;
+    RetryPolicy policy;
+    policy.max_attempts = 1000;  // bounded by the budget
+    policy.initial_backoff = std::chrono::milliseconds(200);
+    policy.max_backoff = std::chrono::seconds(2);
+    policy.deadline = retry_budget;
+    int attempt = 0;
+    (void)Retry(*clock, policy, [&]() -> absl::Status {
+      result = CallOnce(endpoint, req, method, name);
+      if (result.ok() || result.status().code() != absl::StatusCode::kUnavailable) {
+        return absl::OkStatus();  // done, or not for retrying
+      }
+      SP_LOG(Warning) << result.status().message() << " (attempt " << ++attempt
+                      << "); calling again";
+      return result.status();
+    });
+    if (result.ok() ||
+        result.status().code() != absl::StatusCode::kDeadlineExceeded) {
+      return result;
+    }
+    agentpb::ServerRequest ask;
+    ask.set_server_uuid(server_uuid);
+    auto state =
+        CallOnce(endpoint, ask, &agentpb::ComputeAgent::Stub::GetServerState,
+                 "GetServerState");
+    if (!state.ok()) return result;
+    for (const char* s : reached) {
+      if (state->domain_state() == s) {
+        SP_LOG(Warning) << result.status().message() << "; the server is "
+                        << s << " now, as the call asked";
+        return state;
+      }
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat(result.status().message(), " (the server is ",
+                     state->domain_state(), ")"));
+  }
 };
 
-AgentClient::AgentClient(Duration deadline, GrpcTls tls)
+AgentClient::AgentClient(Duration deadline, GrpcTls tls, Duration retry_budget,
+                         Clock* clock)
     : impl_(std::make_unique<Impl>()) {
   impl_->deadline = deadline;
   impl_->tls = std::move(tls);
+  impl_->retry_budget = retry_budget;
+  impl_->clock = clock != nullptr ? clock : RealClock::Get();
 }
 AgentClient::~AgentClient() = default;
 
@@ -57,16 +109,18 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::PowerOn(
     const std::string& endpoint, const agentpb::ServerSpec& spec) {
   agentpb::PowerOnRequest req;
   *req.mutable_spec() = spec;
-  return impl_->Call(endpoint, req, &agentpb::ComputeAgent::Stub::PowerOn,
-                     "PowerOn");
+  return impl_->Call(endpoint, spec.server_uuid(), req,
+                     &agentpb::ComputeAgent::Stub::PowerOn, "PowerOn",
+                     {"running"});
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::PowerOff(
     const std::string& endpoint, const std::string& server_uuid) {
   agentpb::PowerOffRequest req;
   req.set_server_uuid(server_uuid);
-  return impl_->Call(endpoint, req, &agentpb::ComputeAgent::Stub::PowerOff,
-                     "PowerOff");
+  return impl_->Call(endpoint, server_uuid, req,
+                     &agentpb::ComputeAgent::Stub::PowerOff, "PowerOff",
+                     {"shutoff", "absent"});
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::Reboot(
@@ -74,16 +128,29 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::Reboot(
   agentpb::RebootRequest req;
   *req.mutable_spec() = spec;
   req.set_hard(hard);
-  return impl_->Call(endpoint, req, &agentpb::ComputeAgent::Stub::Reboot,
-                     "Reboot");
+  // A reboot's end state is "running", as before it: a deadline is only
+  // taken as done when the server runs again.
+  return impl_->Call(endpoint, spec.server_uuid(), req,
+                     &agentpb::ComputeAgent::Stub::Reboot, "Reboot",
+                     {"running"});
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::DeleteServer(
     const std::string& endpoint, const std::string& server_uuid) {
   agentpb::DeleteServerRequest req;
   req.set_server_uuid(server_uuid);
-  return impl_->Call(endpoint, req, &agentpb::ComputeAgent::Stub::DeleteServer,
-                     "DeleteServer");
+  return impl_->Call(endpoint, server_uuid, req,
+                     &agentpb::ComputeAgent::Stub::DeleteServer,
+                     "DeleteServer", {"absent"});
+}
+
+absl::StatusOr<agentpb::PowerReply> AgentClient::GetServerState(
+    const std::string& endpoint, const std::string& server_uuid) {
+  agentpb::ServerRequest req;
+  req.set_server_uuid(server_uuid);
+  return impl_->Call(endpoint, server_uuid, req,
+                     &agentpb::ComputeAgent::Stub::GetServerState,
+                     "GetServerState", {});
 }
 
 }  // namespace shareplane

@@ -1,6 +1,11 @@
 // Calls compute agents over gRPC. Channels are cached per endpoint. No gRPC
 // header here. Thread-safe. Every call has `deadline`; errors keep the
-// agent's canonical code (Unavailable when it cannot be reached).
+// agent's canonical code. An agent that cannot be reached (Unavailable: a
+// restart, a network blip) is called again with backoff for up to
+// `retry_budget`. When a call runs out of its deadline the agent may still
+// be doing it: the client asks it (GetServerState) and answers with the
+// state when the server reached the one the call was for, else with the
+// deadline error naming the state it saw.
 #ifndef SHAREPLANE_CONDUCTOR_AGENT_CLIENT_H_
 #define SHAREPLANE_CONDUCTOR_AGENT_CLIENT_H_
 
@@ -16,7 +21,9 @@ namespace shareplane {
 
 class AgentClient {
  public:
-  explicit AgentClient(Duration deadline, GrpcTls tls = {});
+  explicit AgentClient(Duration deadline, GrpcTls tls = {},
+                       Duration retry_budget = std::chrono::seconds(30),
+                       Clock* clock = nullptr);  // nullptr: the real clock
   virtual ~AgentClient();
 
   virtual absl::StatusOr<agent::v1::PowerReply> PowerOn(
@@ -27,6 +34,8 @@ class AgentClient {
       const std::string& endpoint, const agent::v1::ServerSpec& spec,
       bool hard);
   virtual absl::StatusOr<agent::v1::PowerReply> DeleteServer(
+      const std::string& endpoint, const std::string& server_uuid);
+  virtual absl::StatusOr<agent::v1::PowerReply> GetServerState(
       const std::string& endpoint, const std::string& server_uuid);
 
  private:

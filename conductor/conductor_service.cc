@@ -162,7 +162,9 @@ struct ConductorService::Parts {
         keystone(ManilaKeystoneFrom(c)),
         manila(ManilaOptionsFrom(c, keystone.get())),
         agents(std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 60)),
-               GrpcTlsFrom(c)),
+               GrpcTlsFrom(c),
+               std::chrono::seconds(
+                   c.GetInt("conductor", "agent_retry_timeout", 30))),
         deps{db, manila, *RealClock::Get(),
              WorkflowOptionsFrom(c, keystone != nullptr), agents},
         dispatcher(deps),

@@ -308,3 +308,46 @@ TEST_CASE("server, flavor and host routes answer Nova's errors",
   json flavors = json::parse(stack.Api("GET", "/v2.1/flavors/detail").body);
   CHECK(flavors["flavors"].size() == 2);
 }
+
+TEST_CASE("a start that meets a restarting agent waits for it, not ERROR",
+          "[integration][e2e]") {
+  Stack stack;
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  INFO(stack.Logs());
+  REQUIRE(stack
+              .Api("POST", "/v2.1/flavors",
+                   R"({"flavor": {"name": "m1.tiny", "ram": 256, "vcpus": 1,
+                       "disk": 1}})",
+                   "admin:admin")
+              .status == 200);
+  HttpResponse c = stack.Api(
+      "POST", "/v2.1/servers",
+      R"({"server": {"name": "vm1", "flavorRef": "m1.tiny", "networks": "none"}})");
+  REQUIRE(c.status == 202);
+  const std::string id = json::parse(c.body)["server"]["id"];
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
+  REQUIRE(stack
+              .Api("POST", "/v2.1/servers/" + id + "/action",
+                   R"({"os-stop": null})")
+              .status == 202);
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "SHUTOFF"); }));
+  // The agent goes away; the start reaches the conductor meanwhile, which
+  // finds the agent unreachable ("failed to connect to all addresses")...
+  stack.StopCompute();
+  REQUIRE(stack
+              .Api("POST", "/v2.1/servers/" + id + "/action",
+                   R"({"os-start": null})")
+              .status == 202);
+  REQUIRE(WaitUntil([&] {
+    return stack.ConductorLog().find("PowerOn") != std::string::npos &&
+           stack.ConductorLog().find("calling again") != std::string::npos;
+  }));
+  // ... and the agent is back: the start completes instead of ERROR.
+  stack.StartCompute();
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); },
+                    std::chrono::seconds(40)));
+  CHECK(Server(stack, id)["OS-EXT-STS:vm_state"] == "active");
+}

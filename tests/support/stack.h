@@ -33,6 +33,9 @@ class Stack {
   // Registers host "hv1" (storage ip 192.0.2.10) through the conductor.
   void StartCompute();
   void StopConductor() { conductor_.reset(); }
+  // Stops the compute agent (SIGTERM, waits); StartCompute starts it again
+  // on the same port.
+  void StopCompute() { compute_.reset(); }
 
   Database& db() { return database_.db(); }
   const std::string& database_url() const { return database_.url(); }

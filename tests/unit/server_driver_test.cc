@@ -6,8 +6,11 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/match.h"
 
@@ -259,4 +262,59 @@ TEST_CASE("the domain model follows the flavor and the host's memory setting",
     const std::string xml = DomainXml(m);
     CHECK(absl::StrContains(xml, "memAccess='shared'") == c.huge_pages);
   }
+}
+
+TEST_CASE("a guest that ignores ACPI delays only its own server's calls",
+          "[unit]") {
+  // The test driver's stop is immediate; this one holds a stop of one
+  // domain until released, as a guest ignoring ACPI keeps the agent in its
+  // shutdown_timeout.
+  class StallingHypervisor : public LibvirtHypervisor {
+   public:
+    StallingHypervisor() : LibvirtHypervisor("test:///default") {}
+    absl::Status StopDomain(const std::string& name) override {
+      if (name == stalled) {
+        std::unique_lock<std::mutex> lock(mu);
+        stopping = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return released; });
+      }
+      return LibvirtHypervisor::StopDomain(name);
+    }
+    std::string stalled;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stopping = false, released = false;
+  };
+  char tmpl[] = "/tmp/sp-mnt.XXXXXX";
+  const std::string base = mkdtemp(tmpl);
+  StallingHypervisor hv;
+  InMemoryMounter mounter;
+  MountManager mounts(mounter, {base, "", ""});
+  ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
+  const std::string a = "33333333-0000-0000-0000-00000000000a";
+  const std::string b = "33333333-0000-0000-0000-00000000000b";
+  REQUIRE(driver.PowerOn(Spec(a, {{"192.0.2.1:/a", "a"}})).ok());
+  hv.stalled = "instance-" + a;
+  std::thread stop_a([&] { CHECK(driver.PowerOff(a).ok()); });
+  {
+    std::unique_lock<std::mutex> lock(hv.mu);
+    REQUIRE(hv.cv.wait_for(lock, std::chrono::seconds(20),
+                           [&] { return hv.stopping; }));
+  }
+  // While A's stop waits for its guest, B starts and stops: it used to
+  // wait behind A on one host-wide lock.
+  auto on = driver.PowerOn(Spec(b, {{"192.0.2.1:/b", "b"}}));
+  CHECK(on.ok());
+  CHECK(driver.State(b)->domain_state() == "running");
+  CHECK(driver.PowerOff(b).ok());
+  {
+    std::lock_guard<std::mutex> lock(hv.mu);
+    CHECK_FALSE(hv.released);  // A is still stopping throughout
+    hv.released = true;
+  }
+  hv.cv.notify_all();
+  stop_a.join();
+  CHECK(driver.State(a)->domain_state() == "shutoff");
+  std::filesystem::remove_all(base);
 }
