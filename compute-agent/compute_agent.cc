@@ -190,6 +190,7 @@ struct ComputeAgent::Parts {
   std::unique_ptr<AgentService> service;
   std::unique_ptr<grpc::Server> server;
   std::thread registration;
+  std::thread recovery;  // only while the first recovery failed
   StopSignal stop;
   int port = 0;
   // The conductor's last answer, for /healthcheck.
@@ -307,9 +308,21 @@ absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
 
 absl::Status ComputeAgent::Start() {
   Parts& p = *parts_;
-  // Recovery before serving: mount users from the running domains.
+  // Recovery before serving: mount users from the running domains, unused
+  // mounts released. Until it succeeds the driver refuses changes, and it
+  // is tried again every few seconds (libvirt may come up after us).
   if (absl::Status s = p.driver->Recover(*p.mounter); !s.ok()) {
-    SP_LOG(Warning) << "Recovery: " << s.message();
+    SP_LOG(Warning) << "Recovery: " << s.message()
+                    << "; changes are refused until it succeeds";
+    p.recovery = std::thread([&p] {
+      while (!p.stop.stopped() && !p.driver->recovered()) {
+        p.stop.WaitFor(std::chrono::seconds(3));
+        if (p.stop.stopped()) return;
+        if (absl::Status s = p.driver->Recover(*p.mounter); !s.ok()) {
+          SP_LOG(Warning) << "Recovery: " << s.message();
+        }
+      }
+    });
   }
   const std::string host = p.config.GetString("compute", "listen", "0.0.0.0");
   p.service =
@@ -341,6 +354,7 @@ absl::Status ComputeAgent::Start() {
 void ComputeAgent::Stop() {
   parts_->stop.Stop();
   if (parts_->registration.joinable()) parts_->registration.join();
+  if (parts_->recovery.joinable()) parts_->recovery.join();
   if (parts_->ops) parts_->ops->Stop();
   StopGrpcServer(parts_->server);
 }

@@ -207,6 +207,7 @@ ServerDriver::ServerDriver(Hypervisor& hypervisor, MountManager& mounts,
     : hypervisor_(hypervisor), mounts_(mounts), options_(std::move(options)) {}
 
 absl::Status ServerDriver::Recover(Mounter& mounter) {
+  recovered_ = false;  // until this pass succeeds
   auto domains = hypervisor_.ListDomainXml();
   if (!domains.ok()) return domains.status();
   const std::string base = mounts_.options().base + "/";
@@ -224,9 +225,38 @@ absl::Status ServerDriver::Recover(Mounter& mounter) {
       }
     }
   }
+  // A mount no running domain uses is left over (the agent died between a
+  // stop and its release, or a mount and its domain): unmount it.
+  int released = 0;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(mounts_.options().base, ec)) {
+    const std::string point = entry.path().string();
+    if (!entry.is_directory(ec) || !mounter.IsMounted(point) ||
+        mounts_.Users(point) > 0) {
+      continue;
+    }
+    if (absl::Status s = mounter.Unmount(point); !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("Recovery could not unmount ", point,
+                                       ", which no domain uses: ",
+                                       s.message()));
+    }
+    SP_LOG(Info) << "Recovery: unmounted " << point << ", which no domain uses";
+    ++released;
+  }
   SP_LOG(Info) << "Recovered " << adopted << " mount uses from "
-               << domains->size() << " domains";
+               << domains->size() << " domains; released " << released
+               << " unused mounts";
+  recovered_ = true;
   return absl::OkStatus();
+}
+
+absl::Status ServerDriver::CheckRecovered() const {
+  if (recovered_) return absl::OkStatus();
+  return absl::UnavailableError(
+      "The agent has not recovered its mounts yet (libvirt unreachable at "
+      "start?); it refuses changes until it has");
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reply(
@@ -303,18 +333,21 @@ std::shared_ptr<std::mutex> ServerDriver::MutexOf(const std::string& uuid) {
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOn(
     const agent::v1::ServerSpec& spec) {
   ServerLock lock(*this, spec.server_uuid());
+  SP_RETURN_IF_ERROR(CheckRecovered());
   return PowerOnLocked(spec);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOff(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(CheckRecovered());
   return PowerOffLocked(uuid);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reboot(
     const agent::v1::ServerSpec& spec, bool hard) {
   ServerLock lock(*this, spec.server_uuid());
+  SP_RETURN_IF_ERROR(CheckRecovered());
   if (!hard) {
     auto state = hypervisor_.GetDomainState(DomainName(spec.server_uuid()));
     if (state.ok() && *state == DomainState::kRunning) {
@@ -331,6 +364,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reboot(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(CheckRecovered());
   auto off = PowerOffLocked(uuid);
   if (!off.ok()) return off.status();
   absl::Status s = hypervisor_.UndefineDomain(DomainName(uuid));
@@ -341,6 +375,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
 absl::StatusOr<std::string> ServerDriver::EnsureMount(
     const std::string& uuid, const agent::v1::Filesystem& fs) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(CheckRecovered());
   auto point = mounts_.Acquire(uuid, {fs.export_location(), fs.share_proto(),
                                       fs.cephx_id(), fs.cephx_key()});
   if (!point.ok()) {
@@ -354,6 +389,7 @@ absl::StatusOr<std::string> ServerDriver::EnsureMount(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::ReleaseMounts(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(CheckRecovered());
   SP_RETURN_IF_ERROR(mounts_.ReleaseServer(uuid));
   return Reply(uuid);
 }
@@ -361,6 +397,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::ReleaseMounts(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
     const agent::v1::ServerSpec& spec) {
   ServerLock lock(*this, spec.server_uuid());
+  SP_RETURN_IF_ERROR(CheckRecovered());
   const std::string& uuid = spec.server_uuid();
   const std::vector<std::string> held = mounts_.MountPointsOf(uuid);
   std::vector<std::string> points;
@@ -384,6 +421,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Start(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(CheckRecovered());
   SP_ASSIGN_OR_RETURN(DomainState state,
                       hypervisor_.GetDomainState(DomainName(uuid)));
   if (state == DomainState::kAbsent) {
@@ -399,6 +437,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Start(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Stop(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(CheckRecovered());
   SP_RETURN_IF_ERROR(hypervisor_.StopDomain(DomainName(uuid)));
   return Reply(uuid);
 }
@@ -406,6 +445,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Stop(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Undefine(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(CheckRecovered());
   SP_RETURN_IF_ERROR(hypervisor_.UndefineDomain(DomainName(uuid)));
   return Reply(uuid);
 }

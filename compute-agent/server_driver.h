@@ -5,6 +5,7 @@
 #ifndef SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_
 #define SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -86,10 +87,13 @@ class ServerDriver {
   ServerDriver(Hypervisor& hypervisor, MountManager& mounts,
                DomainOptions options);
 
-  // Rebuilds the mount users from the defined domains: a running domain
+  // Rebuilds the mount users from the defined domains (a running domain
   // whose filesystem source is a mounted point under the mount base keeps
-  // that point in use. Call before serving.
+  // that point in use), then unmounts every point under the base that no
+  // running domain uses. From a call until one succeeds, every call that
+  // changes the host answers Unavailable (State still answers).
   absl::Status Recover(Mounter& mounter);
+  bool recovered() const { return recovered_; }
 
   absl::StatusOr<agent::v1::PowerReply> PowerOn(
       const agent::v1::ServerSpec& spec);
@@ -126,10 +130,12 @@ class ServerDriver {
     std::lock_guard<std::mutex> lock_;
   };
   std::shared_ptr<std::mutex> MutexOf(const std::string& uuid);
+  absl::Status CheckRecovered() const;
 
   Hypervisor& hypervisor_;
   MountManager& mounts_;
   DomainOptions options_;
+  std::atomic<bool> recovered_{true};  // false while Recover has not succeeded
   std::mutex locks_mu_;
   // One entry per server this host has seen (a few bytes each).
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;  // by locks_mu_

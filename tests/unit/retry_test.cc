@@ -1,5 +1,6 @@
 #include "common/retry.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -7,9 +8,9 @@ using namespace shareplane;
 
 TEST_CASE("retry stops at the first success", "[unit]") {
   FakeClock clock;
-  int calls = 0;
+  std::atomic<int> calls{0};  // read by the advancer thread
   std::thread advancer([&] {
-    while (calls < 3) {
+    while (calls.load() < 3) {
       if (clock.sleepers() > 0) clock.Advance(std::chrono::seconds(10));
       std::this_thread::yield();
     }
@@ -20,7 +21,7 @@ TEST_CASE("retry stops at the first success", "[unit]") {
   });
   advancer.join();
   CHECK(s.ok());
-  CHECK(calls == 3);
+  CHECK(calls.load() == 3);
 }
 
 TEST_CASE("retry does not repeat a permanent error", "[unit]") {

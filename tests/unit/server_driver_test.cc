@@ -318,3 +318,58 @@ TEST_CASE("a guest that ignores ACPI delays only its own server's calls",
   CHECK(driver.State(a)->domain_state() == "shutoff");
   std::filesystem::remove_all(base);
 }
+
+TEST_CASE("recovery unmounts what no running domain uses", "[unit]") {
+  char tmpl[] = "/tmp/sp-mnt.XXXXXX";
+  const std::string base = mkdtemp(tmpl);
+  LibvirtHypervisor hv("test:///default");
+  InMemoryMounter mounter;
+  MountManager mounts(mounter, {base, "", ""});
+  ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
+  const std::string a = "44444444-0000-0000-0000-00000000000a";
+  REQUIRE(driver.PowerOn(Spec(a, {{"192.0.2.7:/kept", "k"}})).ok());
+  // A mount left behind: the agent died between a stop and its release.
+  const std::string leftover = MountPointFor(base, "192.0.2.7:/leaked");
+  std::filesystem::create_directories(leftover);
+  REQUIRE(mounter.Mount({"mount", "-t", "nfs", "192.0.2.7:/leaked", leftover},
+                        leftover)
+              .ok());
+  MountManager after(mounter, {base, "", ""});
+  ServerDriver restarted(hv, after, {"test", "memfd", "", "", ""});
+  REQUIRE(restarted.Recover(mounter).ok());
+  CHECK_FALSE(mounter.IsMounted(leftover));
+  CHECK(mounter.IsMounted(MountPointFor(base, "192.0.2.7:/kept")));
+  CHECK(after.Users(MountPointFor(base, "192.0.2.7:/kept")) == 1);
+  REQUIRE(restarted.Delete(a).ok());
+  std::filesystem::remove_all(base);
+}
+
+TEST_CASE("an agent whose recovery failed refuses changes until it succeeds",
+          "[unit]") {
+  class DownHypervisor : public LibvirtHypervisor {
+   public:
+    DownHypervisor() : LibvirtHypervisor("test:///default") {}
+    absl::StatusOr<std::vector<std::string>> ListDomainXml() override {
+      if (down) return absl::UnavailableError("libvirt is not running");
+      return LibvirtHypervisor::ListDomainXml();
+    }
+    bool down = true;
+  };
+  char tmpl[] = "/tmp/sp-mnt.XXXXXX";
+  const std::string base = mkdtemp(tmpl);
+  DownHypervisor hv;
+  InMemoryMounter mounter;
+  MountManager mounts(mounter, {base, "", ""});
+  ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
+  const std::string a = "55555555-0000-0000-0000-00000000000a";
+  CHECK_FALSE(driver.Recover(mounter).ok());
+  auto refused = driver.PowerOn(Spec(a, {{"192.0.2.8:/x", "x"}}));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(mounter.history().empty());  // nothing was mounted
+  hv.down = false;
+  REQUIRE(driver.Recover(mounter).ok());
+  CHECK(driver.PowerOn(Spec(a, {{"192.0.2.8:/x", "x"}})).ok());
+  REQUIRE(driver.Delete(a).ok());
+  std::filesystem::remove_all(base);
+}
