@@ -1,6 +1,7 @@
 #include "api-service/request_context.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -36,12 +37,12 @@ std::string StandardHeaderVersion(const std::string& header) {
   return "";
 }
 
-// APIVersionRequest's ^([1-9]\d*)\.([1-9]\d*|0)$
+// APIVersionRequest's ^([1-9]\d*)\.([1-9]\d*|0)$. A part too long for
+// an int is a well-formed version beyond any range (INT_MAX).
 bool ParseVersionString(absl::string_view raw, ApiVersion& v) {
   std::vector<absl::string_view> parts = absl::StrSplit(raw, '.');
   if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) return false;
   for (absl::string_view p : parts) {
-    if (p.size() > 9) return false;
     for (char c : p) {
       if (!absl::ascii_isdigit(c)) return false;
     }
@@ -49,8 +50,9 @@ bool ParseVersionString(absl::string_view raw, ApiVersion& v) {
   if (parts[0][0] == '0' || (parts[1][0] == '0' && parts[1].size() > 1)) {
     return false;
   }
-  return absl::SimpleAtoi(parts[0], &v.major) &&
-         absl::SimpleAtoi(parts[1], &v.minor);
+  if (!absl::SimpleAtoi(parts[0], &v.major)) v.major = INT_MAX;
+  if (!absl::SimpleAtoi(parts[1], &v.minor)) v.minor = INT_MAX;
+  return true;
 }
 
 // For messages: the header as given, with anything but printable ASCII
@@ -77,7 +79,11 @@ absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
     std::vector<absl::string_view> values = absl::StrSplit(legacy, ',');
     raw = std::string(absl::StripAsciiWhitespace(values.back()));
   }
-  if (raw.empty()) return kMinApiVersion;
+  // No header at all: 2.1. A legacy header whose (last) value is empty is
+  // an empty version string, which Nova refuses as malformed.
+  if (raw.empty() && !request.HasHeader("X-OpenStack-Nova-API-Version")) {
+    return kMinApiVersion;
+  }
   if (raw == "latest") return kMaxApiVersion;
   ApiVersion v;
   if (!ParseVersionString(raw, v)) {
@@ -89,7 +95,7 @@ absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
   if (!v.AtLeast(kMinApiVersion.major, kMinApiVersion.minor) ||
       !kMaxApiVersion.AtLeast(v.major, v.minor)) {
     return absl::OutOfRangeError(absl::StrCat(
-        "Version ", raw, " is not supported by the API. Minimum is ",
+        "Version ", Printable(raw), " is not supported by the API. Minimum is ",
         kMinApiVersion.major, ".", kMinApiVersion.minor, " and maximum is ",
         kMaxApiVersion.major, ".", kMaxApiVersion.minor, "."));
   }

@@ -116,18 +116,22 @@ class AmqpChannel {
     return Check(amqp_get_rpc_reply(conn_), "queue.declare " + queue);
   }
 
-  // A queue whose messages, once their per-message TTL runs out, go back
-  // to `target` through the default exchange.
-  absl::Status DeclareRetry(const std::string& queue,
-                            const std::string& target) {
-    amqp_table_entry_t entries[2];
+  // A queue whose messages wait `ttl_ms`, then go back to `target` through
+  // the default exchange. One queue per delay: RabbitMQ expires messages
+  // only at a queue's head, so a short wait must never queue behind a long.
+  absl::Status DeclareRetry(const std::string& queue, const std::string& target,
+                            int64_t ttl_ms) {
+    amqp_table_entry_t entries[3];
     entries[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
     entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
     entries[0].value.value.bytes = amqp_cstring_bytes("");
     entries[1].key = amqp_cstring_bytes("x-dead-letter-routing-key");
     entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
     entries[1].value.value.bytes = amqp_cstring_bytes(target.c_str());
-    amqp_table_t args{2, entries};
+    entries[2].key = amqp_cstring_bytes("x-message-ttl");
+    entries[2].value.kind = AMQP_FIELD_KIND_I64;
+    entries[2].value.value.i64 = ttl_ms;
+    amqp_table_t args{3, entries};
     amqp_queue_declare(conn_, 1, amqp_cstring_bytes(queue.c_str()), 0,
                        /*durable=*/1, 0, /*auto_delete=*/0, args);
     return Check(amqp_get_rpc_reply(conn_), "queue.declare " + queue);
@@ -298,8 +302,8 @@ absl::Status AmqpConsumer::Connect() {
   auto channel = std::make_unique<AmqpChannel>();
   SP_RETURN_IF_ERROR(channel->Open(options_.url, options_.heartbeat_seconds));
   SP_RETURN_IF_ERROR(channel->Declare(queue_));
+  retry_queues_.clear();
   if (options_.max_deliveries > 0) {
-    SP_RETURN_IF_ERROR(channel->DeclareRetry(queue_ + ".retry", queue_));
     SP_RETURN_IF_ERROR(channel->Declare(queue_ + ".dead"));
   }
   if (!exchange_.empty()) {
@@ -432,7 +436,7 @@ bool AmqpConsumer::Settle(uint64_t tag, const AmqpMessage& msg,
   } else if (failed >= options_.max_deliveries) {
     reason = absl::StrCat("failed ", failed, " times");
   }
-  const std::string target = reason.empty() ? queue_ + ".retry" : queue_ + ".dead";
+  std::string target = queue_ + ".dead";
   amqp_table_entry_t headers[2];
   headers[0].key = amqp_cstring_bytes(kFailedRunsHeader);
   headers[0].value.kind = AMQP_FIELD_KIND_I32;
@@ -449,17 +453,20 @@ bool AmqpConsumer::Settle(uint64_t tag, const AmqpMessage& msg,
     for (int i = 1; i < failed && delay_ms < 60000; ++i) delay_ms *= 2;
     delay_ms = std::min<int64_t>(delay_ms, 60000);
   }
-  const std::string expiration = std::to_string(delay_ms);
+  if (reason.empty()) {
+    target = absl::StrCat(queue_, ".retry.", delay_ms);
+    if (!retry_queues_.count(target)) {
+      if (!channel_->DeclareRetry(target, queue_, delay_ms).ok()) return false;
+      retry_queues_.insert(target);
+    }
+  }
   amqp_basic_properties_t props;
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG |
                  AMQP_BASIC_MESSAGE_ID_FLAG;
   props.delivery_mode = 2;
   props.headers = amqp_table_t{reason.empty() ? 1 : 2, headers};
   props.message_id = amqp_cstring_bytes(msg.message_id.c_str());
-  if (reason.empty()) {
-    props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
-    props.expiration = amqp_cstring_bytes(expiration.c_str());
-  } else {
+  if (!reason.empty()) {
     SP_LOG(Error) << "Task message " << msg.message_id << " of '" << queue_
                   << "' " << reason << "; moved to '" << target << "'";
     Metrics::Global().Increment("shareplane_amqp_dead_lettered_total",

@@ -26,8 +26,8 @@ struct AmqpOptions {
   // connection (AMQP heartbeat; the consumer sends its own meanwhile).
   int heartbeat_seconds = 30;
   // Consumers: with max_deliveries > 0, a message the handler asks to
-  // requeue goes to "<queue>.retry" and returns after requeue_delay; after
-  // max_deliveries failed runs (or when rejected) it goes to
+  // requeue goes to "<queue>.retry.<ms>" and returns after requeue_delay;
+  // after max_deliveries failed runs (or when rejected) it goes to
   // "<queue>.dead" with the reason. The delay doubles with each failed run
   // (at most a minute). 0: requeued at once, forever.
   int max_deliveries = 0;
@@ -120,6 +120,7 @@ class AmqpConsumer {
   std::string exchange_;
   std::string binding_key_;
   std::unique_ptr<AmqpChannel> channel_;
+  std::set<std::string> retry_queues_;  // declared on channel_
   std::unique_ptr<HandlerThread> handler_thread_;
 };
 

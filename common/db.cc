@@ -29,8 +29,19 @@ absl::Status StatusFromCurrentException(absl::string_view context) {
 }
 
 namespace {
-// The calling thread's own connection for session locks, outside the pool.
+// The calling thread's own connection for session locks, outside the pool,
+// and which Database it belongs to. The generation changes whenever the
+// session does (new, broken, other database): locks of an older
+// generation are gone, released by PostgreSQL with their session.
 thread_local std::unique_ptr<pqxx::connection> t_lock_connection;
+thread_local const Database* t_lock_database = nullptr;
+thread_local uint64_t t_lock_generation = 0;
+
+void DropLockConnection() {
+  t_lock_connection.reset();
+  t_lock_database = nullptr;
+  ++t_lock_generation;
+}
 }  // namespace
 
 SessionLock::SessionLock(Database& db, int space, std::string key, bool wait)
@@ -39,6 +50,7 @@ SessionLock::SessionLock(Database& db, int space, std::string key, bool wait)
                              "hashtextextended($1, $2))) l"
                            : "SELECT pg_try_advisory_lock("
                              "hashtextextended($1, $2))");
+  generation_ = t_lock_generation;
 }
 
 SessionLock::~SessionLock() {
@@ -48,12 +60,35 @@ SessionLock::~SessionLock() {
   }
 }
 
+bool SessionLock::held() const {
+  return status_.ok() && held_ && generation_ == t_lock_generation;
+}
+
+absl::Status SessionLock::Verify() {
+  if (held()) {
+    bool granted = held_;
+    absl::Status s =
+        Exec(nullptr, "SELECT true WHERE $1::text IS NOT NULL AND "
+                      "$2::bigint IS NOT NULL");
+    held_ = granted;
+    if (s.ok() && generation_ == t_lock_generation) return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "Lost the session lock on '", key_,
+      "' (its database session ended); the task will be run again"));
+}
+
 absl::Status SessionLock::Exec(Database* db, const char* sql) {
   try {
+    if (t_lock_connection && db != nullptr && t_lock_database != db) {
+      DropLockConnection();  // another database's session
+    }
     if (!t_lock_connection && db != nullptr) {
       auto c = db->Connect();
       if (!c.ok()) return c.status();
       t_lock_connection = std::move(*c);
+      t_lock_database = db;
+      ++t_lock_generation;
     }
     if (!t_lock_connection) return absl::UnavailableError("no lock connection");
     pqxx::nontransaction n(*t_lock_connection);
@@ -62,7 +97,7 @@ absl::Status SessionLock::Exec(Database* db, const char* sql) {
     held_ = !r.empty() && !r[0][0].is_null() && r[0][0].as<bool>();
     return absl::OkStatus();
   } catch (...) {
-    t_lock_connection.reset();  // a broken session holds no lock any more
+    DropLockConnection();  // a broken session holds no lock any more
     return StatusFromCurrentException("session lock");
   }
 }

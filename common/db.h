@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -65,8 +66,9 @@ class Database {
 // construction to destruction on a connection of the calling thread that
 // is not in the pool: nothing else is held while the owner calls Manila or
 // an agent, and a process that dies loses its session and the lock with
-// it. Blocks until granted. Locks of one thread nest (one session). Not
-// movable; use on one thread.
+// it. Blocks until granted. Locks of one thread nest (one session: if it
+// breaks, every lock of the thread is gone, which held()/Verify() tell).
+// Not movable; use on one thread.
 class SessionLock {
  public:
   // `wait` false: takes the lock only if it is free; held() says whether.
@@ -76,8 +78,13 @@ class SessionLock {
   SessionLock& operator=(const SessionLock&) = delete;
   // Unavailable when the lock could not be taken (the database is away).
   const absl::Status& status() const { return status_; }
-  // The lock is ours (status() OK and, without waiting, it was free).
-  bool held() const { return status_.ok() && held_; }
+  // The lock is ours: taken (without waiting: it was free) and its session
+  // has not changed since.
+  bool held() const;
+  // Checks with a round trip that the session holding the lock is still
+  // alive; Unavailable when the lock is gone (call before acting on what
+  // the lock protects: a Manila call, recording its outcome).
+  absl::Status Verify();
 
  private:
   absl::Status Exec(Database* db, const char* sql);
@@ -85,6 +92,7 @@ class SessionLock {
   std::string key_;
   absl::Status status_;
   bool held_ = false;
+  uint64_t generation_ = 0;
 };
 // Lock spaces: the tasks of one server; the access-rule decisions of one
 // share (also taken per transaction by LockShareAccess).

@@ -69,14 +69,21 @@ absl::StatusOr<int> StartGrpcServer(const std::string& host, int port,
 
 std::shared_ptr<grpc::Channel> MakeGrpcChannel(const std::string& endpoint,
                                                const GrpcTls& tls) {
+  // A peer that restarts is found again within ~2 s (gRPC's default
+  // reconnect backoff grows to 120 s, longer than any caller waits).
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   if (!tls.enabled()) {
-    return grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+    return grpc::CreateCustomChannel(endpoint,
+                                     grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions o;
   o.pem_root_certs = ReadPem(tls.ca_file);
   o.pem_private_key = ReadPem(tls.key_file);
   o.pem_cert_chain = ReadPem(tls.cert_file);
-  return grpc::CreateChannel(endpoint, grpc::SslCredentials(o));
+  return grpc::CreateCustomChannel(endpoint, grpc::SslCredentials(o), args);
 }
 
 void StopGrpcServer(std::unique_ptr<grpc::Server>& server) {

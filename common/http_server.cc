@@ -35,6 +35,7 @@ void Configure(Parser& parser, const HttpLimits& limits) {
 // The answer to bytes the parser refused: 400, 413, 414 or 431, or 0 when
 // there is nobody to answer (the peer went away or sent nothing).
 int StatusForError(beast::error_code ec, const Parser& parser,
+                   absl::string_view buffered, const HttpLimits& limits,
                    std::string& message) {
   if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
       ec == asio::error::operation_aborted ||
@@ -48,9 +49,15 @@ int StatusForError(beast::error_code ec, const Parser& parser,
   }
   if (ec == bhttp::error::header_limit ||
       ec == bhttp::error::buffer_overflow) {
-    // The parser reads the request line first: without a target, the
-    // request line itself was too long.
-    if (parser.get().target().empty()) {
+    // Too long a request line is 414, too many header bytes after a
+    // request line of a fair size 431; whether the parser got to the
+    // request line depends on how the bytes arrived, so look at them too.
+    const size_t line_end = buffered.find('\n');
+    const bool line_fits =
+        !parser.get().target().empty() ||
+        (line_end != absl::string_view::npos &&
+         line_end <= limits.max_target_bytes + 64);
+    if (!line_fits) {
       message = "Request-URI Too Long.";
       return 414;
     }
@@ -194,7 +201,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, size_t) {
     if (ec) {
       std::string message;
-      const int status = StatusForError(ec, *parser_, message);
+      const auto data = buffer_.cdata();
+      const int status = StatusForError(
+          ec, *parser_,
+          absl::string_view(static_cast<const char*>(data.data()), data.size()),
+          limits_, message);
       if (status == 0) {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -328,7 +339,7 @@ HttpParseResult ParseHttpRequest(absl::string_view bytes,
       return out;  // -1: more bytes needed
     }
     if (ec) {
-      out.status = StatusForError(ec, parser, out.message);
+      out.status = StatusForError(ec, parser, bytes, limits, out.message);
       if (out.status == 0) out.status = 400;
       return out;
     }

@@ -33,12 +33,8 @@ bool HasType(const json& v, const std::string& type) {
   if (type == "object") return v.is_object();
   if (type == "array") return v.is_array();
   if (type == "string") return v.is_string();
-  if (type == "integer") {
-    if (v.is_number_integer()) return true;
-    // jsonschema takes 1.0 as an integer.
-    return v.is_number_float() && v.get<double>() == static_cast<int64_t>(
-                                                         v.get<double>());
-  }
+  // Draft 4, as Nova validates: 1.0 is a number, not an integer.
+  if (type == "integer") return v.is_number_integer();
   if (type == "number") return v.is_number();
   if (type == "boolean") return v.is_boolean();
   if (type == "null") return v.is_null();
@@ -106,14 +102,32 @@ class Validator {
   void Check(const json& v, const json& schema, const std::string& field) {
     if (violation || !bug.ok()) return;
     if (!schema.is_object()) return Bug("schema is not an object");
-    // The type first: the other keywords only apply to their own types.
-    if (auto t = schema.find("type"); t != schema.end()) {
-      CheckType(v, *t, field);
+    // In the order Nova's schemas list their keywords (jsonschema reports
+    // the first failing one): the type, the properties, what is required,
+    // the value's own constraints, and what is left over last.
+    static const char* const kOrder[] = {
+        "type",      "enum",      "properties", "items",
+        "required",  "pattern",   "format",     "minimum",
+        "exclusiveMinimum",       "maximum",    "minLength",
+        "maxLength", "minItems",  "maxItems",   "minProperties",
+        "maxProperties",          "additionalProperties",
+        "propertyNames"};
+    size_t known = 0;
+    for (const char* keyword : kOrder) {
+      if (violation || !bug.ok()) return;
+      auto it = schema.find(keyword);
+      if (it == schema.end()) continue;
+      ++known;
+      if (std::string(keyword) == "type") {
+        CheckType(v, *it, field);
+      } else {
+        CheckKeyword(v, keyword, *it, schema, field);
+      }
     }
     for (const auto& [keyword, arg] : schema.items()) {
-      if (violation || !bug.ok()) return;
-      if (keyword != "type") CheckKeyword(v, keyword, arg, schema, field);
+      if (keyword != "description" && keyword != "title") --known;
     }
+    if (known != 0 && bug.ok()) Bug("unknown keyword");
   }
 
  private:
@@ -136,10 +150,10 @@ class Validator {
     }
     if (v.is_object()) return CheckObject(v, keyword, arg, schema, field);
     if (v.is_array()) return CheckArray(v, keyword, arg, field);
-    if (v.is_string()) return CheckString(v, keyword, arg, field);
+    if (v.is_string()) return CheckString(v, keyword, arg, schema, field);
     if (keyword == "enum") return CheckEnum(v, arg, field);
     if ((keyword == "minimum" || keyword == "maximum") && v.is_number()) {
-      return CheckBound(v, keyword, arg, field);
+      return CheckBound(v, keyword, arg, field, Exclusive(schema, keyword));
     }
   }
 
@@ -175,12 +189,16 @@ class Validator {
   }
 
   void CheckBound(const json& v, const std::string& keyword, const json& arg,
-                  const std::string& field) {
+                  const std::string& field, bool exclusive = false) {
     if (!arg.is_number()) return Bug("bad bound");
     std::optional<double> n = NumericValue(v);
     if (!n) return;
     const double bound = arg.get<double>();
-    if (keyword == "minimum" && *n < bound) {
+    if (keyword == "minimum" && exclusive && *n <= bound) {
+      Fail(field, v,
+           absl::StrCat(PythonRepr(v), " is less than or equal to the "
+                        "minimum of ", DumpJson(arg)));
+    } else if (keyword == "minimum" && *n < bound) {
       Fail(field, v,
            absl::StrCat(PythonRepr(v), " is less than the minimum of ",
                         DumpJson(arg)));
@@ -278,8 +296,15 @@ class Validator {
     }
   }
 
+  // Draft 4: exclusiveMinimum is a flag on minimum.
+  static bool Exclusive(const json& schema, const std::string& keyword) {
+    auto it = schema.find("exclusiveMinimum");
+    return keyword == "minimum" && it != schema.end() && it->is_boolean() &&
+           it->get<bool>();
+  }
+
   void CheckString(const json& v, const std::string& keyword, const json& arg,
-                   const std::string& field) {
+                   const json& schema, const std::string& field) {
     const std::string& s = v.get_ref<const std::string&>();
     if (keyword == "minLength" || keyword == "maxLength") {
       if (!IsCount(arg)) return Bug("bad length");
@@ -295,7 +320,7 @@ class Validator {
       const std::string& p = arg.get_ref<const std::string&>();
       if (p != kPatternShareTag && p != kPatternName &&
           p != kPatternFlavorId && p != kPatternExtraSpecKey &&
-          p != kPatternDigits) {
+          p != kPatternDigits && p != kPatternDecimal) {
         return Bug("unknown pattern " + p);
       }
       if (!MatchesKnownPattern(p, s)) {
@@ -320,7 +345,7 @@ class Validator {
     } else if (keyword == "enum") {
       CheckEnum(v, arg, field);
     } else if (keyword == "minimum" || keyword == "maximum") {
-      CheckBound(v, keyword, arg, field);
+      CheckBound(v, keyword, arg, field, Exclusive(schema, keyword));
     }
   }
 };
@@ -360,6 +385,15 @@ bool MatchesKnownPattern(absl::string_view pattern, absl::string_view s) {
   }
   if (pattern == kPatternDigits) {
     return AllOf(s, [](char c) { return absl::ascii_isdigit(c); });
+  }
+  if (pattern == kPatternDecimal) {
+    const size_t dot = s.find('.');
+    absl::string_view whole = s.substr(0, dot);
+    absl::string_view frac =
+        dot == absl::string_view::npos ? "0" : s.substr(dot + 1);
+    auto digits = [](char c) { return absl::ascii_isdigit(c); };
+    return !whole.empty() && !frac.empty() && AllOf(whole, digits) &&
+           AllOf(frac, digits);
   }
   return false;
 }

@@ -1,6 +1,7 @@
 // Request schemas, as Nova's (nova/api/validation): a JSON Schema subset
 // checked against a parsed body before any handler reads a field, with
-// jsonschema's messages in Nova's wrapping:
+// jsonschema's messages in Nova's wrapping (and, as jsonschema, the first
+// failing keyword in the order Nova's schemas list them):
 //   "Invalid input for field/attribute <field>. Value: <value>. <message>"
 // (just "<message>" for the document itself). Once a body validates, every
 // field the schema names has the type it says, so handlers may read it
@@ -9,8 +10,8 @@
 // Keywords: type (a name or a list), properties, required,
 // additionalProperties (false or a schema), propertyNames, minProperties,
 // maxProperties, items, minItems, maxItems, minLength, maxLength (code
-// points), enum, minimum, maximum (numbers and digit strings), format
-// (uuid, ipv4, ipv6) and pattern, where the pattern is one of a fixed set
+// points), enum, minimum, exclusiveMinimum (draft 4's flag), maximum
+// (numbers and digit strings), format (uuid, ipv4, ipv6) and pattern, where the pattern is one of a fixed set
 // Shareplane implements by hand (kPattern* below; no regex engine meets
 // untrusted input). An unknown keyword value is a bug: Internal.
 #ifndef SHAREPLANE_COMMON_JSON_SCHEMA_H_
@@ -34,6 +35,8 @@ inline constexpr char kPatternFlavorId[] = "^(?! )[a-zA-Z0-9. _-]+(?<! )$";
 inline constexpr char kPatternExtraSpecKey[] = "^[a-zA-Z0-9-_:. ]{1,255}$";
 // Integers written as strings.
 inline constexpr char kPatternDigits[] = "^[0-9]*$";
+// Decimal numbers written as strings.
+inline constexpr char kPatternDecimal[] = "^[0-9]+(\\.[0-9]+)?$";
 
 // Ok when `instance` satisfies `schema`; InvalidArgument with the message
 // of the first violation otherwise; Internal for a schema it cannot read.

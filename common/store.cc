@@ -13,9 +13,20 @@ std::string Str(const pqxx::field& f) {
   return f.is_null() ? std::string() : f.as<std::string>();
 }
 
-// Postgres text[] literal from strings of [A-Za-z0-9_] (traits).
+// Postgres text[] literal: every element quoted, so commas, quotes,
+// braces, spaces or a NULL name stay text.
 std::string ArrayLiteral(const std::vector<std::string>& v) {
-  return "{" + absl::StrJoin(v, ",") + "}";
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
 }
 
 std::vector<std::string> ParseArray(const std::string& literal) {

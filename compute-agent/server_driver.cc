@@ -216,8 +216,11 @@ absl::Status ServerDriver::Recover(Mounter& mounter) {
     size_t a = xml.find("<name>instance-"), b = xml.find("</name>");
     if (a == std::string::npos || b == std::string::npos) continue;
     const std::string uuid = xml.substr(a + 15, b - a - 15);
+    // A state libvirt cannot tell fails the pass (and it is tried again):
+    // read as "not running", its mounts would be released below.
     auto state = hypervisor_.GetDomainState(DomainName(uuid));
-    if (!state.ok() || *state != DomainState::kRunning) continue;
+    if (!state.ok()) return state.status();
+    if (*state != DomainState::kRunning) continue;
     for (const std::string& dir : Attributes(xml, "source", "dir")) {
       if (absl::StartsWith(dir, base) && mounter.IsMounted(dir)) {
         mounts_.Adopt(uuid, dir);

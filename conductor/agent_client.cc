@@ -51,17 +51,21 @@ struct AgentClient::Impl {
   }
 
   // `reached`: the domain states that mean the call's work is done.
+  // `idempotent`: may be sent again when the agent was unreachable (gRPC
+  // also says Unavailable when a connection broke after the agent got the
+  // call).
   template <typename Request, typename Method>
   absl::StatusOr<agentpb::PowerReply> Call(
       const std::string& endpoint, const std::string& server_uuid,
       const Request& req, Method method, const char* name,
-      std::initializer_list<const char*> reached) {
+      std::initializer_list<const char*> reached, bool idempotent = true) {
     absl::StatusOr<agentpb::PowerReply> result;
     RetryPolicy policy;
     policy.max_attempts = 1000;  // bounded by the budget
     policy.initial_backoff = std::chrono::milliseconds(200);
     policy.max_backoff = std::chrono::seconds(2);
     policy.deadline = retry_budget;
+    if (!idempotent) policy.max_attempts = 1;
     int attempt = 0;
     (void)Retry(*clock, policy, [&]() -> absl::Status {
       result = CallOnce(endpoint, req, method, name);
@@ -128,11 +132,11 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::Reboot(
   agentpb::RebootRequest req;
   *req.mutable_spec() = spec;
   req.set_hard(hard);
-  // A reboot's end state is "running", as before it: a deadline is only
-  // taken as done when the server runs again.
+  // Not idempotent (a second hard reboot is another one), and its end
+  // state is its start state: neither retried nor confirmed by state.
   return impl_->Call(endpoint, spec.server_uuid(), req,
-                     &agentpb::ComputeAgent::Stub::Reboot, "Reboot",
-                     {"running"});
+                     &agentpb::ComputeAgent::Stub::Reboot, "Reboot", {},
+                     /*idempotent=*/false);
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::DeleteServer(
@@ -150,7 +154,7 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::GetServerState(
   req.set_server_uuid(server_uuid);
   return impl_->Call(endpoint, server_uuid, req,
                      &agentpb::ComputeAgent::Stub::GetServerState,
-                     "GetServerState", {});
+                     "GetServerState", {"running", "shutoff", "absent"});
 }
 
 }  // namespace shareplane

@@ -23,16 +23,24 @@ struct Loaded {
 absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
                                        const task::v1::Task& task,
                                        const Loaded& l,
-                                       const AccessTarget& target) {
+                                       const AccessTarget& target,
+                                       bool& lock_lost) {
   const ManilaAuth auth = AuthFor(task, deps.options);
   SessionLock share_lock(deps.db, kShareLockSpace, l.mapping.share_id);
   SP_RETURN_IF_ERROR(share_lock.status());
   // A detach that ran first (it takes the same lock) must not be followed
   // by a grant nobody will revoke.
+  // The grant is recorded here, under the lock, before Manila is asked: a
+  // detach's ForgetAccessGrant cannot drop it in between, and a rule
+  // granted by a conductor that then died is never unaccounted for.
   bool attaching = false;
-  SP_RETURN_IF_ERROR(deps.db.Read([&](pqxx::transaction_base& w) {
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
     auto current = GetShareMapping(w, l.mapping.uuid);
     attaching = current && current->status == "attaching";
+    if (attaching) {
+      RecordAccessGrant(w, {l.mapping.share_id, target.type, target.to,
+                            task.project_id(), task.user_id()});
+    }
     return absl::OkStatus();
   }));
   if (!attaching) return std::string();
@@ -51,7 +59,12 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
           return absl::OkStatus();
         }
         // Never retried blindly: a grant whose answer was lost is found by
-        // the listing above on the next attempt.
+        // the listing above on the next attempt. Only while the share's
+        // lock is still ours (its session may have ended meanwhile).
+        if (!share_lock.Verify().ok()) {
+          lock_lost = true;
+          return absl::FailedPreconditionError("share lock lost");  // stop
+        }
         auto created = deps.manila.AllowAccess(
             l.mapping.share_id, target.type, target.to,
             absl::StrCat("Locked by shareplane for server ", l.server.uuid),
@@ -158,11 +171,6 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     l.server = *server;
     l.host = *host;
-    // Recorded before Manila is asked, so a rule granted by a conductor
-    // that then died is never unaccounted for.
-    const AccessTarget target = AccessTargetFor(*m, *host, deps.options);
-    RecordAccessGrant(w, {m->share_id, target.type, target.to,
-                          task.project_id(), task.user_id()});
     Notify(w, deps.options.notifications, "instance.share_attach.start", task,
            l.mapping.share_id, "");
     return absl::OkStatus();
@@ -179,7 +187,13 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   const AccessTarget target = AccessTargetFor(l.mapping, l.host, deps.options);
   SP_LOG(Info) << "Granting " << target.type << " access on share "
                << l.mapping.share_id << " for server " << l.server.uuid;
-  auto rule_id = EnsureRule(deps, task, l, target);
+  bool lock_lost = false;
+  auto rule_id = EnsureRule(deps, task, l, target, lock_lost);
+  if (lock_lost) {
+    // Not the attach's failure: its database session ended. Run it again.
+    return absl::UnavailableError(
+        "Lost the share's lock while granting access; the task runs again");
+  }
   if (rule_id.ok() && rule_id->empty()) {
     SP_LOG(Info) << "Mapping " << l.mapping.uuid
                  << " was detached before access was granted";

@@ -37,6 +37,7 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!m || m->status != "detaching") return absl::OkStatus();
   std::string failure;
   if (host) {
+    SP_RETURN_IF_ERROR(share_lock.Verify());
     absl::Status r = RevokeAccessIfUnused(deps, task, *m, *host);
     if (!r.ok()) {
       failure = absl::StrCat("Failed to revoke access to share '",
@@ -44,6 +45,8 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
       SP_LOG(Warning) << failure;
     }
   }
+  // The decision held only while the lock did: else run the task again.
+  SP_RETURN_IF_ERROR(share_lock.Verify());
   absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
     if (!failure.empty()) {
       if (UpdateShareMappingStatus(w, m->uuid, m->version, "error", "",

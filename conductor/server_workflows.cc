@@ -231,8 +231,9 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   int failed = 0;
   for (const ShareMapping& m : l.mappings) {
     SessionLock share_lock(deps.db, kShareLockSpace, m.share_id);
-    SP_RETURN_IF_ERROR(share_lock.status());
+    SP_RETURN_IF_ERROR(share_lock.Verify());
     const absl::Status r = RevokeAccessIfUnused(deps, task, m, l.host);
+    SP_RETURN_IF_ERROR(share_lock.Verify());
     absl::Status s = deps.db.Transact([&](pqxx::work& w) {
       if (!r.ok()) {
         ++failed;

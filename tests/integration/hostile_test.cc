@@ -476,7 +476,10 @@ TEST_CASE("microversion headers are read as Nova reads them",
       {"OpenStack-API-Version: compute 02.97\r\n", 400, ""},
       {"OpenStack-API-Version: compute 2.097\r\n", 400, ""},
       {"OpenStack-API-Version: compute 2.97.1\r\n", 400, ""},
-      {"OpenStack-API-Version: compute 2.99999999999\r\n", 400, ""},
+      // Well formed, beyond any range (Nova: 406).
+      {"OpenStack-API-Version: compute 2.99999999999\r\n", 406, ""},
+      // An empty legacy value is an empty version string (Nova: 400).
+      {"X-OpenStack-Nova-API-Version: 2.5,\r\n", 400, ""},
       {"OpenStack-API-Version: compute 2.98\r\n", 406, ""},
       {"OpenStack-API-Version: compute 3.0\r\n", 406, ""},
   };
