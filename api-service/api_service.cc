@@ -89,8 +89,7 @@ struct ApiService::Parts {
             }),
         metadata(db, c.GetString("api", "metadata_proxy_shared_secret", "")),
         metadata_server(
-            [this](const HttpRequest& r) { return metadata.Handle(r); },
-            1,
+            [this](const HttpRequest& r) { return metadata.Handle(r); }, 1,
             [this](int status, const std::string& message) {
               return metadata.FramingError(status, message);
             }) {

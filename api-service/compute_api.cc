@@ -85,8 +85,8 @@ HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
   if (resp.status >= 500 && resp.status != 501 && !middleware_error) {
     // The cause goes to the log; the caller gets a fixed message and the
     // request id to quote.
-    SP_LOG(Error) << "Answering " << resp.status << " to " << req.method
-                  << " " << RouteTemplate(req.path) << ": " << resp.body;
+    SP_LOG(Error) << "Answering " << resp.status << " to " << req.method << " "
+                  << RouteTemplate(req.path) << ": " << resp.body;
     resp = ServerErrorResponse(resp.status, ctx.request_id,
                                resp.Header(kStatusCodeHeader));
   }
@@ -114,8 +114,9 @@ HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
 
 HttpResponse ComputeApi::FramingError(int status, const std::string& message) {
   const std::string request_id = NewRequestId();
-  HttpResponse resp = status >= 500 ? ServerErrorResponse(status, request_id, "")
-                                    : FaultResponse(status, message);
+  HttpResponse resp = status >= 500
+                          ? ServerErrorResponse(status, request_id, "")
+                          : FaultResponse(status, message);
   resp.headers.erase(std::remove_if(resp.headers.begin(), resp.headers.end(),
                                     [](const auto& h) {
                                       return h.first == kStatusCodeHeader;

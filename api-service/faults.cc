@@ -93,7 +93,8 @@ HttpResponse ServerErrorResponse(int code, const std::string& request_id,
   nlohmann::ordered_json body = nlohmann::ordered_json::parse(resp.body);
   body.begin().value()["request_id"] = request_id;
   resp.body = DumpJson(body);
-  if (!canonical_code.empty()) resp.SetHeader(kStatusCodeHeader, canonical_code);
+  if (!canonical_code.empty())
+    resp.SetHeader(kStatusCodeHeader, canonical_code);
   return resp;
 }
 

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/json_body.h"
 #include "common/log.h"
@@ -106,8 +106,9 @@ HttpResponse MetadataApi::Handle(const HttpRequest& req) {
   });
   if (!s.ok()) {
     SP_LOG(Error) << "Metadata for " << instance << " unavailable: " << s;
-    return Text(503, "503 Service Unavailable\n\nThe server is currently "
-                     "unavailable. Please try again at a later time.\n");
+    return Text(503,
+                "503 Service Unavailable\n\nThe server is currently "
+                "unavailable. Please try again at a later time.\n");
   }
   if (!server) return NotFound();
   const std::string tenant = req.Header("X-Tenant-ID");
@@ -139,8 +140,7 @@ HttpResponse MetadataApi::Handle(const HttpRequest& req) {
 
 HttpResponse MetadataApi::FramingError(int status, const std::string& message) {
   const std::string request_id = NewRequestId();
-  HttpResponse resp =
-      Text(status, absl::StrCat(status, " ", message, "\n"));
+  HttpResponse resp = Text(status, absl::StrCat(status, " ", message, "\n"));
   resp.SetHeader("x-openstack-request-id", request_id);
   ScopedRequestId log_id(request_id);
   SP_LOG(Info) << "Metadata: unreadable request, status " << status << ": "

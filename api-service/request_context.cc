@@ -73,7 +73,8 @@ absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
   // legacy_headers=['X-OpenStack-Nova-API-Version']): the standard header
   // first, the legacy one (its last comma-separated value) if the standard
   // one names no compute version.
-  std::string raw = StandardHeaderVersion(request.Header("OpenStack-API-Version"));
+  std::string raw =
+      StandardHeaderVersion(request.Header("OpenStack-API-Version"));
   if (raw.empty() && request.HasHeader("X-OpenStack-Nova-API-Version")) {
     const std::string legacy = request.Header("X-OpenStack-Nova-API-Version");
     std::vector<absl::string_view> values = absl::StrSplit(legacy, ',');

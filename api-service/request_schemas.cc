@@ -17,12 +17,11 @@ json Name() {
           {"pattern", kPatternName}};
 }
 json Boolean() {
-  return {{"type", {"boolean", "string"}},
-          {"enum",
-           {true,   "True", "TRUE", "true", "1",     "ON",    "On",
-            "on",   "YES",  "Yes",  "yes",  false,   "False", "FALSE",
-            "false", "0",   "OFF",  "Off",  "off",   "NO",    "No",
-            "no"}}};
+  return {
+      {"type", {"boolean", "string"}},
+      {"enum", {true,  "True", "TRUE", "true", "1",     "ON",    "On",    "on",
+                "YES", "Yes",  "yes",  false,  "False", "FALSE", "false", "0",
+                "OFF", "Off",  "off",  "NO",   "No",    "no"}}};
 }
 json PositiveInteger() {
   return {{"type", {"integer", "string"}},
@@ -67,12 +66,15 @@ json MakeCreateServer() {
   json server = Object(
       {{"name", Name()},
        {"imageRef", {{"type", "string"}, {"maxLength", 255}}},
-       {"flavorRef", {{"type", {"string", "integer"}}, {"minLength", 1},
-                      {"maxLength", 1024}}},
+       {"flavorRef",
+        {{"type", {"string", "integer"}},
+         {"minLength", 1},
+         {"maxLength", 1024}}},
        {"adminPass", {{"type", "string"}, {"maxLength", 255}}},
        {"metadata", Metadata()},
        {"networks", {{"type", {"array", "string"}}, {"items", network}}},
-       {"OS-DCF:diskConfig", {{"type", "string"}, {"enum", {"AUTO", "MANUAL"}}}},
+       {"OS-DCF:diskConfig",
+        {{"type", "string"}, {"enum", {"AUTO", "MANUAL"}}}},
        {"accessIPv4", {{"type", "string"}, {"format", "ipv4"}}},
        {"accessIPv6", {{"type", "string"}, {"format", "ipv6"}}},
        {"availability_zone", Name()},
@@ -86,8 +88,7 @@ json MakeCreateServer() {
        {"max_count", PositiveInteger()},
        {"return_reservation_id", Boolean()},
        {"security_groups",
-        {{"type", "array"},
-         {"items", Object({{"name", Name()}})}}},
+        {{"type", "array"}, {"items", Object({{"name", Name()}})}}},
        {"user_data", {{"type", "string"}, {"maxLength", 65535}}},
        {"description", Description()},
        {"tags",
@@ -113,39 +114,41 @@ json MakeCreateServer() {
 
 json MakeAttachShare() {
   return Object(
-      {{"share", Object({{"share_id", {{"format", "uuid"}}},
-                         {"tag", {{"type", "string"},
-                                  {"pattern", kPatternShareTag}}}},
-                        {"share_id"})}},
+      {{"share",
+        Object({{"share_id", {{"format", "uuid"}}},
+                {"tag", {{"type", "string"}, {"pattern", kPatternShareTag}}}},
+               {"share_id"})}},
       {"share"});
 }
 
 json MakeCreateFlavor() {
-  json flavor = Object(
-      {{"name", Name()},
-       {"id",
-        {{"type", {"string", "null"}},
-         {"minLength", 1},
-         {"maxLength", 255},
-         {"pattern", kPatternFlavorId}}},
-       {"ram", FlavorParam(1)},
-       {"vcpus", FlavorParam(1)},
-       {"disk", FlavorParam(0)},
-       {"OS-FLV-EXT-DATA:ephemeral", FlavorParam(0)},
-       {"swap", {{"type", {"integer", "string"}},
-                 {"pattern", kPatternDigits},
-                 {"minimum", 0},
-                 {"maximum", 2147483647}}},
-       {"rxtx_factor",
-        {{"type", {"number", "string"}},
-         {"pattern", kPatternDecimal},
-         {"minimum", 0},
-         {"exclusiveMinimum", true},
-         {"maximum", 3.40282e+38}}},
-       {"os-flavor-access:is_public", Boolean()},
-       {"description",
-        {{"type", {"string", "null"}}, {"minLength", 0}, {"maxLength", 65535}}}},
-      {"name", "ram", "vcpus", "disk"});
+  json flavor = Object({{"name", Name()},
+                        {"id",
+                         {{"type", {"string", "null"}},
+                          {"minLength", 1},
+                          {"maxLength", 255},
+                          {"pattern", kPatternFlavorId}}},
+                        {"ram", FlavorParam(1)},
+                        {"vcpus", FlavorParam(1)},
+                        {"disk", FlavorParam(0)},
+                        {"OS-FLV-EXT-DATA:ephemeral", FlavorParam(0)},
+                        {"swap",
+                         {{"type", {"integer", "string"}},
+                          {"pattern", kPatternDigits},
+                          {"minimum", 0},
+                          {"maximum", 2147483647}}},
+                        {"rxtx_factor",
+                         {{"type", {"number", "string"}},
+                          {"pattern", kPatternDecimal},
+                          {"minimum", 0},
+                          {"exclusiveMinimum", true},
+                          {"maximum", 3.40282e+38}}},
+                        {"os-flavor-access:is_public", Boolean()},
+                        {"description",
+                         {{"type", {"string", "null"}},
+                          {"minLength", 0},
+                          {"maxLength", 65535}}}},
+                       {"name", "ram", "vcpus", "disk"});
   return Object({{"flavor", flavor}}, {"flavor"});
 }
 
@@ -201,9 +204,8 @@ const json& CreateServerSchema() {
 }
 
 const json& ActionEnvelopeSchema() {
-  static const auto* s = new json{{"type", "object"},
-                                  {"minProperties", 1},
-                                  {"maxProperties", 1}};
+  static const auto* s =
+      new json{{"type", "object"}, {"minProperties", 1}, {"maxProperties", 1}};
   return *s;
 }
 

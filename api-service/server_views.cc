@@ -22,9 +22,10 @@ ojson FlavorView(const std::optional<Flavor>& f, const Server& s,
   if (!ctx.version.AtLeast(2, 47)) {
     const std::string id = f ? f->id : s.flavor_id;
     return {{"id", id},
-            {"links", ojson::array({{{"rel", "bookmark"},
-                                     {"href", absl::StrCat(BaseUrl(req),
-                                                           "/flavors/", id)}}})}};
+            {"links",
+             ojson::array(
+                 {{{"rel", "bookmark"},
+                   {"href", absl::StrCat(BaseUrl(req), "/flavors/", id)}}})}};
   }
   ojson j;
   j["vcpus"] = f ? f->vcpus : 0;
@@ -114,8 +115,7 @@ ojson ServerView(const Server& s, const std::optional<Flavor>& flavor,
     j["image"] = {
         {"id", s.image_ref},
         {"links", ojson::array({{{"rel", "bookmark"},
-                                 {"href", absl::StrCat(BaseUrl(req),
-                                                       "/images/",
+                                 {"href", absl::StrCat(BaseUrl(req), "/images/",
                                                        s.image_ref)}}})}};
   }
   j["links"] = ResourceLinks(req, "servers", s.uuid);

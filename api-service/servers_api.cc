@@ -8,8 +8,8 @@
 #include "api-service/faults.h"
 #include "api-service/request_schemas.h"
 #include "api-service/server_views.h"
-#include "common/json_schema.h"
 #include "common/ids.h"
+#include "common/json_schema.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "shareplane/task/v1/task.pb.h"
@@ -131,9 +131,10 @@ HttpResponse ServersApi::List(const RequestContext& ctx, const HttpRequest& req,
     for (const Server& server :
          ListServers(w, all_tenants ? "" : ctx.project_id)) {
       if (!detail) {
-        servers.push_back({{"id", server.uuid},
-                           {"links", ResourceLinks(req, "servers", server.uuid)},
-                           {"name", server.name}});
+        servers.push_back(
+            {{"id", server.uuid},
+             {"links", ResourceLinks(req, "servers", server.uuid)},
+             {"name", server.name}});
         continue;
       }
       auto it = flavors.find(server.flavor_id);
@@ -144,8 +145,8 @@ HttpResponse ServersApi::List(const RequestContext& ctx, const HttpRequest& req,
       ServerViewOptions options;
       options.detail = true;
       if (WantsHostStatus(ctx, deps_, server)) {
-        options.host_status = HostStatusOf(w, server, host_status,
-                                           deps_.service_down_time);
+        options.host_status =
+            HostStatusOf(w, server, host_status, deps_.service_down_time);
       }
       servers.push_back(
           ServerView(server, it->second, ctx, deps_, req, options));
@@ -167,9 +168,9 @@ HttpResponse ServersApi::Show(const RequestContext& ctx, const HttpRequest& req,
         std::map<std::string, std::string> host_status;
         ServerViewOptions options;
         if (WantsHostStatus(ctx, deps_, server)) {
-        options.host_status = HostStatusOf(w, server, host_status,
-                                           deps_.service_down_time);
-      }
+          options.host_status =
+              HostStatusOf(w, server, host_status, deps_.service_down_time);
+        }
         out = ServerView(server, GetFlavor(w, server.flavor_id), ctx, deps_,
                          req, options);
         return absl::OkStatus();
@@ -189,9 +190,8 @@ HttpResponse ServersApi::Create(const RequestContext& ctx,
         400, InvalidInput("networks", *n, "must be 'auto', 'none' or a list"));
   }
   const json& ref = in["flavorRef"];
-  std::string flavor_ref = ref.is_string()
-                               ? ref.get<std::string>()
-                               : std::to_string(ref.get<int64_t>());
+  std::string flavor_ref = ref.is_string() ? ref.get<std::string>()
+                                           : std::to_string(ref.get<int64_t>());
   // Nova accepts a flavor link as the reference too.
   if (size_t slash = flavor_ref.rfind('/'); slash != std::string::npos) {
     flavor_ref = flavor_ref.substr(slash + 1);

@@ -1,5 +1,4 @@
 #include "cli/client.h"
-#include "common/json_body.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/http.h"
+#include "common/json_body.h"
 #include "common/keystone.h"
 
 namespace shareplane::cli {
@@ -287,7 +287,9 @@ absl::StatusOr<json> ComputeClient::Call(const std::string& method,
     *debug_ << "\nRESP BODY: " << resp->body << "\n";
   }
   json decoded =
-      resp->body.empty() ? json() : ParseJson(resp->body).value_or(json(json::value_t::discarded));
+      resp->body.empty()
+          ? json()
+          : ParseJson(resp->body).value_or(json(json::value_t::discarded));
   if (resp->status >= 400) {
     std::string message = resp->body;
     if (decoded.is_object() && !decoded.empty() &&

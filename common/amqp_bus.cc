@@ -421,8 +421,7 @@ bool AmqpConsumer::RunHandler(const Handler& handler, const AmqpMessage& msg,
   return alive;
 }
 
-bool AmqpConsumer::Settle(uint64_t tag, const AmqpMessage& msg,
-                          Disposition d) {
+bool AmqpConsumer::Settle(uint64_t tag, const AmqpMessage& msg, Disposition d) {
   amqp_connection_state_t conn = channel_->conn();
   if (d == Disposition::kAck) return amqp_basic_ack(conn, 1, tag, 0) == 0;
   if (options_.max_deliveries <= 0) {

@@ -67,9 +67,9 @@ bool SessionLock::held() const {
 absl::Status SessionLock::Verify() {
   if (held()) {
     bool granted = held_;
-    absl::Status s =
-        Exec(nullptr, "SELECT true WHERE $1::text IS NOT NULL AND "
-                      "$2::bigint IS NOT NULL");
+    absl::Status s = Exec(nullptr,
+                          "SELECT true WHERE $1::text IS NOT NULL AND "
+                          "$2::bigint IS NOT NULL");
     held_ = granted;
     if (s.ok() && generation_ == t_lock_generation) return absl::OkStatus();
   }

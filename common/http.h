@@ -74,10 +74,10 @@ enum class HttpLane {
 // fixed pool of I/O threads. Without worker lanes the handler runs on the
 // I/O threads; with them, on the lane's bounded pool, so a slow handler
 // never stalls reading, writing or the inline requests, and a full lane
-// answers 503 with Retry-After. Thread-safe handler required. A request it cannot read is answered by
-// itself (400 for framing errors, 413, 414, 431, see HttpLimits) and the
-// connection closed; a client that does not send a whole request within
-// 30 s is disconnected; neither ties up a thread.
+// answers 503 with Retry-After. Thread-safe handler required. A request it
+// cannot read is answered by itself (400 for framing errors, 413, 414, 431, see
+// HttpLimits) and the connection closed; a client that does not send a whole
+// request within 30 s is disconnected; neither ties up a thread.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;

@@ -47,16 +47,14 @@ int StatusForError(beast::error_code ec, const Parser& parser,
     message = "Request is too large.";
     return 413;
   }
-  if (ec == bhttp::error::header_limit ||
-      ec == bhttp::error::buffer_overflow) {
+  if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
     // Too long a request line is 414, too many header bytes after a
     // request line of a fair size 431; whether the parser got to the
     // request line depends on how the bytes arrived, so look at them too.
     const size_t line_end = buffered.find('\n');
-    const bool line_fits =
-        !parser.get().target().empty() ||
-        (line_end != absl::string_view::npos &&
-         line_end <= limits.max_target_bytes + 64);
+    const bool line_fits = !parser.get().target().empty() ||
+                           (line_end != absl::string_view::npos &&
+                            line_end <= limits.max_target_bytes + 64);
     if (!line_fits) {
       message = "Request-URI Too Long.";
       return 414;
@@ -75,7 +73,8 @@ HttpRequest ToHttpRequest(const bhttp::request<bhttp::string_body>& req) {
   absl::string_view target(req.target().data(), req.target().size());
   size_t q = target.find('?');
   in.path = std::string(target.substr(0, q));
-  if (q != absl::string_view::npos) in.query = std::string(target.substr(q + 1));
+  if (q != absl::string_view::npos)
+    in.query = std::string(target.substr(q + 1));
   for (const auto& field : req) {
     auto name = field.name_string();
     auto value = field.value();
@@ -162,7 +161,7 @@ class WorkerPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopped_ = false;                      // guarded by mu_
+  bool stopped_ = false;                     // guarded by mu_
   std::vector<std::thread> threads_;
 };
 
@@ -234,15 +233,14 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     WorkerPool& pool = lane == HttpLane::kSlow ? *lanes_.slow : *lanes_.normal;
     auto self = shared_from_this();
-    const bool queued = pool.TrySubmit(
-        [self, in = std::move(in), version, keep_alive]() mutable {
-          HttpResponse out = self->Serve(in);
-          asio::post(self->stream_.get_executor(),
-                     [self, out = std::move(out), version,
-                      keep_alive]() mutable {
-                       self->Write(std::move(out), version, keep_alive);
-                     });
-        });
+    const bool queued = pool.TrySubmit([self, in = std::move(in), version,
+                                        keep_alive]() mutable {
+      HttpResponse out = self->Serve(in);
+      asio::post(self->stream_.get_executor(),
+                 [self, out = std::move(out), version, keep_alive]() mutable {
+                   self->Write(std::move(out), version, keep_alive);
+                 });
+    });
     if (!queued) {
       HttpResponse busy = Error(503, "The server is busy; retry shortly.");
       busy.SetHeader("Retry-After", "1");
@@ -365,17 +363,16 @@ struct HttpServer::Impl {
         ioc(n) {}
 
   void Accept() {
-    acceptor->async_accept(
-        asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
-          if (ec) {
-            if (ec == asio::error::operation_aborted) return;
-          } else {
-            std::make_shared<Session>(std::move(s), handler, errors, limits,
-                                     lanes)
-                ->Run();
-          }
-          Accept();
-        });
+    acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec,
+                                                          tcp::socket s) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+      } else {
+        std::make_shared<Session>(std::move(s), handler, errors, limits, lanes)
+            ->Run();
+      }
+      Accept();
+    });
   }
 
   Handler handler;

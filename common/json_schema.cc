@@ -105,13 +105,24 @@ class Validator {
     // In the order Nova's schemas list their keywords (jsonschema reports
     // the first failing one): the type, the properties, what is required,
     // the value's own constraints, and what is left over last.
-    static const char* const kOrder[] = {
-        "type",      "enum",      "properties", "items",
-        "required",  "pattern",   "format",     "minimum",
-        "exclusiveMinimum",       "maximum",    "minLength",
-        "maxLength", "minItems",  "maxItems",   "minProperties",
-        "maxProperties",          "additionalProperties",
-        "propertyNames"};
+    static const char* const kOrder[] = {"type",
+                                         "enum",
+                                         "properties",
+                                         "items",
+                                         "required",
+                                         "pattern",
+                                         "format",
+                                         "minimum",
+                                         "exclusiveMinimum",
+                                         "maximum",
+                                         "minLength",
+                                         "maxLength",
+                                         "minItems",
+                                         "maxItems",
+                                         "minProperties",
+                                         "maxProperties",
+                                         "additionalProperties",
+                                         "propertyNames"};
     size_t known = 0;
     for (const char* keyword : kOrder) {
       if (violation || !bug.ok()) return;
@@ -196,8 +207,10 @@ class Validator {
     const double bound = arg.get<double>();
     if (keyword == "minimum" && exclusive && *n <= bound) {
       Fail(field, v,
-           absl::StrCat(PythonRepr(v), " is less than or equal to the "
-                        "minimum of ", DumpJson(arg)));
+           absl::StrCat(PythonRepr(v),
+                        " is less than or equal to the "
+                        "minimum of ",
+                        DumpJson(arg)));
     } else if (keyword == "minimum" && *n < bound) {
       Fail(field, v,
            absl::StrCat(PythonRepr(v), " is less than the minimum of ",
@@ -216,9 +229,9 @@ class Validator {
       for (const auto& name : arg) {
         if (!name.is_string()) return Bug("bad required name");
         if (!v.contains(name.get<std::string>())) {
-          return Fail(field, v,
-                      absl::StrCat(PythonRepr(name),
-                                   " is a required property"));
+          return Fail(
+              field, v,
+              absl::StrCat(PythonRepr(name), " is a required property"));
         }
       }
     } else if (keyword == "properties") {
@@ -229,9 +242,8 @@ class Validator {
         if (violation || !bug.ok()) return;
       }
     } else if (keyword == "additionalProperties") {
-      const json* props = schema.contains("properties")
-                              ? &schema["properties"]
-                              : nullptr;
+      const json* props =
+          schema.contains("properties") ? &schema["properties"] : nullptr;
       std::vector<std::string> extra;
       for (const auto& [name, sub] : v.items()) {
         if (props && props->contains(name)) continue;
@@ -243,11 +255,11 @@ class Validator {
         }
       }
       if (!extra.empty()) {
-        Fail(field, v,
-             absl::StrCat("Additional properties are not allowed (",
-                          absl::StrJoin(extra, ", "),
-                          extra.size() == 1 ? " was" : " were",
-                          " unexpected)"));
+        Fail(
+            field, v,
+            absl::StrCat("Additional properties are not allowed (",
+                         absl::StrJoin(extra, ", "),
+                         extra.size() == 1 ? " was" : " were", " unexpected)"));
       }
     } else if (keyword == "propertyNames") {
       for (const auto& [name, sub] : v.items()) {
@@ -268,8 +280,7 @@ class Validator {
         Fail(field, v,
              absl::StrCat(PythonRepr(v), " does not have enough properties"));
       } else if (keyword == "maxProperties" && v.size() > n) {
-        Fail(field, v,
-             absl::StrCat(PythonRepr(v), " has too many properties"));
+        Fail(field, v, absl::StrCat(PythonRepr(v), " has too many properties"));
       }
     } else if (keyword == "enum") {
       CheckEnum(v, arg, field);
@@ -318,9 +329,9 @@ class Validator {
     } else if (keyword == "pattern") {
       if (!arg.is_string()) return Bug("bad pattern");
       const std::string& p = arg.get_ref<const std::string&>();
-      if (p != kPatternShareTag && p != kPatternName &&
-          p != kPatternFlavorId && p != kPatternExtraSpecKey &&
-          p != kPatternDigits && p != kPatternDecimal) {
+      if (p != kPatternShareTag && p != kPatternName && p != kPatternFlavorId &&
+          p != kPatternExtraSpecKey && p != kPatternDigits &&
+          p != kPatternDecimal) {
         return Bug("unknown pattern " + p);
       }
       if (!MatchesKnownPattern(p, s)) {
@@ -361,14 +372,12 @@ bool AllOf(absl::string_view s, bool (*ok)(char)) {
 
 bool MatchesKnownPattern(absl::string_view pattern, absl::string_view s) {
   if (pattern == kPatternShareTag) {
-    return !s.empty() && s.size() <= 36 && AllOf(s, [](char c) {
-      return absl::ascii_isalnum(c) || c == '-';
-    });
+    return !s.empty() && s.size() <= 36 &&
+           AllOf(s, [](char c) { return absl::ascii_isalnum(c) || c == '-'; });
   }
   if (pattern == kPatternName) {
     // Any printable character, multi-byte ones included.
-    return !s.empty() && s.front() != ' ' && s.back() != ' ' &&
-           IsPrintable(s);
+    return !s.empty() && s.front() != ' ' && s.back() != ' ' && IsPrintable(s);
   }
   if (pattern == kPatternFlavorId) {
     return !s.empty() && s.front() != ' ' && s.back() != ' ' &&
@@ -407,9 +416,8 @@ absl::Status ValidateJson(const json& instance, const json& schema) {
     return absl::InvalidArgumentError(v.violation->message);
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "Invalid input for field/attribute ", v.violation->field,
-      ". Value: ", PythonRepr(*v.violation->instance, false), ". ",
-      v.violation->message));
+      "Invalid input for field/attribute ", v.violation->field, ". Value: ",
+      PythonRepr(*v.violation->instance, false), ". ", v.violation->message));
 }
 
 absl::StatusOr<json> ParseAndValidate(absl::string_view body,

@@ -11,9 +11,10 @@
 // additionalProperties (false or a schema), propertyNames, minProperties,
 // maxProperties, items, minItems, maxItems, minLength, maxLength (code
 // points), enum, minimum, exclusiveMinimum (draft 4's flag), maximum
-// (numbers and digit strings), format (uuid, ipv4, ipv6) and pattern, where the pattern is one of a fixed set
-// Shareplane implements by hand (kPattern* below; no regex engine meets
-// untrusted input). An unknown keyword value is a bug: Internal.
+// (numbers and digit strings), format (uuid, ipv4, ipv6) and pattern, where the
+// pattern is one of a fixed set Shareplane implements by hand (kPattern* below;
+// no regex engine meets untrusted input). An unknown keyword value is a bug:
+// Internal.
 #ifndef SHAREPLANE_COMMON_JSON_SCHEMA_H_
 #define SHAREPLANE_COMMON_JSON_SCHEMA_H_
 

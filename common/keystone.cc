@@ -1,5 +1,4 @@
 #include "common/keystone.h"
-#include "common/json_body.h"
 
 #include <openssl/sha.h>
 
@@ -9,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/http.h"
+#include "common/json_body.h"
 #include "common/log.h"
 
 namespace shareplane {
@@ -172,7 +172,8 @@ absl::StatusOr<std::string> KeystoneSession::Endpoint(
   auto token = Token();
   if (!token.ok()) return token.status();
   std::lock_guard<std::mutex> lock(mu_);
-  const json catalog = ParseJson(catalog_json_).value_or(json(json::value_t::discarded));
+  const json catalog =
+      ParseJson(catalog_json_).value_or(json(json::value_t::discarded));
   if (!catalog.is_array()) return absl::NotFoundError("no service catalog");
   for (const std::string& type : service_types) {
     for (const json& service : catalog) {

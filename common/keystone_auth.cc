@@ -1,10 +1,10 @@
 #include "common/keystone_auth.h"
-#include "common/json_body.h"
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "common/http.h"
+#include "common/json_body.h"
 #include "common/log.h"
 #include "common/metrics.h"
 

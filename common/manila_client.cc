@@ -1,5 +1,4 @@
 #include "common/manila_client.h"
-#include "common/json_body.h"
 
 #include <nlohmann/json.hpp>
 
@@ -7,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/http.h"
+#include "common/json_body.h"
 #include "common/keystone.h"
 #include "common/metrics.h"
 
@@ -134,7 +134,8 @@ absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
   }
   const int code = resp->status;
   if (code >= 200 && code < 300) {
-    Reply reply{code, ParseJson(resp->body).value_or(json(json::value_t::discarded))};
+    Reply reply{code,
+                ParseJson(resp->body).value_or(json(json::value_t::discarded))};
     if (!resp->body.empty() && reply.body.is_discarded()) {
       return absl::InternalError(
           absl::StrCat("Manila ", method, " ", path, ": malformed JSON"));

@@ -72,9 +72,9 @@ const std::string& ServerColumns() {
   static const std::string* cols = new std::string(
       "uuid, name, project_id, user_id, flavor_id, host, vm_state, "
       "task_state, power_state, version, image_ref, availability_zone, "
-      "pinned_availability_zone, " + IsoMicros("launched_at") +
-      " AS launched, " +
-      Iso("created_at") + " AS created, " + Iso("updated_at") + " AS updated");
+      "pinned_availability_zone, " +
+      IsoMicros("launched_at") + " AS launched, " + Iso("created_at") +
+      " AS created, " + Iso("updated_at") + " AS updated");
   return *cols;
 }
 
@@ -345,15 +345,15 @@ std::optional<std::string> PickHost(pqxx::transaction_base& w,
         "SELECT h.hostname FROM compute_hosts h " + used +
             "WHERE NOT h.disabled AND h.last_heartbeat > now() - "
             "make_interval(secs => $5) AND h.traits @> $6::text[] "
-            "AND NOT (h.hostname = ANY($7::text[])) AND " + fits +
+            "AND NOT (h.hostname = ANY($7::text[])) AND " +
+            fits +
             "ORDER BY h.memory_mb * $3::float8 - used.ram DESC, h.hostname "
             "LIMIT 1",
         flavor.ram_mb, flavor.vcpus, ram_ratio, cpu_ratio, up_seconds,
         ArrayLiteral(required), ArrayLiteral(lost));
     if (r.empty()) return std::nullopt;
     std::string host = Str(r[0][0]);
-    Exec(w, "SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE",
-         host);
+    Exec(w, "SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE", host);
     pqxx::result again =
         Exec(w,
              "SELECT 1 FROM compute_hosts h " + used +
@@ -610,8 +610,8 @@ std::optional<InstanceAction> GetInstanceAction(pqxx::transaction_base& w,
                 ", result, details, host FROM instance_action_events "
                 "WHERE action_id = $1 ORDER BY id",
             r[0]["id"].as<int64_t>())) {
-    a.events.push_back({Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4]),
-                        Str(e[5])});
+    a.events.push_back(
+        {Str(e[0]), Str(e[1]), Str(e[2]), Str(e[3]), Str(e[4]), Str(e[5])});
   }
   return a;
 }

@@ -53,8 +53,8 @@ absl::Status Run(const std::vector<std::string>& argv, int timeout_seconds) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
-  const int spawned = posix_spawnp(&pid, args[0], &actions, &attr, args.data(),
-                                   environ);
+  const int spawned =
+      posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close(pipefd[1]);

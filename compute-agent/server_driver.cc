@@ -240,10 +240,9 @@ absl::Status ServerDriver::Recover(Mounter& mounter) {
       continue;
     }
     if (absl::Status s = mounter.Unmount(point); !s.ok()) {
-      return absl::Status(s.code(),
-                          absl::StrCat("Recovery could not unmount ", point,
-                                       ", which no domain uses: ",
-                                       s.message()));
+      return absl::Status(
+          s.code(), absl::StrCat("Recovery could not unmount ", point,
+                                 ", which no domain uses: ", s.message()));
     }
     SP_LOG(Info) << "Recovery: unmounted " << point << ", which no domain uses";
     ++released;

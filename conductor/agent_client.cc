@@ -69,7 +69,8 @@ struct AgentClient::Impl {
     int attempt = 0;
     (void)Retry(*clock, policy, [&]() -> absl::Status {
       result = CallOnce(endpoint, req, method, name);
-      if (result.ok() || result.status().code() != absl::StatusCode::kUnavailable) {
+      if (result.ok() ||
+          result.status().code() != absl::StatusCode::kUnavailable) {
         return absl::OkStatus();  // done, or not for retrying
       }
       SP_LOG(Warning) << result.status().message() << " (attempt " << ++attempt
@@ -88,8 +89,8 @@ struct AgentClient::Impl {
     if (!state.ok()) return result;
     for (const char* s : reached) {
       if (state->domain_state() == s) {
-        SP_LOG(Warning) << result.status().message() << "; the server is "
-                        << s << " now, as the call asked";
+        SP_LOG(Warning) << result.status().message() << "; the server is " << s
+                        << " now, as the call asked";
         return state;
       }
     }
@@ -144,8 +145,8 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::DeleteServer(
   agentpb::DeleteServerRequest req;
   req.set_server_uuid(server_uuid);
   return impl_->Call(endpoint, server_uuid, req,
-                     &agentpb::ComputeAgent::Stub::DeleteServer,
-                     "DeleteServer", {"absent"});
+                     &agentpb::ComputeAgent::Stub::DeleteServer, "DeleteServer",
+                     {"absent"});
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::GetServerState(

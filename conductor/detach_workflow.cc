@@ -40,8 +40,8 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
     SP_RETURN_IF_ERROR(share_lock.Verify());
     absl::Status r = RevokeAccessIfUnused(deps, task, *m, *host);
     if (!r.ok()) {
-      failure = absl::StrCat("Failed to revoke access to share '",
-                             m->share_id, "': ", r.message());
+      failure = absl::StrCat("Failed to revoke access to share '", m->share_id,
+                             "': ", r.message());
       SP_LOG(Warning) << failure;
     }
   }

@@ -31,10 +31,9 @@ int main(int argc, char** argv) {
     servers.push_back(stack.CreateServer());
     shares.push_back(stack.CreateShare());
   }
-  HttpResponse injected =
-      Http("POST", stack.manila_url() + "/_emulator/faults",
-           {{"X-Auth-Token", "admin:admin"}},
-           json{{"latency_ms", latency_ms}}.dump());
+  HttpResponse injected = Http("POST", stack.manila_url() + "/_emulator/faults",
+                               {{"X-Auth-Token", "admin:admin"}},
+                               json{{"latency_ms", latency_ms}}.dump());
   if (injected.status != 204) {
     std::fprintf(stderr, "cannot slow the emulator down: %d\n",
                  injected.status);
@@ -84,12 +83,12 @@ int main(int argc, char** argv) {
         r.latencies_ms.empty() ? 0.0 : r.latencies_ms.back(), r.non_2xx);
   }
   for (auto& t : threads) t.join();
-  const double took = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - started)
-                          .count();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
   int created = 0;
   for (int s : statuses) created += s == 201;
-  std::printf("attaches: %d of %d answered 201 in %.1f s\n", created,
-              attaches, took);
+  std::printf("attaches: %d of %d answered 201 in %.1f s\n", created, attaches,
+              took);
   return created == attaches ? 0 : 1;
 }

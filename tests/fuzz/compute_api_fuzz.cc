@@ -44,8 +44,8 @@ struct Api {
     shares = std::make_unique<SharesApi>(*deps);
     servers = std::make_unique<ServersApi>(*deps);
     resources = std::make_unique<ResourcesApi>(*deps);
-    compute = std::make_unique<ComputeApi>(*auth, *shares, *servers,
-                                           *resources);
+    compute =
+        std::make_unique<ComputeApi>(*auth, *shares, *servers, *resources);
   }
 };
 

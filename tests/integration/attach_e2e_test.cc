@@ -186,9 +186,8 @@ TEST_CASE("a detach queued before the attach ran leaves no access rule",
   stack.StartApi();
   const std::string server = stack.CreateServer();
   const std::string share = stack.CreateShare();
-  HttpResponse attach =
-      stack.Api("POST", "/v2.1/servers/" + server + "/shares",
-                AttachBody(share));
+  HttpResponse attach = stack.Api("POST", "/v2.1/servers/" + server + "/shares",
+                                  AttachBody(share));
   REQUIRE(attach.status == 201);
   REQUIRE(stack.Api("DELETE", "/v2.1/servers/" + server + "/shares/" + share)
               .status == 200);
@@ -240,14 +239,14 @@ TEST_CASE("share requests on a server with a task in flight are 409",
                 .ok());
     HttpResponse r = stack.Api("POST", base, AttachBody(share));
     CHECK(r.status == 409);
-    CHECK_THAT(r.body, Catch::Contains("Cannot 'create share' instance " +
-                                       server + " while it is in task_state " +
-                                       task_state));
+    CHECK_THAT(r.body,
+               Catch::Contains("Cannot 'create share' instance " + server +
+                               " while it is in task_state " + task_state));
     r = stack.Api("DELETE", base + "/" + attached);
     CHECK(r.status == 409);
-    CHECK_THAT(r.body, Catch::Contains("Cannot 'delete share' instance " +
-                                       server + " while it is in task_state " +
-                                       task_state));
+    CHECK_THAT(r.body,
+               Catch::Contains("Cannot 'delete share' instance " + server +
+                               " while it is in task_state " + task_state));
     // Nothing was recorded for the refused requests.
     CHECK(stack.ShareStatus(server, share).empty());
     CHECK(stack.ShareStatus(server, attached) == "attaching");

@@ -188,9 +188,7 @@ TEST_CASE("a handler longer than the heartbeat keeps its connection",
   // Once acked, the message is gone: a second consumer gets nothing.
   std::atomic<int> later{0};
   StopSignal later_stop;
-  CHECK(WaitUntil([&] {
-    return runs.load() == 1 && !redelivered.load();
-  }));
+  CHECK(WaitUntil([&] { return runs.load() == 1 && !redelivered.load(); }));
   stop.Stop();
   consumer_thread.join();
   std::thread check([&] {

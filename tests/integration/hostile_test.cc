@@ -41,8 +41,8 @@ std::string Exchange(int port, const std::string& bytes,
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
   size_t sent = 0;
   while (sent < bytes.size()) {
-    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent,
-                     MSG_NOSIGNAL);
+    ssize_t n =
+        send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) break;  // the server may answer and close early
     sent += static_cast<size_t>(n);
   }
@@ -158,9 +158,8 @@ std::vector<FramingCase> FramingCases() {
       {"bad method characters", "G(T / HTTP/1.1\r\n" + host + "\r\n", 400},
       {"two spaces in the request line", "GET  / HTTP/1.1\r\n" + host + "\r\n",
        400},
-      {"control byte in the target", std::string("GET /\x01 HTTP/1.1\r\n") +
-                                         host + "\r\n",
-       400},
+      {"control byte in the target",
+       std::string("GET /\x01 HTTP/1.1\r\n") + host + "\r\n", 400},
       {"header without colon", "GET / HTTP/1.1\r\n" + host + "Bad\r\n\r\n",
        400},
       {"space in a header name",
@@ -168,16 +167,15 @@ std::vector<FramingCase> FramingCases() {
       {"non-ASCII header name",
        "GET / HTTP/1.1\r\n" + host + "N\xc3\xa4me: x\r\n\r\n", 400},
       {"NUL in a header value",
-       "GET / HTTP/1.1\r\n" + host + std::string("X-A: a\0b\r\n\r\n", 12),
-       400},
+       "GET / HTTP/1.1\r\n" + host + std::string("X-A: a\0b\r\n\r\n", 12), 400},
       // RFC 9112 5.2: a server may replace the fold with a space.
       {"obsolete line folding",
-       "GET / HTTP/1.1\r\n" + host + "X-A: a\r\n b\r\nConnection: close"
-       "\r\n\r\n",
+       "GET / HTTP/1.1\r\n" + host +
+           "X-A: a\r\n b\r\nConnection: close"
+           "\r\n\r\n",
        0},
       {"bare LF line endings", "GET / HTTP/1.1\nHost: x\n\n", 400},
-      {"non-numeric Content-Length", post + "Content-Length: abc\r\n\r\n",
-       400},
+      {"non-numeric Content-Length", post + "Content-Length: abc\r\n\r\n", 400},
       {"negative Content-Length", post + "Content-Length: -1\r\n\r\n", 400},
       {"Content-Length with a sign", post + "Content-Length: +2\r\n\r\n{}",
        400},
@@ -187,12 +185,13 @@ std::vector<FramingCase> FramingCases() {
        post + "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
               "2\r\n{}\r\n0\r\n\r\n",
        400},
-      {"unknown transfer coding",
-       post + "Transfer-Encoding: gzip\r\n\r\nxx", 400},
+      {"unknown transfer coding", post + "Transfer-Encoding: gzip\r\n\r\nxx",
+       400},
       {"chunk size not hex",
        post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400},
       {"chunk size overflow",
-       post + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n", 400},
+       post + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n",
+       400},
       {"chunk without its CRLF",
        post + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n", 400},
       {"bad chunk extension",
@@ -203,8 +202,7 @@ std::vector<FramingCase> FramingCases() {
        post + "Content-Length: 100\r\n\r\n{}", 400, true},
       {"request line then end of stream", "GET / HTTP/1.1\r\n", 400, true},
       {"body over 1 MiB",
-       post + "Content-Length: 2097152\r\n\r\n" + std::string(65536, ' '),
-       413},
+       post + "Content-Length: 2097152\r\n\r\n" + std::string(65536, ' '), 413},
       {"chunked body over 1 MiB",
        post + "Transfer-Encoding: chunked\r\n\r\n200000\r\n" +
            std::string(65536, ' '),
@@ -213,18 +211,18 @@ std::vector<FramingCase> FramingCases() {
        "GET /v2.1/" + std::string(9000, 'a') + " HTTP/1.1\r\n" + host + "\r\n",
        414},
       {"target over 16 KiB",
-       "GET /v2.1/" + std::string(20000, 'a') + " HTTP/1.1\r\n" + host +
-           "\r\n",
+       "GET /v2.1/" + std::string(20000, 'a') + " HTTP/1.1\r\n" + host + "\r\n",
        414},
       {"one header over 16 KiB",
        "GET / HTTP/1.1\r\n" + host + "X-Big: " + std::string(20000, 'b') +
            "\r\n\r\n",
        431},
-      {"many headers over 16 KiB", [&] {
+      {"many headers over 16 KiB",
+       [&] {
          std::string r = "GET / HTTP/1.1\r\n" + host;
          for (int i = 0; i < 400; ++i) {
-           r += "X-H" + std::to_string(i) + ": " + std::string(50, 'v') +
-                "\r\n";
+           r +=
+               "X-H" + std::to_string(i) + ": " + std::string(50, 'v') + "\r\n";
          }
          return r + "\r\n";
        }(),
@@ -313,8 +311,8 @@ TEST_CASE("deeply nested and ill-typed bodies are 400 on every route",
         {"arrays at the top", Nested(deep, "[", "]")},
         {"65 levels", "{\"" + r.key + "\": " + Nested(64, "[", "]") + "}"},
         {"unclosed", "{\"" + r.key + "\": " + std::string(deep, '[')},
-        {"strings inside", "{\"" + r.key + "\": " +
-                               Nested(deep, "[\"]\\\"[\",", "]") + "}"},
+        {"strings inside",
+         "{\"" + r.key + "\": " + Nested(deep, "[\"]\\\"[\",", "]") + "}"},
         {"not JSON", "{\"" + r.key + "\": nope}"},
         {"invalid UTF-8", "{\"" + r.key + "\": \"\xff\xfe\"}"},
         {"a number", "5"},
@@ -358,10 +356,12 @@ TEST_CASE("wrong field types are 400 in Nova's words, never 500",
        "alice:demo", "must be 'auto', 'none' or a list"},
       {"POST", "/v2.1/servers", create + R"("metadata": {"k": 5}}})",
        "alice:demo", "5 is not of type 'string'"},
-      {"POST", "/v2.1/servers", R"({"server": {"name": " pad", "flavorRef": 1}})",
-       "alice:demo", "does not match"},
-      {"POST", "/v2.1/servers", R"({"server": {"name": "a", "flavorRef": 1.5}})",
-       "alice:demo", "1.5 is not of type 'string', 'integer'"},
+      {"POST", "/v2.1/servers",
+       R"({"server": {"name": " pad", "flavorRef": 1}})", "alice:demo",
+       "does not match"},
+      {"POST", "/v2.1/servers",
+       R"({"server": {"name": "a", "flavorRef": 1.5}})", "alice:demo",
+       "1.5 is not of type 'string', 'integer'"},
       {"POST", action, R"({"reboot": {"type": 5}})", "alice:demo",
        "Invalid input for field/attribute type. Value: 5. 5 is not of type "
        "'string'"},
@@ -486,9 +486,10 @@ TEST_CASE("microversion headers are read as Nova reads them",
   for (const Case& c : cases) {
     INFO(c.headers);
     auto rs = ParseResponses(Exchange(
-        port, "GET /v2.1/flavors HTTP/1.1\r\nHost: x\r\nX-Auth-Token: a:demo\r\n"
-              "Connection: close\r\n" +
-                  c.headers + "\r\n"));
+        port,
+        "GET /v2.1/flavors HTTP/1.1\r\nHost: x\r\nX-Auth-Token: a:demo\r\n"
+        "Connection: close\r\n" +
+            c.headers + "\r\n"));
     REQUIRE(rs.size() == 1);
     if (c.status != 200) {
       CheckNovaFault(rs[0], c.status);
@@ -513,12 +514,12 @@ TEST_CASE("the metadata API answers 404 for ids that are not instances",
     INFO(id.substr(0, 40));
     const std::string sig =
         shareplane::MetadataSignature("test-metadata-secret", id);
-    auto rs = ParseResponses(Exchange(
-        port,
-        "GET /openstack/latest/meta_data.json HTTP/1.1\r\nHost: x\r\n"
-        "X-Instance-ID: " +
-            id + "\r\nX-Instance-ID-Signature: " + sig +
-            "\r\nConnection: close\r\n\r\n"));
+    auto rs = ParseResponses(
+        Exchange(port,
+                 "GET /openstack/latest/meta_data.json HTTP/1.1\r\nHost: x\r\n"
+                 "X-Instance-ID: " +
+                     id + "\r\nX-Instance-ID-Signature: " + sig +
+                     "\r\nConnection: close\r\n\r\n"));
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 404);
   }

@@ -162,16 +162,16 @@ TEST_CASE("the openstack command manages servers and flavors through us",
   CHECK(field("OS-EXT-SRV-ATTR:hostname", "hostname") == "vm1");
   CHECK((shown.contains("locked_reason") && shown["locked_reason"].is_null()));
   // Events carry hostId (2.62), the same as the server's.
-  CommandResult events = osc.Run({"server", "event", "list", "vm1", "-f",
-                                  "value", "-c", "Request ID"});
+  CommandResult events = osc.Run(
+      {"server", "event", "list", "vm1", "-f", "value", "-c", "Request ID"});
   REQUIRE(events.exit_code == 0);
   const std::string first = events.out.substr(0, events.out.find('\n'));
-  CommandResult event = osc.Run({"server", "event", "show", "vm1", first,
-                                 "-f", "json"});
+  CommandResult event =
+      osc.Run({"server", "event", "show", "vm1", first, "-f", "json"});
   INFO(event.err);
   REQUIRE(event.exit_code == 0);
-  CHECK_THAT(event.out, Catch::Contains(field("hostId", "host_id")
-                                            .get<std::string>()));
+  CHECK_THAT(event.out,
+             Catch::Contains(field("hostId", "host_id").get<std::string>()));
   // Another project does not see it; the admin does, everywhere.
   CHECK(osc.Json({"server", "list"}, "eve", "other").empty());
   CHECK(osc.Run({"server", "show", id}, "eve", "other").exit_code != 0);

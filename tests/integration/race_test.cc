@@ -41,15 +41,14 @@ TEST_CASE("concurrent creates never overcommit a host", "[integration][e2e]") {
   std::vector<std::thread> threads;
   for (int i = 0; i < kCreates; ++i) {
     threads.emplace_back([&, i] {
-      statuses[i] =
-          stack
-              .Api("POST", "/v2.1/servers",
-                   json{{"server",
-                         {{"name", "race-" + std::to_string(i)},
-                          {"flavorRef", "m1.gig"},
-                          {"networks", "none"}}}}
-                       .dump())
-              .status;
+      statuses[i] = stack
+                        .Api("POST", "/v2.1/servers",
+                             json{{"server",
+                                   {{"name", "race-" + std::to_string(i)},
+                                    {"flavorRef", "m1.gig"},
+                                    {"networks", "none"}}}}
+                                 .dump())
+                        .status;
     });
   }
   for (auto& t : threads) t.join();
@@ -57,11 +56,13 @@ TEST_CASE("concurrent creates never overcommit a host", "[integration][e2e]") {
   int placed = 0, unplaced = 0;
   REQUIRE(stack.db()
               .Transact([&](pqxx::work& w) {
-                placed = w.exec1("SELECT count(*) FROM servers WHERE host = "
-                                 "'hv-small'")[0]
+                placed = w.exec1(
+                              "SELECT count(*) FROM servers WHERE host = "
+                              "'hv-small'")[0]
                              .as<int>();
-                unplaced = w.exec1("SELECT count(*) FROM servers WHERE "
-                                   "vm_state = 'error' AND host IS NULL")[0]
+                unplaced = w.exec1(
+                                "SELECT count(*) FROM servers WHERE "
+                                "vm_state = 'error' AND host IS NULL")[0]
                                .as<int>();
                 return absl::OkStatus();
               })
@@ -103,8 +104,8 @@ TEST_CASE("concurrent extra-spec updates keep every key",
   }
   for (auto& t : threads) t.join();
   for (int s : statuses) CHECK(s == 200);
-  json specs = json::parse(
-      stack.Api("GET", "/v2.1/flavors/m1.specs/os-extra_specs").body)
-      ["extra_specs"];
+  json specs =
+      json::parse(stack.Api("GET", "/v2.1/flavors/m1.specs/os-extra_specs")
+                      .body)["extra_specs"];
   CHECK(specs.size() == kWriters);
 }

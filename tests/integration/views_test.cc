@@ -82,9 +82,9 @@ TEST_CASE("server bodies match Nova's samples per microversion",
   };
   // Nova's samples before 2.90 are an admin's view, later ones a member's.
   const std::vector<Case> shows = {
-      {"2.1", "admin:demo"},   {"2.9", "admin:demo"},  {"2.16", "admin:demo"},
-      {"2.19", "admin:demo"},  {"2.47", "admin:demo"}, {"2.63", "admin:demo"},
-      {"2.71", "admin:demo"},  {"2.73", "admin:demo"}, {"2.90", "alice:demo"},
+      {"2.1", "admin:demo"},  {"2.9", "admin:demo"},  {"2.16", "admin:demo"},
+      {"2.19", "admin:demo"}, {"2.47", "admin:demo"}, {"2.63", "admin:demo"},
+      {"2.71", "admin:demo"}, {"2.73", "admin:demo"}, {"2.90", "alice:demo"},
       {"2.96", "alice:demo"}};
   for (const Case& c : shows) {
     HttpResponse r = Get(stack, "/v2.1/servers/" + id, c.version, c.token);
@@ -103,22 +103,20 @@ TEST_CASE("server bodies match Nova's samples per microversion",
     HttpResponse r = Get(stack, "/v2.1/servers/detail", c.version, c.token);
     REQUIRE(r.status == 200);
     const json ours = json::parse(r.body)["servers"][0];
-    const json sample =
-        NovaSample("servers-details-resp-v" + c.version + ".json")["servers"][0];
+    const json sample = NovaSample("servers-details-resp-v" + c.version +
+                                   ".json")["servers"][0];
     CheckLike(sample, ours, "detail at " + c.version);
   }
   // What OSC shows instead of None: launched_at, the hostname, the pin.
-  const json s =
-      json::parse(Get(stack, "/v2.1/servers/" + id, "2.96", "alice:demo").body)
-          ["server"];
+  const json s = json::parse(
+      Get(stack, "/v2.1/servers/" + id, "2.96", "alice:demo").body)["server"];
   CHECK(s["OS-SRV-USG:launched_at"].is_string());
   CHECK(s["OS-EXT-SRV-ATTR:hostname"] == s["name"]);
   CHECK(s["pinned_availability_zone"] == "nova");
   CHECK(s["locked_reason"].is_null());
   CHECK(!s.contains("OS-EXT-SRV-ATTR:host"));
-  const json admin =
-      json::parse(Get(stack, "/v2.1/servers/" + id, "2.96", "admin:demo").body)
-          ["server"];
+  const json admin = json::parse(
+      Get(stack, "/v2.1/servers/" + id, "2.96", "admin:demo").body)["server"];
   CHECK(admin["OS-EXT-SRV-ATTR:host"] == "hv1");
   CHECK(admin["host_status"] == "UP");  // hv1 registered just now
 }
@@ -131,11 +129,10 @@ TEST_CASE("instance-action events match Nova's samples per microversion",
   const std::string request = "req-0d819d5c-1527-4669-bdf0-ffad31b5105b";
   REQUIRE(stack.db()
               .Transact([&](pqxx::work& w) {
-                shareplane::InsertInstanceAction(w, request, id, "stop",
-                                                 "demo", "alice");
-                shareplane::RecordActionEvent(w, id, request,
-                                              "compute_stop_instance",
-                                              "Success", "");
+                shareplane::InsertInstanceAction(w, request, id, "stop", "demo",
+                                                 "alice");
+                shareplane::RecordActionEvent(
+                    w, id, request, "compute_stop_instance", "Success", "");
                 return absl::OkStatus();
               })
               .ok());
@@ -168,9 +165,8 @@ TEST_CASE("instance-action events match Nova's samples per microversion",
   const json old = json::parse(Get(stack, path, "2.21", "alice:demo").body);
   CHECK(!old["instanceAction"].contains("events"));
   // hostId is the server's, for the same host and project.
-  const json event =
-      json::parse(Get(stack, path, "2.84", "admin:demo").body)
-          ["instanceAction"]["events"][0];
+  const json event = json::parse(Get(stack, path, "2.84", "admin:demo")
+                                     .body)["instanceAction"]["events"][0];
   const json server = json::parse(
       Get(stack, "/v2.1/servers/" + id, "2.84", "alice:demo").body)["server"];
   CHECK(event["host"] == "hv1");

@@ -331,8 +331,9 @@ TEST_CASE("recovery unmounts what no running domain uses", "[unit]") {
   // A mount left behind: the agent died between a stop and its release.
   const std::string leftover = MountPointFor(base, "192.0.2.7:/leaked");
   std::filesystem::create_directories(leftover);
-  REQUIRE(mounter.Mount({"mount", "-t", "nfs", "192.0.2.7:/leaked", leftover},
-                        leftover)
+  REQUIRE(mounter
+              .Mount({"mount", "-t", "nfs", "192.0.2.7:/leaked", leftover},
+                     leftover)
               .ok());
   MountManager after(mounter, {base, "", ""});
   ServerDriver restarted(hv, after, {"test", "memfd", "", "", ""});
