@@ -217,7 +217,10 @@ absl::Status ConductorService::Start() {
     parts_->consumers.emplace_back([this] {
       const Config& c = parts_->config;
       AmqpOptions amqp = AmqpOptionsFrom(parts_->config);
-      amqp.max_deliveries = c.GetInt("conductor", "max_task_failures", 10);
+      // At least 1: the retry queues are what delays a deferred task (a
+      // plain requeue would bring it straight back while its server is busy).
+      amqp.max_deliveries =
+          std::max(1, c.GetInt("conductor", "max_task_failures", 10));
       amqp.requeue_delay = std::chrono::milliseconds(
           c.GetInt("conductor", "task_retry_delay_ms", 1000));
       AmqpConsumer consumer(amqp, TaskQueueFrom(parts_->config));
