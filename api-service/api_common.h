@@ -44,6 +44,11 @@ absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
                                   const RequestContext& ctx,
                                   const std::string& id, bool lock);
 
+// A compute host is up while its last heartbeat is younger than
+// `service_down_time` seconds (the one rule for scheduling, starts,
+// os-services, os-hypervisors and host_status).
+bool IsHostUp(const ComputeHost& host, int service_down_time);
+
 // Nova's task-state rule (BEYOND.md section 1): a server with a task in
 // flight takes no new share or lifecycle request. FailedPrecondition
 // "Cannot '<op>' instance <id> while it is in task_state <state>".

@@ -48,12 +48,6 @@ absl::Status FlavorNotFound(const std::string& id) {
       absl::StrCat("Flavor ", id, " could not be found."));
 }
 
-// A host is up while its heartbeat is younger than service_down_time.
-bool IsUp(const ComputeHost& h, const ApiDeps& deps) {
-  return h.heartbeat_age_seconds >= 0 &&
-         h.heartbeat_age_seconds < deps.service_down_time;
-}
-
 // A validated integer-or-digits field (request_schemas.h bounds it).
 int IntField(const json& in, const char* key, int fallback) {
   auto it = in.find(key);
@@ -242,7 +236,7 @@ HttpResponse ResourcesApi::ListServices(const RequestContext& ctx,
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
     int n = 0;
     for (const ComputeHost& h : ListComputeHosts(w)) {
-      const bool up = IsUp(h, deps_);
+      const bool up = IsHostUp(h, deps_.service_down_time);
       out.push_back({{"id", ++n},
                      {"binary", "shareplane-compute"},
                      {"disabled_reason", nullptr},
@@ -271,7 +265,7 @@ HttpResponse ResourcesApi::ListHypervisors(const RequestContext& ctx,
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
     int n = 0;
     for (const ComputeHost& h : ListComputeHosts(w)) {
-      const bool up = IsUp(h, deps_);
+      const bool up = IsHostUp(h, deps_.service_down_time);
       ojson traits = ojson::array();
       for (const auto& t : h.traits) traits.push_back(t);
       out.push_back(

@@ -86,11 +86,7 @@ std::string HostStatus(const std::optional<ComputeHost>& host,
                        int service_down_time) {
   if (!host) return "";
   if (host->disabled) return "MAINTENANCE";
-  if (host->heartbeat_age_seconds < 0 ||
-      host->heartbeat_age_seconds >= service_down_time) {
-    return "DOWN";
-  }
-  return "UP";
+  return IsHostUp(*host, service_down_time) ? "UP" : "DOWN";
 }
 
 ojson ServerView(const Server& s, const std::optional<Flavor>& flavor,

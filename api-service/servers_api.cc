@@ -347,8 +347,7 @@ HttpResponse ServersApi::Action(const RequestContext& ctx,
     if (op != "stop") {
       std::optional<ComputeHost> host =
           server.host.empty() ? std::nullopt : GetComputeHost(w, server.host);
-      if (!host || host->heartbeat_age_seconds < 0 ||
-          host->heartbeat_age_seconds >= deps_.service_down_time) {
+      if (!host || !IsHostUp(*host, deps_.service_down_time)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "Cannot '", op, "' instance ", server.uuid, ": compute host ",
             server.host.empty() ? "(none)" : server.host, " is down"));
