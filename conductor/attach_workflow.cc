@@ -1,7 +1,7 @@
 // Attach: grant the server's host access to the share in Manila (locked
 // rule), wait for it to be active, then mark the mapping inactive.
 #include "absl/strings/str_cat.h"
-#include "common/crash_point.h"
+#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "conductor/workflow.h"
@@ -74,7 +74,7 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
         }
         if (!created.ok()) return created.status();
         rule_id = created->id;
-        CrashPoint("attach.grant_requested");
+        TestPoint("attach.grant_requested");
         return absl::OkStatus();
       }));
   return rule_id;
@@ -183,7 +183,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!load_error.empty()) {
     return Finish(deps, task, l.mapping, "error", "", load_error);
   }
-  CrashPoint("attach.notified");
+  TestPoint("attach.notified");
   const AccessTarget target = AccessTargetFor(l.mapping, l.host, deps.options);
   SP_LOG(Info) << "Granting " << target.type << " access on share "
                << l.mapping.share_id << " for server " << l.server.uuid;
@@ -207,11 +207,11 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     SP_LOG(Warning) << reason;
     return Finish(deps, task, l.mapping, "error", "", reason);
   }
-  CrashPoint("attach.rule_active");
+  TestPoint("attach.rule_active");
   SP_LOG(Info) << "Share " << l.mapping.share_id << " attached to server "
                << l.server.uuid << " (rule " << *rule_id << ")";
   SP_RETURN_IF_ERROR(Finish(deps, task, l.mapping, "inactive", *rule_id, ""));
-  CrashPoint("attach.recorded");
+  TestPoint("attach.recorded");
   return absl::OkStatus();
 }
 

@@ -1,7 +1,7 @@
 // Detach: revoke the host's access rule unless another mapping still relies
 // on it (NFS: same host; CephFS: anywhere), then delete the mapping.
 #include "absl/strings/str_cat.h"
-#include "common/crash_point.h"
+#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "conductor/workflow.h"
@@ -20,7 +20,7 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
     return absl::OkStatus();
   }));
   if (!m || m->status != "detaching") return absl::OkStatus();  // done
-  CrashPoint("detach.notified");
+  TestPoint("detach.notified");
   // Serialize with attaches of the same share deciding on the same rule;
   // the decision is read again under the lock, Manila called outside any
   // transaction, the outcome recorded in a transaction of its own.
@@ -68,7 +68,7 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     return absl::OkStatus();
   });
-  if (s.ok()) CrashPoint("detach.recorded");
+  if (s.ok()) TestPoint("detach.recorded");
   return s;
 }
 

@@ -2,7 +2,7 @@
 // driving the host's agent and moving the server and its share mappings
 // through their states (spec/SHARES.md sections 2 and 5).
 #include "absl/strings/str_cat.h"
-#include "common/crash_point.h"
+#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "conductor/agent_client.h"
@@ -142,14 +142,14 @@ absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
   SP_RETURN_IF_ERROR(NotifyStart(deps, task, notification));
-  CrashPoint("power_on.notified");
+  TestPoint("power_on.notified");
   auto spec = BuildSpec(deps, task, l, shares);
   absl::Status s = spec.status();
   if (s.ok()) {
     s = reboot ? deps.agents.Reboot(l.host.agent_endpoint, *spec, hard).status()
                : deps.agents.PowerOn(l.host.agent_endpoint, *spec).status();
   }
-  CrashPoint("power_on.agent_called");
+  TestPoint("power_on.agent_called");
   if (!s.ok()) {
     const std::string reason = absl::StrCat("Failed to start server ",
                                             l.server.uuid, ": ", s.message());
@@ -161,7 +161,7 @@ absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
                << spec->filesystems_size() << " shares";
   SP_RETURN_IF_ERROR(Record(deps, task, l, "active", kRunning, shares, "active",
                             event, "", notification));
-  CrashPoint("power_on.recorded");
+  TestPoint("power_on.recorded");
   return absl::OkStatus();
 }
 
@@ -195,10 +195,10 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
   SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.power_off"));
-  CrashPoint("power_off.notified");
+  TestPoint("power_off.notified");
   absl::Status s =
       deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
-  CrashPoint("power_off.agent_called");
+  TestPoint("power_off.agent_called");
   if (!s.ok()) {
     const std::string reason = absl::StrCat("Failed to stop server ",
                                             l.server.uuid, ": ", s.message());
@@ -219,7 +219,7 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!l.host.agent_endpoint.empty()) {
     absl::Status s =
         deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
-    CrashPoint("delete.powered_off");
+    TestPoint("delete.powered_off");
     if (!s.ok()) {
       return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
                     absl::StrCat("Failed to stop server ", l.server.uuid,
@@ -247,7 +247,7 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
-    CrashPoint("delete.share_detached");
+    TestPoint("delete.share_detached");
   }
   if (failed > 0) {
     return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
@@ -256,7 +256,7 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!l.host.agent_endpoint.empty()) {
     absl::Status s =
         deps.agents.DeleteServer(l.host.agent_endpoint, l.server.uuid).status();
-    CrashPoint("delete.undefined");
+    TestPoint("delete.undefined");
     if (!s.ok()) {
       return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
                     absl::StrCat("Failed to undefine server ", l.server.uuid,
@@ -274,7 +274,7 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     return absl::OkStatus();
   }));
-  CrashPoint("delete.recorded");
+  TestPoint("delete.recorded");
   return absl::OkStatus();
 }
 

@@ -1,7 +1,7 @@
 #include "conductor/workflow.h"
 
 #include "absl/strings/match.h"
-#include "common/crash_point.h"
+#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "shareplane/task/v1/task.pb.h"
@@ -78,7 +78,7 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
         if (s.ok()) {
           SP_LOG(Info) << "Revoked " << target.type << " access on share "
                        << m.share_id << " (rule " << rule->id << ")";
-          CrashPoint("detach.revoke_requested");
+          TestPoint("detach.revoke_requested");
         }
         return s;
       }));

@@ -1,5 +1,6 @@
 #include "tests/support/stack.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -32,13 +33,57 @@ Stack::Stack(std::string extra_config)
       compute_ops_port_(FreePort()) {
   extra_config_ = std::move(extra_config);
   config_path_ = WriteConfig(Config());
+  apis_[0] = Daemon{api_port_, grpc_port_, metadata_port_, 0, nullptr};
+  computes_["hv1"] =
+      Daemon{compute_port_, 0, 0, compute_ops_port_, nullptr};
 }
 
 Stack::~Stack() {
-  api_.reset();
+  apis_.clear();
   conductor_.reset();
-  compute_.reset();
+  computes_.clear();
   emulator_.reset();
+  if (!pause_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(pause_dir_, ec);
+  }
+}
+
+Stack::Daemon& Stack::ApiInstance(int index) {
+  Daemon& d = apis_[index];
+  if (d.port == 0) {
+    d.port = FreePort();
+    d.grpc_port = FreePort();
+    d.metadata_port = FreePort();
+  }
+  return d;
+}
+
+Stack::Daemon& Stack::ComputeHostDaemon(const std::string& host) {
+  Daemon& d = computes_[host];
+  if (d.port == 0) {
+    d.port = FreePort();
+    d.ops_port = FreePort();
+  }
+  return d;
+}
+
+const Stack::Daemon* Stack::FindCompute(const std::string& host) const {
+  auto it = computes_.find(host);
+  return it == computes_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Process*> Stack::Processes() const {
+  std::vector<const Process*> out;
+  if (emulator_) out.push_back(emulator_.get());
+  for (const auto& [i, d] : apis_) {
+    if (d.process) out.push_back(d.process.get());
+  }
+  if (conductor_) out.push_back(conductor_.get());
+  for (const auto& [h, d] : computes_) {
+    if (d.process) out.push_back(d.process.get());
+  }
+  return out;
 }
 
 std::string Stack::Config() const {
@@ -65,8 +110,10 @@ std::string Stack::Config() const {
       "-mnt\n", "[libvirt]\nconnection_uri = test:///default\n", extra_config_);
 }
 
-std::string Stack::api_url() const {
-  return absl::StrCat("http://127.0.0.1:", api_port_);
+std::string Stack::api_url(int index) const {
+  auto it = apis_.find(index);
+  return absl::StrCat("http://127.0.0.1:",
+                      it == apis_.end() ? api_port_ : it->second.port);
 }
 
 void Stack::SetExtraConfig(std::string extra) {
@@ -82,16 +129,18 @@ std::string Stack::conductor_ops_url() const {
   return absl::StrCat("http://127.0.0.1:", conductor_ops_port_);
 }
 
-std::string Stack::compute_ops_url() const {
-  return absl::StrCat("http://127.0.0.1:", compute_ops_port_);
+std::string Stack::compute_ops_url(const std::string& host) const {
+  const Daemon* d = FindCompute(host);
+  return absl::StrCat("http://127.0.0.1:", d ? d->ops_port : 0);
 }
 
 std::string Stack::metadata_url() const {
   return absl::StrCat("http://127.0.0.1:", metadata_port_);
 }
 
-std::string Stack::compute_endpoint() const {
-  return absl::StrCat("127.0.0.1:", compute_port_);
+std::string Stack::compute_endpoint(const std::string& host) const {
+  const Daemon* d = FindCompute(host);
+  return absl::StrCat("127.0.0.1:", d ? d->port : 0);
 }
 
 std::string Stack::manila_url() const {
@@ -159,16 +208,32 @@ void Stack::StartEmulator(int apply_delay_ms,
   WaitServing(*emulator_, manila_url());
 }
 
-void Stack::StartApi() {
-  api_ = std::make_unique<Process>(
-      "api", std::vector<std::string>{BinaryPath("api-service/shareplane-api"),
-                                      "--config-file", config_path_});
-  WaitServing(*api_, api_url() + "/");
+void Stack::StartApi(int index) {
+  Daemon& d = ApiInstance(index);
+  d.process = std::make_unique<Process>(
+      index == 0 ? "api" : absl::StrCat("api-", index),
+      std::vector<std::string>{
+          BinaryPath("api-service/shareplane-api"), "--config-file",
+          config_path_, absl::StrCat("--api.listen_port=", d.port),
+          absl::StrCat("--api.grpc_listen_port=", d.grpc_port),
+          absl::StrCat("--api.metadata_listen_port=", d.metadata_port)});
+  WaitServing(*d.process, api_url(index) + "/");
 }
 
-void Stack::StartConductor(const std::string& crash_at) {
+void Stack::KillApi(int index) {
+  auto it = apis_.find(index);
+  if (it != apis_.end() && it->second.process) it->second.process->Kill();
+}
+
+void Stack::StartConductor(const std::string& crash_at,
+                           const std::string& pause_at) {
   std::map<std::string, std::string> env;
   if (!crash_at.empty()) env["SHAREPLANE_CRASH_AT"] = crash_at;
+  if (!pause_at.empty()) {
+    if (pause_dir_.empty()) pause_dir_ = NewTempDir("pause");
+    env["SHAREPLANE_PAUSE_AT"] = pause_at;
+    env["SHAREPLANE_PAUSE_DIR"] = pause_dir_;
+  }
   conductor_ = std::make_unique<Process>(
       "conductor",
       std::vector<std::string>{BinaryPath("conductor/shareplane-conductor"),
@@ -181,21 +246,78 @@ void Stack::StartConductor(const std::string& crash_at) {
   }
 }
 
-void Stack::StartCompute() {
-  compute_ = std::make_unique<Process>(
-      "compute",
-      std::vector<std::string>{BinaryPath("compute-agent/shareplane-compute"),
-                               "--config-file", config_path_});
+void Stack::KillConductor() {
+  if (conductor_) conductor_->Kill();
+}
+
+bool Stack::WaitPaused(const std::string& point) {
+  if (pause_dir_.empty()) return false;
+  return WaitUntil([&] {
+    return std::filesystem::exists(pause_dir_ + "/" + point + ".reached");
+  });
+}
+
+void Stack::Resume(const std::string& point) {
+  if (pause_dir_.empty()) return;
+  std::ofstream(pause_dir_ + "/" + point + ".go") << "go\n";
+}
+
+void Stack::StartCompute(const std::string& host) {
+  Daemon& d = ComputeHostDaemon(host);
+  std::vector<std::string> argv = {
+      BinaryPath("compute-agent/shareplane-compute"), "--config-file",
+      config_path_};
+  if (host != "hv1") {
+    const bool numbered = std::isdigit(host.back()) != 0;
+    argv.insert(
+        argv.end(),
+        {absl::StrCat("--host=", host),
+         absl::StrCat("--compute.listen_port=", d.port),
+         absl::StrCat("--compute.ops_listen_port=", d.ops_port),
+         absl::StrCat("--compute.storage_ip=192.0.2.",
+                      numbered ? 9 + (host.back() - '0') : 99),
+         absl::StrCat("--compute.mount_base=/tmp/", queue_, "-", host,
+                      "-mnt")});
+  }
+  d.process = std::make_unique<Process>(host == "hv1" ? "compute"
+                                                      : "compute-" + host,
+                                        argv);
   bool registered = WaitUntil([&] {
     std::optional<ComputeHost> h;
     (void)db().Transact([&](pqxx::work& w) {
-      h = GetComputeHost(w, "hv1");
+      h = GetComputeHost(w, host);
       return absl::OkStatus();
     });
-    return h.has_value();
+    return h.has_value() &&
+           h->agent_endpoint == absl::StrCat("127.0.0.1:", d.port);
   });
   if (!registered) {
     throw std::runtime_error("compute agent did not register:\n" + Logs());
+  }
+  WaitServing(*d.process, compute_ops_url(host) + "/healthcheck");
+}
+
+void Stack::StopCompute(const std::string& host) {
+  auto it = computes_.find(host);
+  if (it != computes_.end()) it->second.process.reset();
+}
+
+void Stack::KillCompute(const std::string& host) {
+  auto it = computes_.find(host);
+  if (it != computes_.end() && it->second.process) it->second.process->Kill();
+}
+
+void Stack::SuspendCompute(const std::string& host) {
+  auto it = computes_.find(host);
+  if (it != computes_.end() && it->second.process) {
+    it->second.process->Signal(SIGSTOP);
+  }
+}
+
+void Stack::ResumeCompute(const std::string& host) {
+  auto it = computes_.find(host);
+  if (it != computes_.end() && it->second.process) {
+    it->second.process->Signal(SIGCONT);
   }
 }
 
@@ -379,8 +501,14 @@ std::string ExpiredKeystoneToken(const std::string& user,
 
 HttpResponse Stack::Api(const std::string& method, const std::string& path,
                         const std::string& body, const std::string& token) {
+  return ApiAt(0, method, path, body, token);
+}
+
+HttpResponse Stack::ApiAt(int index, const std::string& method,
+                          const std::string& path, const std::string& body,
+                          const std::string& token) {
   return Http(
-      method, api_url() + path,
+      method, api_url(index) + path,
       {{"X-Auth-Token", token}, {"OpenStack-API-Version", "compute 2.97"}},
       body);
 }
@@ -397,9 +525,9 @@ std::string Stack::ShareStatus(const std::string& server_id,
 }
 
 long Stack::RssKiB(const std::string& daemon) const {
-  for (const auto* p : {&emulator_, &api_, &conductor_, &compute_}) {
-    if (!*p || (*p)->name() != daemon) continue;
-    std::ifstream in("/proc/" + std::to_string((*p)->pid()) + "/status");
+  for (const Process* p : Processes()) {
+    if (p->name() != daemon) continue;
+    std::ifstream in("/proc/" + std::to_string(p->pid()) + "/status");
     std::string line;
     while (std::getline(in, line)) {
       if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
@@ -409,9 +537,9 @@ long Stack::RssKiB(const std::string& daemon) const {
 }
 
 double Stack::CpuSeconds(const std::string& daemon) const {
-  for (const auto* p : {&emulator_, &api_, &conductor_, &compute_}) {
-    if (!*p || (*p)->name() != daemon) continue;
-    std::ifstream in("/proc/" + std::to_string((*p)->pid()) + "/stat");
+  for (const Process* p : Processes()) {
+    if (p->name() != daemon) continue;
+    std::ifstream in("/proc/" + std::to_string(p->pid()) + "/stat");
     std::string stat((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
     // Fields after the ")" that ends the command name: utime is the 12th.
@@ -429,17 +557,19 @@ double Stack::CpuSeconds(const std::string& daemon) const {
 
 std::string Stack::Logs() const {
   std::string out;
-  for (const auto* p : {&emulator_, &api_, &conductor_, &compute_}) {
-    if (*p) absl::StrAppend(&out, "---- ", (*p)->name(), "\n", (*p)->Log());
+  for (const Process* p : Processes()) {
+    absl::StrAppend(&out, "---- ", p->name(), "\n", p->Log());
   }
   return out;
 }
 
-std::vector<std::string> Stack::MountPoints() const {
+std::vector<std::string> Stack::MountPoints(const std::string& host) const {
   std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(
-           absl::StrCat("/tmp/", queue_, "-mnt"), ec)) {
+  const std::string base =
+      host == "hv1" ? absl::StrCat("/tmp/", queue_, "-mnt")
+                    : absl::StrCat("/tmp/", queue_, "-", host, "-mnt");
+  for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
     out.push_back(e.path().string());
   }
   return out;

@@ -4,6 +4,7 @@
 #ifndef SHAREPLANE_TESTS_SUPPORT_STACK_H_
 #define SHAREPLANE_TESTS_SUPPORT_STACK_H_
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,33 +23,48 @@ class Stack {
   // rules in `apply_delay_ms`; `flags` are added to its command line.
   void StartEmulator(int apply_delay_ms = 30,
                      const std::vector<std::string>& flags = {});
-  void StartApi();
-  // With `crash_at`, the conductor kills itself at that crash point
-  // (common/crash_point.h).
-  void StartConductor(const std::string& crash_at = "");
+  // API instance `index` (0 serves api_url(); others their own ports, over
+  // the same database and queue).
+  void StartApi(int index = 0);
+  // SIGKILL of API instance `index`, as a power cut.
+  void KillApi(int index);
+  // With `crash_at`, the conductor kills itself at that test point; with
+  // `pause_at`, it stops there until Resume (common/test_point.h).
+  void StartConductor(const std::string& crash_at = "",
+                      const std::string& pause_at = "");
   bool ConductorRunning() { return conductor_ && conductor_->running(); }
   std::string ConductorLog() const {
     return conductor_ ? conductor_->Log() : "";
   }
-  // Registers host "hv1" (storage ip 192.0.2.10) through the conductor.
-  void StartCompute();
+  // Whether a paused daemon reached test point `point` (waits up to 20 s),
+  // and lets it go on.
+  bool WaitPaused(const std::string& point);
+  void Resume(const std::string& point);
+  // Registers `host` ("hv<N>", storage ip 192.0.2.<9+N>) through the
+  // conductor; each host has its own ports and mount base.
+  void StartCompute(const std::string& host = "hv1");
   void StopConductor() { conductor_.reset(); }
+  void KillConductor();
   // Stops the compute agent (SIGTERM, waits); StartCompute starts it again
   // on the same port.
-  void StopCompute() { compute_.reset(); }
+  void StopCompute(const std::string& host = "hv1");
+  // SIGKILL of the agent; SIGSTOP and SIGCONT (an agent that stalls).
+  void KillCompute(const std::string& host = "hv1");
+  void SuspendCompute(const std::string& host);
+  void ResumeCompute(const std::string& host);
 
   Database& db() { return database_.db(); }
   const std::string& database_url() const { return database_.url(); }
   // Replaces the extra configuration; affects daemons started afterwards.
   void SetExtraConfig(std::string extra);
-  std::string api_url() const;
+  std::string api_url(int index = 0) const;
   std::string manila_url() const;
-  std::string compute_endpoint() const;
+  std::string compute_endpoint(const std::string& host = "hv1") const;
   std::string grpc_endpoint() const;
   // /healthcheck and /metrics of the conductor and the compute agent (the
   // API serves them on api_url()).
   std::string conductor_ops_url() const;
-  std::string compute_ops_url() const;
+  std::string compute_ops_url(const std::string& host = "hv1") const;
   // The metadata API (secret "test-metadata-secret").
   std::string metadata_url() const;
 
@@ -79,12 +95,16 @@ class Stack {
   HttpResponse Api(const std::string& method, const std::string& path,
                    const std::string& body = "",
                    const std::string& token = "alice:demo");
+  // The same through API instance `index`.
+  HttpResponse ApiAt(int index, const std::string& method,
+                     const std::string& path, const std::string& body = "",
+                     const std::string& token = "alice:demo");
   // Status of the share on the server as GET .../shares shows it; "" if
   // absent.
   std::string ShareStatus(const std::string& server_id,
                           const std::string& share_id);
   // Entries (mount points) under the compute agent's mount base.
-  std::vector<std::string> MountPoints() const;
+  std::vector<std::string> MountPoints(const std::string& host = "hv1") const;
   // Resident memory of a daemon ("api", "conductor", ...) in KiB, 0 if
   // not running.
   long RssKiB(const std::string& daemon) const;
@@ -94,14 +114,25 @@ class Stack {
   std::string Logs() const;
 
  private:
+  struct Daemon {
+    int port = 0, grpc_port = 0, metadata_port = 0, ops_port = 0;
+    std::unique_ptr<Process> process;
+  };
   std::string Config() const;
+  Daemon& ApiInstance(int index);
+  Daemon& ComputeHostDaemon(const std::string& host);
+  const Daemon* FindCompute(const std::string& host) const;
+  std::vector<const Process*> Processes() const;
   ScopedDatabase database_;
   std::string queue_;
   int api_port_, conductor_port_, compute_port_, manila_port_, grpc_port_,
       metadata_port_, conductor_ops_port_, compute_ops_port_;
   std::string extra_config_;
   std::string config_path_;
-  std::unique_ptr<Process> emulator_, api_, conductor_, compute_;
+  std::string pause_dir_;
+  std::unique_ptr<Process> emulator_, conductor_;
+  std::map<int, Daemon> apis_;
+  std::map<std::string, Daemon> computes_;
 };
 
 // The fixture's Keystone (tests/support/keystone): a project-scoped token

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -223,6 +224,17 @@ bool Process::running() {
   return true;
 }
 
+void Process::Kill() {
+  if (!running()) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void Process::Signal(int signo) {
+  if (running()) kill(pid_, signo);
+}
+
 void Process::Stop() {
   if (!running()) return;
   kill(pid_, SIGTERM);
@@ -272,6 +284,13 @@ bool WaitUntil(const std::function<bool()>& pred,
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::string NewTempDir(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  std::string path = absl::StrCat(TempDir(), "/", prefix, "-", counter++);
+  std::filesystem::create_directories(path);
+  return path;
 }
 
 std::string WriteConfig(const std::string& text) {

@@ -82,6 +82,9 @@ class Process {
           bool separate_stderr = false);
   ~Process();
   void Stop();
+  // SIGKILL, then reaps it.
+  void Kill();
+  void Signal(int signo);
   bool running();
   // Exit status once running() returned false (-1 if killed by a signal).
   int exit_code() const { return exit_code_; }
@@ -119,6 +122,8 @@ std::string SourcePath(const std::string& relative);
 bool WaitUntil(const std::function<bool()>& pred,
                std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// A new empty directory under the run's temp dir.
+std::string NewTempDir(const std::string& prefix);
 // Writes an INI file in a temp dir and returns its path.
 std::string WriteConfig(const std::string& text);
 
