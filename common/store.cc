@@ -239,6 +239,19 @@ std::vector<Server> ListServers(pqxx::transaction_base& w,
   return out;
 }
 
+std::vector<Server> ListServersOnHost(pqxx::transaction_base& w,
+                                      const std::string& host) {
+  std::vector<Server> out;
+  for (const auto& row : Exec(w,
+                              "SELECT " + ServerColumns() +
+                                  " FROM servers WHERE deleted_at IS NULL AND "
+                                  "host = $1 ORDER BY uuid",
+                              host)) {
+    out.push_back(ServerFromRow(row));
+  }
+  return out;
+}
+
 bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version, const std::string& vm_state,
                        const std::string& task_state, int power_state) {

@@ -116,6 +116,9 @@ std::optional<Server> GetServer(pqxx::transaction_base& w,
 // Servers not deleted, newest first; all projects when `project_id` is "".
 std::vector<Server> ListServers(pqxx::transaction_base& w,
                                 const std::string& project_id);
+// Servers not deleted that are placed on `host`.
+std::vector<Server> ListServersOnHost(pqxx::transaction_base& w,
+                                      const std::string& host);
 // Compare-and-set of the lifecycle fields; false when the version moved.
 bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version, const std::string& vm_state,

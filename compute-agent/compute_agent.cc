@@ -134,6 +134,12 @@ class AgentService final : public agentpb::ComputeAgent::Service {
     return Answer(driver_.State(req->server_uuid()), reply);
   }
 
+  grpc::Status GetHostState(grpc::ServerContext*,
+                            const agentpb::GetHostStateRequest*,
+                            agentpb::HostState* reply) override {
+    return Answer(driver_.HostState(), reply);
+  }
+
   grpc::Status GetHostFacts(grpc::ServerContext*,
                             const agentpb::GetHostFactsRequest*,
                             agentpb::HostFacts* reply) override {

@@ -336,6 +336,11 @@ std::vector<std::string> MountManager::MountPointsOf(
   return out;
 }
 
+std::map<std::string, std::set<std::string>> MountManager::Uses() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return users_;
+}
+
 int MountManager::Users(const std::string& mount_point) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = users_.find(mount_point);

@@ -107,6 +107,8 @@ class MountManager {
   void Adopt(const std::string& server, const std::string& mount_point);
   std::vector<std::string> MountPointsOf(const std::string& server);
   int Users(const std::string& mount_point);
+  // Every mount point in use, with its users.
+  std::map<std::string, std::set<std::string>> Uses();
   const MountOptions& options() const { return options_; }
 
  private:

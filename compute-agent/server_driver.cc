@@ -206,6 +206,37 @@ ServerDriver::ServerDriver(Hypervisor& hypervisor, MountManager& mounts,
                            DomainOptions options)
     : hypervisor_(hypervisor), mounts_(mounts), options_(std::move(options)) {}
 
+namespace {
+// The server of a domain's XML ("instance-<uuid>"), "" for other domains.
+std::string ServerOfDomain(const std::string& xml) {
+  size_t a = xml.find("<name>instance-"), b = xml.find("</name>");
+  if (a == std::string::npos || b == std::string::npos || b < a + 15) return "";
+  return xml.substr(a + 15, b - a - 15);
+}
+}  // namespace
+
+absl::StatusOr<agent::v1::HostState> ServerDriver::HostState() {
+  auto domains = hypervisor_.ListDomainXml();
+  if (!domains.ok()) return domains.status();
+  agent::v1::HostState out;
+  for (const std::string& xml : *domains) {
+    const std::string uuid = ServerOfDomain(xml);
+    if (uuid.empty()) continue;
+    auto state = hypervisor_.GetDomainState(DomainName(uuid));
+    if (!state.ok()) return state.status();
+    if (*state == DomainState::kAbsent) continue;  // undefined meanwhile
+    auto* d = out.add_domains();
+    d->set_server_uuid(uuid);
+    d->set_domain_state(DomainStateName(*state));
+  }
+  for (const auto& [point, users] : mounts_.Uses()) {
+    auto* m = out.add_mounts();
+    m->set_mount_point(point);
+    for (const auto& u : users) m->add_server_uuids(u);
+  }
+  return out;
+}
+
 absl::Status ServerDriver::Recover(Mounter& mounter) {
   recovered_ = false;  // until this pass succeeds
   auto domains = hypervisor_.ListDomainXml();
@@ -213,9 +244,8 @@ absl::Status ServerDriver::Recover(Mounter& mounter) {
   const std::string base = mounts_.options().base + "/";
   int adopted = 0;
   for (const std::string& xml : *domains) {
-    size_t a = xml.find("<name>instance-"), b = xml.find("</name>");
-    if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string uuid = xml.substr(a + 15, b - a - 15);
+    const std::string uuid = ServerOfDomain(xml);
+    if (uuid.empty()) continue;
     // A state libvirt cannot tell fails the pass (and it is tried again):
     // read as "not running", its mounts would be released below.
     auto state = hypervisor_.GetDomainState(DomainName(uuid));

@@ -112,6 +112,8 @@ class ServerDriver {
   absl::StatusOr<agent::v1::PowerReply> Stop(const std::string& uuid);
   absl::StatusOr<agent::v1::PowerReply> Undefine(const std::string& uuid);
   absl::StatusOr<agent::v1::PowerReply> State(const std::string& uuid);
+  // Every server domain with its state, every mount with its users.
+  absl::StatusOr<agent::v1::HostState> HostState();
 
  private:
   absl::StatusOr<agent::v1::PowerReply> Reply(const std::string& uuid);

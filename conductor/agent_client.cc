@@ -31,16 +31,16 @@ struct AgentClient::Impl {
     return *stub;
   }
 
-  template <typename Request, typename Method>
-  absl::StatusOr<agentpb::PowerReply> CallOnce(const std::string& endpoint,
-                                               const Request& req,
-                                               Method method,
-                                               const char* name) {
+  template <typename Request, typename Method,
+            typename Reply = agentpb::PowerReply>
+  absl::StatusOr<Reply> CallOnce(const std::string& endpoint,
+                                 const Request& req, Method method,
+                                 const char* name) {
     grpc::ClientContext ctx;
     ctx.set_deadline(
         std::chrono::system_clock::now() +
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline));
-    agentpb::PowerReply reply;
+    Reply reply;
     grpc::Status s = (Stub(endpoint).*method)(&ctx, req, &reply);
     if (!s.ok()) {
       return absl::Status(
@@ -156,6 +156,24 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::GetServerState(
   return impl_->Call(endpoint, server_uuid, req,
                      &agentpb::ComputeAgent::Stub::GetServerState,
                      "GetServerState", {"running", "shutoff", "absent"});
+}
+
+absl::StatusOr<agentpb::HostState> AgentClient::GetHostState(
+    const std::string& endpoint) {
+  return impl_->CallOnce<agentpb::GetHostStateRequest,
+                         decltype(&agentpb::ComputeAgent::Stub::GetHostState),
+                         agentpb::HostState>(
+      endpoint, agentpb::GetHostStateRequest(),
+      &agentpb::ComputeAgent::Stub::GetHostState, "GetHostState");
+}
+
+absl::StatusOr<agentpb::PowerReply> AgentClient::ReleaseMounts(
+    const std::string& endpoint, const std::string& server_uuid) {
+  agentpb::ServerRequest req;
+  req.set_server_uuid(server_uuid);
+  return impl_->CallOnce(endpoint, req,
+                         &agentpb::ComputeAgent::Stub::ReleaseMounts,
+                         "ReleaseMounts");
 }
 
 }  // namespace shareplane

@@ -37,6 +37,11 @@ class AgentClient {
       const std::string& endpoint, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> GetServerState(
       const std::string& endpoint, const std::string& server_uuid);
+  // One call each, never retried (the host audit asks again next pass).
+  virtual absl::StatusOr<agent::v1::HostState> GetHostState(
+      const std::string& endpoint);
+  virtual absl::StatusOr<agent::v1::PowerReply> ReleaseMounts(
+      const std::string& endpoint, const std::string& server_uuid);
 
  private:
   struct Impl;

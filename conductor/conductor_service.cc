@@ -15,6 +15,7 @@
 #include "common/settings.h"
 #include "conductor/agent_client.h"
 #include "conductor/agent_registry.h"
+#include "conductor/host_audit.h"
 #include "conductor/reconciler.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
@@ -143,6 +144,8 @@ struct ConductorService::Parts {
   AmqpPublisher publisher;
   OutboxRelay relay;
   Reconciler reconciler;
+  AgentClient probe;  // the host audit's reads: short, never retried
+  HostAudit audit;
   StopSignal stop;
   std::vector<std::thread> consumers;
   std::vector<HealthCheck> health;
@@ -178,6 +181,10 @@ struct ConductorService::Parts {
                    std::chrono::seconds(StaleAfter(c)), deps,
                    std::chrono::seconds(c.GetInt("conductor", "orphan_rule_age",
                                                  StaleAfter(c)))),
+        probe(std::chrono::seconds(
+                  c.GetInt("conductor", "host_audit_timeout", 10)),
+              GrpcTlsFrom(c), std::chrono::milliseconds(1)),
+        audit(deps, probe, c.GetInt("DEFAULT", "service_down_time", 60)),
         health{DatabaseHealthCheck(db),
                {"rabbitmq",
                 [amqp = AmqpOptionsFrom(c)] { return ProbeAmqp(amqp); }}},
@@ -231,6 +238,10 @@ absl::Status ConductorService::Start() {
   }
   parts_->relay.Start();
   parts_->reconciler.Start();
+  if (const int every = c.GetInt("conductor", "host_audit_interval", 60);
+      every > 0) {
+    parts_->audit.Start(std::chrono::seconds(every));
+  }
   auto ops_port =
       parts_->ops.Listen(c.GetString("conductor", "ops_listen", "0.0.0.0"),
                          c.GetInt("conductor", "ops_listen_port", 8782));
@@ -243,6 +254,7 @@ absl::Status ConductorService::Start() {
 }
 
 void ConductorService::Stop() {
+  parts_->audit.Stop();
   parts_->reconciler.Stop();
   parts_->relay.Stop();
   parts_->stop.Stop();

@@ -1,5 +1,6 @@
 #include "tests/support/stack.h"
 
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/store.h"
+#include "shareplane/agent/v1/agent.grpc.pb.h"
 
 namespace shareplane::testing {
 
@@ -559,6 +561,20 @@ std::string Stack::Logs() const {
   std::string out;
   for (const Process* p : Processes()) {
     absl::StrAppend(&out, "---- ", p->name(), "\n", p->Log());
+  }
+  return out;
+}
+
+agent::v1::HostState Stack::HostState(const std::string& host) const {
+  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
+      compute_endpoint(host), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  agent::v1::HostState out;
+  grpc::Status s = stub->GetHostState(&ctx, {}, &out);
+  if (!s.ok()) {
+    throw std::runtime_error("GetHostState of " + host + ": " +
+                             s.error_message());
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "shareplane/agent/v1/agent.pb.h"
 #include "tests/support/test_support.h"
 
 namespace shareplane::testing {
@@ -103,6 +104,9 @@ class Stack {
   // absent.
   std::string ShareStatus(const std::string& server_id,
                           const std::string& share_id);
+  // What the host's agent runs and mounts (GetHostState); throws when the
+  // agent does not answer within 5 s.
+  agent::v1::HostState HostState(const std::string& host = "hv1") const;
   // Entries (mount points) under the compute agent's mount base.
   std::vector<std::string> MountPoints(const std::string& host = "hv1") const;
   // Resident memory of a daemon ("api", "conductor", ...) in KiB, 0 if

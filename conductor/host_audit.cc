@@ -1,0 +1,215 @@
+#include "conductor/host_audit.h"
+
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "conductor/agent_client.h"
+
+namespace shareplane {
+namespace {
+
+constexpr int kShutdown = 4;
+
+void Count(const std::string& result, const std::string& kind) {
+  Metrics::Global().Increment("shareplane_host_audit_total",
+                              {{"result", result}, {"kind", kind}});
+}
+
+struct Recorded {
+  Server server;
+  std::set<std::string> active_exports;  // of mappings in status active
+};
+
+}  // namespace
+
+HostAudit::HostAudit(WorkflowDeps deps, AgentClient& probe,
+                     int down_after_seconds)
+    : deps_(std::move(deps)),
+      probe_(probe),
+      down_after_seconds_(down_after_seconds) {}
+
+HostAudit::~HostAudit() { Stop(); }
+
+void HostAudit::Start(Duration interval) {
+  thread_ = std::thread([this, interval] {
+    while (!stop_.WaitFor(interval)) {
+      auto r = RunOnce();
+      if (!r.ok()) {
+        SP_LOG(Warning) << "Host audit: " << r.status().message();
+      } else if (r->repaired > 0 || r->reported > 0) {
+        SP_LOG(Warning) << "Host audit of " << r->hosts << " hosts: repaired "
+                        << r->repaired << ", reported " << r->reported;
+      }
+    }
+  });
+}
+
+void HostAudit::Stop() {
+  stop_.Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<HostAuditResult> HostAudit::RunOnce() {
+  std::vector<ComputeHost> hosts;
+  SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
+    hosts = ListComputeHosts(w);
+    return absl::OkStatus();
+  }));
+  HostAuditResult result;
+  for (const ComputeHost& host : hosts) {
+    if (host.heartbeat_age_seconds < 0 ||
+        host.heartbeat_age_seconds >= down_after_seconds_ ||
+        host.agent_endpoint.empty()) {
+      continue;
+    }
+    absl::Status s = AuditHost(host, result);
+    if (!s.ok()) {
+      SP_LOG(Info) << "Host audit skipped " << host.hostname << ": "
+                   << s.message();
+    }
+  }
+  return result;
+}
+
+absl::Status HostAudit::AuditHost(const ComputeHost& host,
+                                  HostAuditResult& result) {
+  // The host first, then the database: a server created meanwhile is in the
+  // database and not yet on the host, which is never acted on below.
+  SP_ASSIGN_OR_RETURN(auto state, probe_.GetHostState(host.agent_endpoint));
+  std::map<std::string, Recorded> recorded;
+  SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
+    for (Server& s : ListServersOnHost(w, host.hostname)) {
+      Recorded r;
+      for (const ShareMapping& m : ListShareMappings(w, s.uuid)) {
+        if (m.status == "active") r.active_exports.insert(m.export_location);
+      }
+      r.server = std::move(s);
+      recorded.emplace(r.server.uuid, std::move(r));
+    }
+    return absl::OkStatus();
+  }));
+  ++result.hosts;
+  std::map<std::string, std::string> domains;  // server -> domain state
+  for (const auto& d : state.domains()) {
+    domains[d.server_uuid()] = d.domain_state();
+  }
+  std::map<std::string, int> mounts;  // server -> mount points it uses
+  for (const auto& m : state.mounts()) {
+    for (const auto& u : m.server_uuids()) ++mounts[u];
+  }
+  std::set<std::string> suspects;
+  for (const auto& [uuid, r] : recorded) {
+    if (!r.server.task_state.empty()) continue;  // a workflow owns it
+    const bool running = domains.count(uuid) && domains[uuid] == "running";
+    if (r.server.vm_state == "active" && !running) {
+      suspects.insert(uuid);
+    } else if (r.server.vm_state == "stopped" && running) {
+      SP_LOG(Warning) << "Host audit: server " << uuid
+                      << " is recorded SHUTOFF but its domain runs on "
+                      << host.hostname;
+      Count("reported", "shutoff_server_running");
+      ++result.reported;
+    } else if (r.server.vm_state == "active" &&
+               mounts[uuid] < static_cast<int>(r.active_exports.size())) {
+      SP_LOG(Warning) << "Host audit: server " << uuid << " on "
+                      << host.hostname << " has " << mounts[uuid]
+                      << " mounts for " << r.active_exports.size()
+                      << " active shares";
+      Count("reported", "mount_missing");
+      ++result.reported;
+    }
+  }
+  for (const auto& [uuid, st] : domains) {
+    if (!recorded.count(uuid)) suspects.insert(uuid);
+  }
+  for (const auto& [uuid, n] : mounts) {
+    const bool running = domains.count(uuid) && domains[uuid] == "running";
+    if (!recorded.count(uuid) || !running) suspects.insert(uuid);
+  }
+  for (const std::string& uuid : suspects) {
+    auto repaired = Repair(host, uuid);
+    if (!repaired.ok()) {
+      SP_LOG(Warning) << "Host audit: server " << uuid << " on "
+                      << host.hostname << ": " << repaired.status().message();
+    } else if (*repaired) {
+      ++result.repaired;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
+                                       const std::string& uuid) {
+  SessionLock lock(deps_.db, kServerLockSpace, uuid, /*wait=*/false);
+  SP_RETURN_IF_ERROR(lock.status());
+  if (!lock.held()) return false;  // a workflow has it: next pass
+  std::optional<Server> server;
+  std::vector<ShareMapping> mappings;
+  SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
+    server = GetServer(w, uuid);
+    if (server) mappings = ListShareMappings(w, uuid);
+    return absl::OkStatus();
+  }));
+  SP_ASSIGN_OR_RETURN(auto now,
+                      probe_.GetServerState(host.agent_endpoint, uuid));
+  const bool running = now.domain_state() == "running";
+  const bool has_domain = now.domain_state() != "absent";
+  if (!server || server->host != host.hostname) {
+    if (!has_domain && now.mount_points().empty()) return false;
+    SP_RETURN_IF_ERROR(
+        deps_.agents.DeleteServer(host.agent_endpoint, uuid).status());
+    SP_LOG(Warning) << "Host audit: removed the domain and mounts of server "
+                    << uuid << " from " << host.hostname
+                    << ", where the database has no such server";
+    Count("repaired", "unknown_server");
+    return true;
+  }
+  if (!server->task_state.empty()) return false;
+  if (server->vm_state == "active" && !running) {
+    const std::string reason = absl::StrCat(
+        "The server's domain was found ", now.domain_state(), " on host ",
+        host.hostname, "; recorded as stopped");
+    bool changed = false;
+    SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
+      changed = UpdateServerState(w, uuid, server->version, "stopped", "",
+                                  kShutdown);
+      if (!changed) return absl::OkStatus();
+      for (const ShareMapping& m : mappings) {
+        if (m.status != "active") continue;
+        UpdateShareMappingStatus(w, m.uuid, m.version, "inactive", m.access_id,
+                                 "");
+      }
+      const std::string request_id = NewRequestId();
+      InsertInstanceAction(w, request_id, uuid, "stop", server->project_id,
+                           server->user_id);
+      RecordActionEvent(w, uuid, request_id, "compute_stop_instance",
+                        "Success", reason);
+      return absl::OkStatus();
+    }));
+    if (!changed) return false;
+    SP_LOG(Warning) << "Host audit: server " << uuid << ": " << reason;
+    Count("repaired", "active_server_not_running");
+    if (!now.mount_points().empty()) {
+      SP_RETURN_IF_ERROR(
+          deps_.agents.ReleaseMounts(host.agent_endpoint, uuid).status());
+    }
+    return true;
+  }
+  if (!running && !now.mount_points().empty()) {
+    SP_RETURN_IF_ERROR(
+        deps_.agents.ReleaseMounts(host.agent_endpoint, uuid).status());
+    SP_LOG(Warning) << "Host audit: released the mounts of server " << uuid
+                    << " on " << host.hostname << ", whose domain is "
+                    << now.domain_state();
+    Count("repaired", "mount_without_domain");
+    return true;
+  }
+  return false;
+}
+
+}  // namespace shareplane

@@ -1,0 +1,131 @@
+// The conductor's host audit (conductor/host_audit.h) against real agents
+// on libvirt's test driver, whose domains live in the agent process: a
+// SIGKILL of the agent is a host that lost every guest.
+#include <grpcpp/grpcpp.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/ids.h"
+#include "shareplane/agent/v1/agent.grpc.pb.h"
+#include "tests/support/stack.h"
+
+using namespace shareplane;
+using namespace shareplane::testing;
+using json = nlohmann::json;
+
+namespace {
+
+json Server(Stack& stack, const std::string& id) {
+  HttpResponse r = stack.Api("GET", "/v2.1/servers/" + id);
+  return r.status == 200 ? json::parse(r.body)["server"] : json();
+}
+
+bool StatusIs(Stack& stack, const std::string& id, const std::string& status) {
+  json s = Server(stack, id);
+  return !s.is_null() && s["status"] == status;
+}
+
+std::string CreateActiveServer(Stack& stack) {
+  REQUIRE(stack
+              .Api("POST", "/v2.1/flavors",
+                   R"({"flavor": {"name": "m1.tiny", "ram": 256, "vcpus": 1,
+                       "disk": 1}})",
+                   "admin:admin")
+              .status == 200);
+  HttpResponse c = stack.Api(
+      "POST", "/v2.1/servers",
+      R"({"server": {"name": "vm1", "flavorRef": "m1.tiny", "networks": "none"}})");
+  REQUIRE(c.status == 202);
+  const std::string id = json::parse(c.body)["server"]["id"];
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
+  return id;
+}
+
+void Action(Stack& stack, const std::string& id, const std::string& body) {
+  REQUIRE(stack.Api("POST", "/v2.1/servers/" + id + "/action", body).status ==
+          202);
+}
+
+}  // namespace
+
+TEST_CASE("a server whose host lost its domain is recorded SHUTOFF",
+          "[integration][e2e]") {
+  Stack stack("[conductor]\nhost_audit_interval = 1\n");
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  const std::string id = CreateActiveServer(stack);
+  Action(stack, id, R"({"os-stop": null})");
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "SHUTOFF"); }));
+  const std::string share = stack.CreateShare();
+  REQUIRE(stack
+              .Api("POST", "/v2.1/servers/" + id + "/shares",
+                   json{{"share", {{"share_id", share}}}}.dump())
+              .status == 201);
+  REQUIRE(WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+  Action(stack, id, R"({"os-start": null})");
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
+  REQUIRE(stack.ShareStatus(id, share) == "active");
+
+  // The host goes down hard and comes back without its guests.
+  stack.KillCompute();
+  stack.StartCompute();
+  INFO(stack.Logs());
+  REQUIRE(stack.HostState().domains_size() == 0);
+  // The audit notices: the server is SHUTOFF, its share inactive, and its
+  // actions say why; a start brings it all back.
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "SHUTOFF"); }));
+  CHECK(stack.ShareStatus(id, share) == "inactive");
+  json actions = json::parse(
+      stack.Api("GET", "/v2.1/servers/" + id + "/os-instance-actions").body);
+  REQUIRE(actions["instanceActions"].size() >= 1);
+  CHECK(actions["instanceActions"][0]["action"] == "stop");
+  Action(stack, id, R"({"os-start": null})");
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
+  CHECK(stack.ShareStatus(id, share) == "active");
+  agent::v1::HostState host = stack.HostState();
+  REQUIRE(host.domains_size() == 1);
+  CHECK(host.domains(0).domain_state() == "running");
+  REQUIRE(host.mounts_size() == 1);
+  CHECK(host.mounts(0).server_uuids(0) == id);
+}
+
+TEST_CASE("the host audit removes a domain the database does not know",
+          "[integration][e2e]") {
+  Stack stack("[conductor]\nhost_audit_interval = 1\n");
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  const std::string known = CreateActiveServer(stack);
+  // A domain and a mount left by a server the database has no record of
+  // (a crash between two steps of a delete).
+  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
+      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  const std::string stray = NewUuid();
+  agent::v1::PowerOnRequest req;
+  req.mutable_spec()->set_server_uuid(stray);
+  req.mutable_spec()->set_vcpus(1);
+  req.mutable_spec()->set_memory_mb(128);
+  auto* fs = req.mutable_spec()->add_filesystems();
+  fs->set_share_id("s1");
+  fs->set_export_location("192.0.2.1:/shares/stray");
+  fs->set_tag("stray");
+  fs->set_share_proto("NFS");
+  grpc::ClientContext ctx;
+  agent::v1::PowerReply reply;
+  REQUIRE(stub->PowerOn(&ctx, req, &reply).ok());
+  REQUIRE(stack.HostState().domains_size() == 2);
+  INFO(stack.Logs());
+  REQUIRE(WaitUntil([&] {
+    agent::v1::HostState h = stack.HostState();
+    return h.domains_size() == 1 && h.mounts_size() == 0;
+  }));
+  agent::v1::HostState h = stack.HostState();
+  CHECK(h.domains(0).server_uuid() == known);
+  CHECK(h.domains(0).domain_state() == "running");
+  // The known server was left alone.
+  CHECK(StatusIs(stack, known, "ACTIVE"));
+}
