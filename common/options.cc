@@ -150,8 +150,10 @@ const std::vector<OptionDoc>& AllOptions() {
        "Milliseconds before a failed or deferred task runs again."},
       {"conductor", "conductor", "heartbeat_interval", "10",
        "Seconds between agent heartbeats (told to agents)."},
-      {"conductor", "conductor", "agent_timeout", "60",
-       "Seconds an agent call may take."},
+      {"conductor", "conductor", "agent_timeout", "90",
+       "Seconds an agent call may take; must exceed every host's "
+       "[compute] shutdown_timeout + 5 (hosts whose stops take longer are "
+       "refused at registration)."},
       {"conductor", "conductor", "agent_retry_timeout", "30",
        "Seconds to keep calling an agent that cannot be reached (a restart) "
        "before the call fails."},
@@ -162,6 +164,11 @@ const std::vector<OptionDoc>& AllOptions() {
        "Seconds after which an unmoving workflow is queued again."},
       {"conductor", "conductor", "orphan_rule_age", "<reconcile_stale_after>",
        "Seconds after which a locked rule no attachment uses is reported."},
+      {"conductor", "conductor", "host_audit_interval", "60",
+       "Seconds between audits of what each host runs and mounts against "
+       "the database; 0: none."},
+      {"conductor", "conductor", "host_audit_timeout", "10",
+       "Seconds the host audit waits for an agent's answer."},
       // compute.conf
       {"compute", "compute", "listen", "0.0.0.0",
        "Address of the agent (gRPC)."},

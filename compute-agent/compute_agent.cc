@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/ops.h"
+#include "compute-agent/call_scope.h"
 #include "compute-agent/host_facts.h"
 #include "compute-agent/mount_manager.h"
 #include "compute-agent/server_driver.h"
@@ -39,6 +40,7 @@ absl::StatusOr<agentpb::HostFacts> CollectFacts(Hypervisor& hv,
   f.set_hypervisor_version(VersionString(info->hypervisor_version));
   f.set_memory_mb(info->memory_mb);
   f.set_vcpus(info->vcpus);
+  f.set_stop_budget_seconds(settings.stop_budget_seconds);
   return f;
 }
 
@@ -72,77 +74,109 @@ grpc::Status Answer(absl::StatusOr<T> result, T* reply) {
   return grpc::Status::OK;
 }
 
+// The call's cancellation and deadline for the code below the handler.
+class GrpcCallScope : public CallScope {
+ public:
+  explicit GrpcCallScope(grpc::ServerContext* ctx)
+      : CallScope([ctx] { return ctx->IsCancelled(); }, SteadyDeadline(ctx)) {}
+
+ private:
+  static std::chrono::steady_clock::time_point SteadyDeadline(
+      grpc::ServerContext* ctx) {
+    const auto deadline = ctx->deadline();
+    if (deadline == std::chrono::system_clock::time_point::max()) {
+      return std::chrono::steady_clock::time_point::max();
+    }
+    const auto left = deadline - std::chrono::system_clock::now();
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+  }
+};
+
 class AgentService final : public agentpb::ComputeAgent::Service {
  public:
   AgentService(Hypervisor& hv, SettingsBox& settings, ServerDriver& driver)
       : hv_(hv), settings_(settings), driver_(driver) {}
 
-  grpc::Status PowerOn(grpc::ServerContext*, const agentpb::PowerOnRequest* req,
+  grpc::Status PowerOn(grpc::ServerContext* ctx, const agentpb::PowerOnRequest* req,
                        agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.PowerOn(req->spec()), reply);
   }
-  grpc::Status PowerOff(grpc::ServerContext*,
+  grpc::Status PowerOff(grpc::ServerContext* ctx,
                         const agentpb::PowerOffRequest* req,
                         agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.PowerOff(req->server_uuid()), reply);
   }
-  grpc::Status Reboot(grpc::ServerContext*, const agentpb::RebootRequest* req,
+  grpc::Status Reboot(grpc::ServerContext* ctx, const agentpb::RebootRequest* req,
                       agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.Reboot(req->spec(), req->hard()), reply);
   }
-  grpc::Status DeleteServer(grpc::ServerContext*,
+  grpc::Status DeleteServer(grpc::ServerContext* ctx,
                             const agentpb::DeleteServerRequest* req,
                             agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.Delete(req->server_uuid()), reply);
   }
-  grpc::Status EnsureMount(grpc::ServerContext*,
+  grpc::Status EnsureMount(grpc::ServerContext* ctx,
                            const agentpb::EnsureMountRequest* req,
                            agentpb::EnsureMountReply* reply) override {
+    GrpcCallScope scope(ctx);
     auto point = driver_.EnsureMount(req->server_uuid(), req->filesystem());
     if (!point.ok()) return ToGrpc(point.status());
     reply->set_mount_point(*point);
     return grpc::Status::OK;
   }
-  grpc::Status ReleaseMounts(grpc::ServerContext*,
+  grpc::Status ReleaseMounts(grpc::ServerContext* ctx,
                              const agentpb::ServerRequest* req,
                              agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.ReleaseMounts(req->server_uuid()), reply);
   }
-  grpc::Status DefineServer(grpc::ServerContext*,
+  grpc::Status DefineServer(grpc::ServerContext* ctx,
                             const agentpb::DefineServerRequest* req,
                             agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.Define(req->spec()), reply);
   }
-  grpc::Status StartServer(grpc::ServerContext*,
+  grpc::Status StartServer(grpc::ServerContext* ctx,
                            const agentpb::ServerRequest* req,
                            agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.Start(req->server_uuid()), reply);
   }
-  grpc::Status StopServer(grpc::ServerContext*,
+  grpc::Status StopServer(grpc::ServerContext* ctx,
                           const agentpb::ServerRequest* req,
                           agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.Stop(req->server_uuid()), reply);
   }
-  grpc::Status UndefineServer(grpc::ServerContext*,
+  grpc::Status UndefineServer(grpc::ServerContext* ctx,
                               const agentpb::ServerRequest* req,
                               agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.Undefine(req->server_uuid()), reply);
   }
-  grpc::Status GetServerState(grpc::ServerContext*,
+  grpc::Status GetServerState(grpc::ServerContext* ctx,
                               const agentpb::ServerRequest* req,
                               agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.State(req->server_uuid()), reply);
   }
 
-  grpc::Status GetHostState(grpc::ServerContext*,
+  grpc::Status GetHostState(grpc::ServerContext* ctx,
                             const agentpb::GetHostStateRequest*,
                             agentpb::HostState* reply) override {
+    GrpcCallScope scope(ctx);
     return Answer(driver_.HostState(), reply);
   }
 
-  grpc::Status GetHostFacts(grpc::ServerContext*,
+  grpc::Status GetHostFacts(grpc::ServerContext* ctx,
                             const agentpb::GetHostFactsRequest*,
                             agentpb::HostFacts* reply) override {
+    GrpcCallScope scope(ctx);
     HostSettings settings = settings_.Get();
     if (settings.hostname.empty()) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "agent is starting");
@@ -262,7 +296,11 @@ struct ComputeAgent::Parts {
         s = stub->Heartbeat(&ctx, req, &reply);
         if (s.error_code() == grpc::StatusCode::NOT_FOUND) registered = false;
       }
-      if (!s.ok() && !logged) {
+      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+        // The conductor refuses this host as configured: say so every time.
+        SP_LOG(Error) << "The conductor refused this host: "
+                      << s.error_message();
+      } else if (!s.ok() && !logged) {
         SP_LOG(Warning) << "Conductor registry: " << s.error_message()
                         << "; retrying";
       }

@@ -22,6 +22,8 @@ struct HostSettings {
   // [libvirt] virtiofsd_path, else what QEMU's vhost-user descriptors name
   // (FindVirtiofsd).
   std::string virtiofsd_path;
+  // [compute] shutdown_timeout + kStopReserve (hypervisor.h).
+  int stop_budget_seconds = 65;
 };
 
 // Reads [DEFAULT] host/my_ip, [compute] storage_ip, [libvirt] ...; the agent

@@ -24,6 +24,10 @@ struct HypervisorInfo {
 
 std::string VersionString(unsigned long v);
 
+// What a stop keeps back from its caller's deadline for the destroy, the
+// release of mounts and the answer: the graceful shutdown gets the rest.
+inline constexpr std::chrono::seconds kStopReserve{5};
+
 enum class DomainState { kAbsent, kShutoff, kRunning };
 const char* DomainStateName(DomainState s);
 

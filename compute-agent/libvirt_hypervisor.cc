@@ -1,10 +1,12 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "compute-agent/call_scope.h"
 #include "compute-agent/hypervisor.h"
 
 namespace shareplane {
@@ -135,13 +137,25 @@ absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
   auto active = IsActive(d.ptr);
   if (!active.ok()) return active.status();
   if (!*active) return absl::OkStatus();
-  // Graceful first: the guest gets `shutdown_timeout_` to power off. The
-  // connection lock is not held while waiting.
-  if (shutdown_timeout_.count() > 0 && virDomainShutdown(d.ptr) == 0) {
-    const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout_;
+  // Graceful first: the guest gets `shutdown_timeout_` to power off, cut
+  // so that the destroy and the caller's remaining steps still fit in the
+  // caller's deadline (kStopReserve before it). The connection lock is not
+  // held while waiting. A caller that gives up ends the wait: the guest
+  // keeps its shutdown request, and the caller asks for the state.
+  const auto now = std::chrono::steady_clock::now();
+  auto deadline = now + shutdown_timeout_;
+  const auto call_deadline = CallDeadline();
+  if (call_deadline - now < shutdown_timeout_ + kStopReserve) {
+    deadline = std::max(now, call_deadline - kStopReserve);
+  }
+  if (deadline > now && virDomainShutdown(d.ptr) == 0) {
     lock.unlock();
     while (std::chrono::steady_clock::now() < deadline &&
            virDomainIsActive(d.ptr) != 0) {
+      if (CallCancelled()) {
+        return absl::CancelledError(absl::StrCat(
+            "The caller gave up while domain ", name, " was shutting down"));
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     lock.lock();
@@ -152,7 +166,10 @@ absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
       return absl::OkStatus();
     }
     SP_LOG(Warning) << "Domain " << name << " still running after "
-                    << shutdown_timeout_.count() << " ms; destroying it";
+                    << std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - now)
+                           .count()
+                    << " ms; destroying it";
   }
   if (virDomainDestroy(d.ptr) < 0 && virDomainIsActive(d.ptr) != 0) {
     return LibvirtError("virDomainDestroy");

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "compute-agent/call_scope.h"
 #include "common/status.h"
 
 namespace shareplane {
@@ -353,18 +354,38 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOffLocked(
 
 ServerDriver::ServerLock::ServerLock(ServerDriver& driver,
                                      const std::string& uuid)
-    : mu_(driver.MutexOf(uuid)), lock_(*mu_) {}
+    : mu_(driver.MutexOf(uuid)) {
+  while (!mu_->try_lock_for(std::chrono::milliseconds(50))) {
+    if (CallCancelled()) {
+      status_ = absl::CancelledError(absl::StrCat(
+          "The caller gave up while server ", uuid, " was busy"));
+    } else if (std::chrono::steady_clock::now() >= CallDeadline()) {
+      status_ = absl::DeadlineExceededError(absl::StrCat(
+          "Server ", uuid, " stayed busy with another call until the deadline"));
+    } else {
+      continue;
+    }
+    mu_.reset();
+    return;
+  }
+}
 
-std::shared_ptr<std::mutex> ServerDriver::MutexOf(const std::string& uuid) {
+ServerDriver::ServerLock::~ServerLock() {
+  if (mu_) mu_->unlock();
+}
+
+std::shared_ptr<std::timed_mutex> ServerDriver::MutexOf(
+    const std::string& uuid) {
   std::lock_guard<std::mutex> lock(locks_mu_);
   auto& mu = locks_[uuid];
-  if (!mu) mu = std::make_shared<std::mutex>();
+  if (!mu) mu = std::make_shared<std::timed_mutex>();
   return mu;
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOn(
     const agent::v1::ServerSpec& spec) {
   ServerLock lock(*this, spec.server_uuid());
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   return PowerOnLocked(spec);
 }
@@ -372,6 +393,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOn(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOff(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   return PowerOffLocked(uuid);
 }
@@ -379,6 +401,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOff(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reboot(
     const agent::v1::ServerSpec& spec, bool hard) {
   ServerLock lock(*this, spec.server_uuid());
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   if (!hard) {
     auto state = hypervisor_.GetDomainState(DomainName(spec.server_uuid()));
@@ -396,6 +419,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reboot(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   auto off = PowerOffLocked(uuid);
   if (!off.ok()) return off.status();
@@ -407,6 +431,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
 absl::StatusOr<std::string> ServerDriver::EnsureMount(
     const std::string& uuid, const agent::v1::Filesystem& fs) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   auto point = mounts_.Acquire(uuid, {fs.export_location(), fs.share_proto(),
                                       fs.cephx_id(), fs.cephx_key()});
@@ -421,6 +446,7 @@ absl::StatusOr<std::string> ServerDriver::EnsureMount(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::ReleaseMounts(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   SP_RETURN_IF_ERROR(mounts_.ReleaseServer(uuid));
   return Reply(uuid);
@@ -429,6 +455,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::ReleaseMounts(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
     const agent::v1::ServerSpec& spec) {
   ServerLock lock(*this, spec.server_uuid());
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   const std::string& uuid = spec.server_uuid();
   const std::vector<std::string> held = mounts_.MountPointsOf(uuid);
@@ -453,6 +480,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Start(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   SP_ASSIGN_OR_RETURN(DomainState state,
                       hypervisor_.GetDomainState(DomainName(uuid)));
@@ -469,6 +497,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Start(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Stop(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   SP_RETURN_IF_ERROR(hypervisor_.StopDomain(DomainName(uuid)));
   return Reply(uuid);
@@ -477,6 +506,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Stop(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Undefine(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
   SP_RETURN_IF_ERROR(hypervisor_.UndefineDomain(DomainName(uuid)));
   return Reply(uuid);
@@ -485,6 +515,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Undefine(
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::State(
     const std::string& uuid) {
   ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
   return Reply(uuid);
 }
 

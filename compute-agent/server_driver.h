@@ -123,15 +123,19 @@ class ServerDriver {
 
   // One lifecycle operation at a time per server; different servers run
   // side by side (a guest that ignores ACPI delays only its own stop).
+  // A call that waits for another call of the same server gives up when
+  // its caller cancels or its deadline passes (call_scope.h): status().
   class ServerLock {
    public:
     ServerLock(ServerDriver& driver, const std::string& uuid);
+    ~ServerLock();
+    const absl::Status& status() const { return status_; }
 
    private:
-    std::shared_ptr<std::mutex> mu_;
-    std::lock_guard<std::mutex> lock_;
+    std::shared_ptr<std::timed_mutex> mu_;
+    absl::Status status_;
   };
-  std::shared_ptr<std::mutex> MutexOf(const std::string& uuid);
+  std::shared_ptr<std::timed_mutex> MutexOf(const std::string& uuid);
   absl::Status CheckRecovered() const;
 
   Hypervisor& hypervisor_;
@@ -140,7 +144,8 @@ class ServerDriver {
   std::atomic<bool> recovered_{true};  // false while Recover has not succeeded
   std::mutex locks_mu_;
   // One entry per server this host has seen (a few bytes each).
-  std::map<std::string, std::shared_ptr<std::mutex>> locks_;  // by locks_mu_
+  std::map<std::string, std::shared_ptr<std::timed_mutex>>
+      locks_;  // by locks_mu_
 };
 
 }  // namespace shareplane

@@ -33,7 +33,8 @@ bool ValidTrait(const std::string& t) {
 
 class RegistryService final : public agentpb::AgentRegistry::Service {
  public:
-  RegistryService(Database& db, int interval) : db_(db), interval_(interval) {}
+  RegistryService(Database& db, int interval, int agent_timeout)
+      : db_(db), interval_(interval), agent_timeout_(agent_timeout) {}
 
   grpc::Status Register(grpc::ServerContext*,
                         const agentpb::RegisterRequest* req,
@@ -44,6 +45,17 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           "hostname, storage_ip and agent_endpoint are required");
+    }
+    if (agent_timeout_ > 0 && f.stop_budget_seconds() >= agent_timeout_) {
+      return grpc::Status(
+          grpc::StatusCode::FAILED_PRECONDITION,
+          absl::StrCat("Host ", f.hostname(), " may take up to ",
+                       f.stop_budget_seconds(),
+                       " s to stop a server ([compute] shutdown_timeout + 5 "
+                       "s), but the conductor waits ",
+                       agent_timeout_,
+                       " s for an agent ([conductor] agent_timeout): raise "
+                       "agent_timeout above it or lower shutdown_timeout"));
     }
     ComputeHost h;
     h.hostname = f.hostname();
@@ -97,6 +109,7 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
  private:
   Database& db_;
   int interval_;
+  int agent_timeout_;
 };
 
 }  // namespace
@@ -105,13 +118,14 @@ struct AgentRegistryServer::Impl {
   RegistryService service;
   std::unique_ptr<grpc::Server> server;
   GrpcTls tls;
-  Impl(Database& db, int interval, GrpcTls t)
-      : service(db, interval), tls(std::move(t)) {}
+  Impl(Database& db, int interval, GrpcTls t, int agent_timeout)
+      : service(db, interval, agent_timeout), tls(std::move(t)) {}
 };
 
 AgentRegistryServer::AgentRegistryServer(Database& db, int interval,
-                                         GrpcTls tls)
-    : impl_(std::make_unique<Impl>(db, interval, std::move(tls))) {}
+                                         GrpcTls tls, int agent_timeout)
+    : impl_(std::make_unique<Impl>(db, interval, std::move(tls),
+                                   agent_timeout)) {}
 AgentRegistryServer::~AgentRegistryServer() { Stop(); }
 
 absl::StatusOr<int> AgentRegistryServer::Start(const std::string& host,

@@ -14,8 +14,11 @@ namespace shareplane {
 
 class AgentRegistryServer {
  public:
+  // A host whose stops may take `agent_timeout_seconds` or longer
+  // (HostFacts.stop_budget_seconds) is refused: its stops would be
+  // recorded as failed while it still performs them. 0: not checked.
   AgentRegistryServer(Database& db, int heartbeat_interval_seconds,
-                      GrpcTls tls = {});
+                      GrpcTls tls = {}, int agent_timeout_seconds = 0);
   ~AgentRegistryServer();
 
   // Serves on host:port (0 picks a free port); returns the bound port.

@@ -156,7 +156,7 @@ struct ConductorService::Parts {
   static int StaleAfter(const Config& c) {
     return c.GetInt("conductor", "reconcile_stale_after",
                     2 * c.GetInt("manila", "access_rule_timeout", 60) +
-                        c.GetInt("conductor", "agent_timeout", 60));
+                        c.GetInt("conductor", "agent_timeout", 90));
   }
 
   explicit Parts(const Config& c)
@@ -164,7 +164,7 @@ struct ConductorService::Parts {
         db(DatabaseOptionsFrom(c)),
         keystone(ManilaKeystoneFrom(c)),
         manila(ManilaOptionsFrom(c, keystone.get())),
-        agents(std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 60)),
+        agents(std::chrono::seconds(c.GetInt("conductor", "agent_timeout", 90)),
                GrpcTlsFrom(c),
                std::chrono::seconds(
                    c.GetInt("conductor", "agent_retry_timeout", 30))),
@@ -172,7 +172,7 @@ struct ConductorService::Parts {
              WorkflowOptionsFrom(c, keystone != nullptr), agents},
         dispatcher(deps),
         registry(db, c.GetInt("conductor", "heartbeat_interval", 10),
-                 GrpcTlsFrom(c)),
+                 GrpcTlsFrom(c), c.GetInt("conductor", "agent_timeout", 90)),
         publisher(AmqpOptionsFrom(c)),
         relay(db, publisher),
         reconciler(db, TaskQueueFrom(c),

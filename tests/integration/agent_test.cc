@@ -233,3 +233,24 @@ TEST_CASE("every agent RPC works step by step on libvirt's test driver",
   CHECK(refused.error_message().find("Refusing export location") !=
         std::string::npos);
 }
+
+TEST_CASE("a host whose stops outlast the conductor's agent_timeout is refused",
+          "[integration][e2e]") {
+  // shutdown_timeout 60 + 5 s reserve against a conductor that waits 30 s:
+  // every slow stop would be recorded failed while the host still did it.
+  Stack stack("[conductor]\nagent_timeout = 30\n[compute]\nshutdown_timeout = 60\n");
+  stack.StartConductor();
+  CHECK_THROWS(stack.StartCompute());
+  const std::string logs = stack.Logs();
+  CHECK_THAT(logs, Catch::Contains("The conductor refused this host: Host hv1 "
+                                   "may take up to 65 s to stop a server"));
+  CHECK_THAT(logs, Catch::Contains("[conductor] agent_timeout"));
+  std::optional<ComputeHost> host;
+  REQUIRE(stack.db()
+              .Transact([&](pqxx::work& w) {
+                host = GetComputeHost(w, "hv1");
+                return absl::OkStatus();
+              })
+              .ok());
+  CHECK_FALSE(host.has_value());
+}

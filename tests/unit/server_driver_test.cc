@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "compute-agent/call_scope.h"
 
 using namespace shareplane;
 
@@ -308,6 +309,19 @@ TEST_CASE("a guest that ignores ACPI delays only its own server's calls",
   CHECK(on.ok());
   CHECK(driver.State(b)->domain_state() == "running");
   CHECK(driver.PowerOff(b).ok());
+  // A call for A waits for A's stop, but no longer than its caller: past
+  // the caller's deadline, or once the caller hung up, it gives up.
+  {
+    CallScope scope(nullptr, std::chrono::steady_clock::now() +
+                                 std::chrono::milliseconds(200));
+    auto late = driver.PowerOn(Spec(a, {{"192.0.2.1:/a", "a"}}));
+    CHECK(late.status().code() == absl::StatusCode::kDeadlineExceeded);
+  }
+  {
+    CallScope scope([] { return true; },  // the caller has hung up
+                    std::chrono::steady_clock::time_point::max());
+    CHECK(driver.State(a).status().code() == absl::StatusCode::kCancelled);
+  }
   {
     std::lock_guard<std::mutex> lock(hv.mu);
     CHECK_FALSE(hv.released);  // A is still stopping throughout
