@@ -266,9 +266,12 @@ HttpResponse ServersApi::Delete(const RequestContext& ctx,
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, id, true));
     SP_RETURN_IF_ERROR(deps_.policy.Enforce("os_compute_api:servers:delete",
                                             ctx, server.project_id));
-    if (server.task_state == "deleting") return absl::OkStatus();
-    UpdateServerState(w, server.uuid, server.version, server.vm_state,
-                      "deleting", server.power_state);
+    // A delete of a server being deleted gets its own action and task, as
+    // in Nova: its action ends with an event once the server is gone.
+    if (server.task_state != "deleting") {
+      UpdateServerState(w, server.uuid, server.version, server.vm_state,
+                        "deleting", server.power_state);
+    }
     InsertInstanceAction(w, ctx.request_id, server.uuid, "delete",
                          ctx.project_id, ctx.user_id);
     taskpb::Task task;
@@ -342,6 +345,12 @@ HttpResponse ServersApi::Action(const RequestContext& ctx,
       }
       task_state = hard ? "rebooting_hard" : "rebooting";
       kind = taskpb::TASK_KIND_REBOOT_SERVER;
+    }
+    // A server that was never placed (ERROR at create) has no host to act
+    // on: Nova's check_instance_host (InstanceNotReady).
+    if (server.host.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Instance ", server.uuid, " is not ready"));
     }
     // Starting (or rebooting into) a server needs its host's agent.
     if (op != "stop") {

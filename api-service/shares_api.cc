@@ -255,8 +255,11 @@ HttpResponse SharesApi::Detach(const RequestContext& ctx,
     }
     SP_RETURN_IF_ERROR(CheckNoTaskState("delete share", server));
     SP_ASSIGN_OR_RETURN(ShareMapping m, LoadMapping(w, server, share_id));
-    if (m.status == "detaching") return absl::OkStatus();  // already queued
-    if (!UpdateShareMappingStatus(w, m.uuid, m.version, "detaching", "", "")) {
+    // A detach already under way gets one more task, as Nova sends one
+    // more deny_share: the request has its own action, which ends with an
+    // event when the detach is done (the workflow is idempotent).
+    if (m.status != "detaching" &&
+        !UpdateShareMappingStatus(w, m.uuid, m.version, "detaching", "", "")) {
       return absl::AbortedError("share mapping changed concurrently");
     }
     InsertInstanceAction(w, ctx.request_id, server.uuid, "detach_share",

@@ -31,7 +31,8 @@ struct Armed {
 std::set<std::string> Names(const char* env) {
   std::set<std::string> out;
   if (env == nullptr) return out;
-  for (absl::string_view name : absl::StrSplit(env, ',', absl::SkipWhitespace())) {
+  for (absl::string_view name :
+       absl::StrSplit(env, ',', absl::SkipWhitespace())) {
     out.emplace(name);
   }
   return out;
@@ -60,7 +61,8 @@ void Pause(Armed& a, const std::string& name) {
   std::ofstream(dir / (name + ".reached")) << "reached\n";
   SP_LOG(Warning) << "Test point " << name << " reached: paused until "
                   << (dir / (name + ".go")).string() << " exists";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(5);
   std::error_code ec;
   while (!fs::exists(dir / (name + ".go"), ec) &&
          std::chrono::steady_clock::now() < deadline) {
@@ -76,7 +78,8 @@ void TestPoint(absl::string_view name) {
   if (!a.any()) return;
   const std::string n(name);
   if (a.crash.count(n)) {
-    SP_LOG(Warning) << "Crash point " << name << " reached: killing this process";
+    SP_LOG(Warning) << "Crash point " << name
+                    << " reached: killing this process";
     raise(SIGKILL);
   }
   if (a.pause.count(n)) Pause(a, n);

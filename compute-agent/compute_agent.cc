@@ -89,7 +89,8 @@ class GrpcCallScope : public CallScope {
     }
     const auto left = deadline - std::chrono::system_clock::now();
     return std::chrono::steady_clock::now() +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+               left);
   }
 };
 
@@ -98,7 +99,8 @@ class AgentService final : public agentpb::ComputeAgent::Service {
   AgentService(Hypervisor& hv, SettingsBox& settings, ServerDriver& driver)
       : hv_(hv), settings_(settings), driver_(driver) {}
 
-  grpc::Status PowerOn(grpc::ServerContext* ctx, const agentpb::PowerOnRequest* req,
+  grpc::Status PowerOn(grpc::ServerContext* ctx,
+                       const agentpb::PowerOnRequest* req,
                        agentpb::PowerReply* reply) override {
     GrpcCallScope scope(ctx);
     return Answer(driver_.PowerOn(req->spec()), reply);
@@ -109,7 +111,8 @@ class AgentService final : public agentpb::ComputeAgent::Service {
     GrpcCallScope scope(ctx);
     return Answer(driver_.PowerOff(req->server_uuid()), reply);
   }
-  grpc::Status Reboot(grpc::ServerContext* ctx, const agentpb::RebootRequest* req,
+  grpc::Status Reboot(grpc::ServerContext* ctx,
+                      const agentpb::RebootRequest* req,
                       agentpb::PowerReply* reply) override {
     GrpcCallScope scope(ctx);
     return Answer(driver_.Reboot(req->spec(), req->hard()), reply);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/test_point.h"
 #include "compute-agent/call_scope.h"
 #include "compute-agent/hypervisor.h"
 
@@ -150,6 +151,8 @@ absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
   }
   if (deadline > now && virDomainShutdown(d.ptr) == 0) {
     lock.unlock();
+    // Where a test holds a guest that takes its time (or ignores ACPI).
+    TestPoint("stop.guest_shutting_down");
     while (std::chrono::steady_clock::now() < deadline &&
            virDomainIsActive(d.ptr) != 0) {
       if (CallCancelled()) {

@@ -7,8 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "compute-agent/call_scope.h"
 #include "common/status.h"
+#include "compute-agent/call_scope.h"
 
 namespace shareplane {
 namespace {
@@ -355,16 +355,23 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOffLocked(
 ServerDriver::ServerLock::ServerLock(ServerDriver& driver,
                                      const std::string& uuid)
     : mu_(driver.MutexOf(uuid)) {
-  while (!mu_->try_lock_for(std::chrono::milliseconds(50))) {
+  bool locked = false;
+  while (true) {
+    locked = mu_->try_lock_for(std::chrono::milliseconds(50));
+    // A call whose caller is gone does nothing, also once it has the lock
+    // (an agent that was stopped or stalled finds such calls waiting).
     if (CallCancelled()) {
-      status_ = absl::CancelledError(absl::StrCat(
-          "The caller gave up while server ", uuid, " was busy"));
+      status_ = absl::CancelledError(
+          absl::StrCat("The caller gave up on this call for server ", uuid));
     } else if (std::chrono::steady_clock::now() >= CallDeadline()) {
       status_ = absl::DeadlineExceededError(absl::StrCat(
-          "Server ", uuid, " stayed busy with another call until the deadline"));
+          "The call for server ", uuid, " reached its deadline before it ran"));
+    } else if (locked) {
+      return;
     } else {
       continue;
     }
+    if (locked) mu_->unlock();
     mu_.reset();
     return;
   }
@@ -512,10 +519,10 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Undefine(
   return Reply(uuid);
 }
 
+// Without the server's lock: the conductor asks while a call it gave up on
+// may still hold it (a long stop), and must get an answer.
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::State(
     const std::string& uuid) {
-  ServerLock lock(*this, uuid);
-  SP_RETURN_IF_ERROR(lock.status());
   return Reply(uuid);
 }
 

@@ -1,9 +1,9 @@
 // Attach: grant the server's host access to the share in Manila (locked
 // rule), wait for it to be active, then mark the mapping inactive.
 #include "absl/strings/str_cat.h"
-#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/test_point.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
 
@@ -146,18 +146,34 @@ absl::Status RecordOvertaken(WorkflowDeps& deps, const task::v1::Task& task) {
   });
 }
 
+// An attach that finds its mapping final without having finished it
+// (another task put it in error, e.g. a failed delete of the server; or a
+// redelivery after it was done) ends its action with the mapping's state.
+absl::Status RecordSettled(WorkflowDeps& deps, const task::v1::Task& task,
+                           const ShareMapping& m) {
+  return deps.db.Transact([&](pqxx::work& w) {
+    RecordActionEventOnce(w, task.server_uuid(), task.request_id(),
+                          "compute_attach_share",
+                          m.status == "error" ? "Error" : "Success",
+                          m.status == "error" ? m.error_message : "");
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
 
 absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   Loaded l;
   bool skip = false, overtaken = false;
+  std::optional<ShareMapping> settled;
   std::string load_error;
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
     auto m = GetShareMapping(w, task.mapping_uuid());
     if (!m || m->status != "attaching") {
-      // Done before (a redelivery), or detached since.
+      // Done before (a redelivery), detached since, or put in error.
       skip = true;
       overtaken = !m || m->status == "detaching";
+      if (!overtaken) settled = m;
       return absl::OkStatus();
     }
     l.mapping = *m;
@@ -178,7 +194,8 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (skip) {
     SP_LOG(Info) << "Attach of mapping " << task.mapping_uuid()
                  << " has nothing left to do";
-    return overtaken ? RecordOvertaken(deps, task) : absl::OkStatus();
+    return overtaken ? RecordOvertaken(deps, task)
+                     : RecordSettled(deps, task, *settled);
   }
   if (!load_error.empty()) {
     return Finish(deps, task, l.mapping, "error", "", load_error);

@@ -1,13 +1,44 @@
 // Detach: revoke the host's access rule unless another mapping still relies
 // on it (NFS: same host; CephFS: anywhere), then delete the mapping.
 #include "absl/strings/str_cat.h"
-#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/test_point.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
+
+namespace {
+
+// A detach whose mapping is gone (a delete of the server detached it, or a
+// redelivery after it was done) still ends its action with an event.
+absl::Status RecordAlreadyDetached(WorkflowDeps& deps,
+                                   const task::v1::Task& task) {
+  return deps.db.Transact([&](pqxx::work& w) {
+    RecordActionEventOnce(w, task.server_uuid(), task.request_id(),
+                          "compute_detach_share", "Success",
+                          "The share was no longer attached.");
+    return absl::OkStatus();
+  });
+}
+
+// A detach that finds its mapping no longer detaching (another task put it
+// in error, e.g. a failed delete of its server) ends with that outcome.
+absl::Status RecordSettled(WorkflowDeps& deps, const task::v1::Task& task,
+                           const ShareMapping& m) {
+  return deps.db.Transact([&](pqxx::work& w) {
+    RecordActionEventOnce(
+        w, task.server_uuid(), task.request_id(), "compute_detach_share",
+        "Error",
+        m.status == "error" && !m.error_message.empty()
+            ? m.error_message
+            : absl::StrCat("The share's attachment is ", m.status, " now."));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace
 
 absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   std::optional<ShareMapping> m;
@@ -19,7 +50,8 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     return absl::OkStatus();
   }));
-  if (!m || m->status != "detaching") return absl::OkStatus();  // done
+  if (!m) return RecordAlreadyDetached(deps, task);
+  if (m->status != "detaching") return RecordSettled(deps, task, *m);
   TestPoint("detach.notified");
   // Serialize with attaches of the same share deciding on the same rule;
   // the decision is read again under the lock, Manila called outside any
@@ -34,7 +66,8 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
     if (server && !server->host.empty()) host = GetComputeHost(w, server->host);
     return absl::OkStatus();
   }));
-  if (!m || m->status != "detaching") return absl::OkStatus();
+  if (!m) return RecordAlreadyDetached(deps, task);
+  if (m->status != "detaching") return RecordSettled(deps, task, *m);
   std::string failure;
   if (host) {
     SP_RETURN_IF_ERROR(share_lock.Verify());
@@ -48,24 +81,35 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   // The decision held only while the lock did: else run the task again.
   SP_RETURN_IF_ERROR(share_lock.Verify());
   absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
-    if (!failure.empty()) {
-      if (UpdateShareMappingStatus(w, m->uuid, m->version, "error", "",
-                                   failure)) {
-        RecordActionEvent(w, m->server_uuid, task.request_id(),
-                          "compute_detach_share", "Error", failure);
-        Notify(w, deps.options.notifications, "instance.share_detach.error",
-               task, m->share_id, failure);
+    const bool done = failure.empty()
+                          ? DeleteShareMapping(w, m->uuid, m->version)
+                          : UpdateShareMappingStatus(w, m->uuid, m->version,
+                                                     "error", "", failure);
+    if (!done) {
+      // Lost a race: gone means detached by another request; changed
+      // otherwise, so decide again from what it is now.
+      if (!GetShareMapping(w, m->uuid)) {
+        RecordActionEventOnce(w, m->server_uuid, task.request_id(),
+                              "compute_detach_share", "Success",
+                              "The share was no longer attached.");
+        return absl::OkStatus();
       }
+      return absl::AbortedError(
+          "The mapping changed while detaching; the task runs again");
+    }
+    if (!failure.empty()) {
+      RecordActionEvent(w, m->server_uuid, task.request_id(),
+                        "compute_detach_share", "Error", failure);
+      Notify(w, deps.options.notifications, "instance.share_detach.error", task,
+             m->share_id, failure);
       return absl::OkStatus();
     }
-    if (DeleteShareMapping(w, m->uuid, m->version)) {
-      RecordActionEvent(w, m->server_uuid, task.request_id(),
-                        "compute_detach_share", "Success", "");
-      Notify(w, deps.options.notifications, "instance.share_detach.end", task,
-             m->share_id, "");
-      SP_LOG(Info) << "Share " << m->share_id << " detached from server "
-                   << m->server_uuid;
-    }
+    RecordActionEvent(w, m->server_uuid, task.request_id(),
+                      "compute_detach_share", "Success", "");
+    Notify(w, deps.options.notifications, "instance.share_detach.end", task,
+           m->share_id, "");
+    SP_LOG(Info) << "Share " << m->share_id << " detached from server "
+                 << m->server_uuid;
     return absl::OkStatus();
   });
   if (s.ok()) TestPoint("detach.recorded");

@@ -171,13 +171,13 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
   }
   if (!server->task_state.empty()) return false;
   if (server->vm_state == "active" && !running) {
-    const std::string reason = absl::StrCat(
-        "The server's domain was found ", now.domain_state(), " on host ",
-        host.hostname, "; recorded as stopped");
+    const std::string reason =
+        absl::StrCat("The server's domain was found ", now.domain_state(),
+                     " on host ", host.hostname, "; recorded as stopped");
     bool changed = false;
     SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
-      changed = UpdateServerState(w, uuid, server->version, "stopped", "",
-                                  kShutdown);
+      changed =
+          UpdateServerState(w, uuid, server->version, "stopped", "", kShutdown);
       if (!changed) return absl::OkStatus();
       for (const ShareMapping& m : mappings) {
         if (m.status != "active") continue;
@@ -187,8 +187,8 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
       const std::string request_id = NewRequestId();
       InsertInstanceAction(w, request_id, uuid, "stop", server->project_id,
                            server->user_id);
-      RecordActionEvent(w, uuid, request_id, "compute_stop_instance",
-                        "Success", reason);
+      RecordActionEvent(w, uuid, request_id, "compute_stop_instance", "Success",
+                        reason);
       return absl::OkStatus();
     }));
     if (!changed) return false;

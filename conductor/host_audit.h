@@ -30,9 +30,9 @@
 namespace shareplane {
 
 struct HostAuditResult {
-  int hosts = 0;      // up hosts whose agent answered
-  int repaired = 0;   // servers or mounts put right
-  int reported = 0;   // mismatches left to an operator
+  int hosts = 0;     // up hosts whose agent answered
+  int repaired = 0;  // servers or mounts put right
+  int reported = 0;  // mismatches left to an operator
 };
 
 class HostAudit {

@@ -2,9 +2,9 @@
 // driving the host's agent and moving the server and its share mappings
 // through their states (spec/SHARES.md sections 2 and 5).
 #include "absl/strings/str_cat.h"
-#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/test_point.h"
 #include "conductor/agent_client.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
@@ -23,14 +23,32 @@ struct Loaded {
 };
 
 // Loads the server if its task_state is `expected_task_state`; nullopt when
-// there is nothing to do (state moved on: a redelivered task).
+// there is nothing to do: a redelivered task (its event is there), or a
+// request another one overtook (a delete during a stop), whose action then
+// gets `event` saying so.
 absl::StatusOr<std::optional<Loaded>> Load(WorkflowDeps& deps,
                                            const task::v1::Task& task,
-                                           const std::string& expected) {
+                                           const std::string& expected,
+                                           const std::string& event) {
   std::optional<Loaded> out;
   absl::Status s = deps.db.Transact([&](pqxx::work& w) {
     auto server = GetServer(w, task.server_uuid());
-    if (!server || server->task_state != expected) return absl::OkStatus();
+    if (!server && expected == "deleting") {
+      // A second delete, or a redelivery: what it asked for holds.
+      RecordActionEventOnce(w, task.server_uuid(), task.request_id(), event,
+                            "Success", "The server was already deleted.");
+      return absl::OkStatus();
+    }
+    if (!server || server->task_state != expected) {
+      RecordActionEventOnce(
+          w, task.server_uuid(), task.request_id(), event, "Error",
+          server ? absl::StrCat("Overtaken: the server is ", server->vm_state,
+                                server->task_state.empty()
+                                    ? ""
+                                    : " (" + server->task_state + ")")
+                 : "Overtaken: the server was deleted");
+      return absl::OkStatus();
+    }
     auto host =
         server->host.empty() ? std::nullopt : GetComputeHost(w, server->host);
     auto flavor = GetFlavor(w, server->flavor_id);
@@ -97,8 +115,22 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
   return deps.db.Transact([&](pqxx::work& w) {
     if (!UpdateServerState(w, l.server.uuid, l.server.version, vm_state, "",
                            power_state)) {
-      SP_LOG(Info) << "Server " << l.server.uuid
-                   << " changed meanwhile; leaving it as it is";
+      // Another request took the server over (a delete during a stop):
+      // its state is that request's to set, but this one still ends with
+      // an event saying what it did.
+      auto now = GetServer(w, l.server.uuid);
+      const std::string then =
+          now ? absl::StrCat(now->vm_state, now->task_state.empty()
+                                                ? ""
+                                                : " (" + now->task_state + ")")
+              : "deleted";
+      SP_LOG(Info) << "Server " << l.server.uuid << " changed meanwhile (now "
+                   << then << "); leaving it as it is";
+      RecordActionEventOnce(
+          w, l.server.uuid, task.request_id(), event,
+          error.empty() ? "Success" : "Error",
+          absl::StrCat(error, error.empty() ? "" : "; ",
+                       "the server was taken over meanwhile (now ", then, ")"));
       return absl::OkStatus();
     }
     for (const ShareMapping& m : l.mappings) {
@@ -137,7 +169,7 @@ absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
                          const std::set<std::string>& shares,
                          const std::string& event, bool reboot, bool hard,
                          const std::string& notification = "") {
-  auto loaded = Load(deps, task, task_state);
+  auto loaded = Load(deps, task, task_state, event);
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
@@ -190,7 +222,7 @@ absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task) {
 }
 
 absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
-  auto loaded = Load(deps, task, "powering-off");
+  auto loaded = Load(deps, task, "powering-off", "compute_stop_instance");
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
@@ -211,7 +243,7 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
 }
 
 absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
-  auto loaded = Load(deps, task, "deleting");
+  auto loaded = Load(deps, task, "deleting", "compute_terminate");
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;

@@ -1,9 +1,9 @@
 #include "conductor/workflow.h"
 
 #include "absl/strings/match.h"
-#include "common/test_point.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/test_point.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {

@@ -238,7 +238,8 @@ TEST_CASE("a host whose stops outlast the conductor's agent_timeout is refused",
           "[integration][e2e]") {
   // shutdown_timeout 60 + 5 s reserve against a conductor that waits 30 s:
   // every slow stop would be recorded failed while the host still did it.
-  Stack stack("[conductor]\nagent_timeout = 30\n[compute]\nshutdown_timeout = 60\n");
+  Stack stack(
+      "[conductor]\nagent_timeout = 30\n[compute]\nshutdown_timeout = 60\n");
   stack.StartConductor();
   CHECK_THROWS(stack.StartCompute());
   const std::string logs = stack.Logs();

@@ -64,7 +64,8 @@ TEST_CASE("a server whose host lost its domain is recorded SHUTOFF",
               .Api("POST", "/v2.1/servers/" + id + "/shares",
                    json{{"share", {{"share_id", share}}}}.dump())
               .status == 201);
-  REQUIRE(WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+  REQUIRE(
+      WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
   Action(stack, id, R"({"os-start": null})");
   REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
   REQUIRE(stack.ShareStatus(id, share) == "active");

@@ -33,12 +33,12 @@ std::vector<std::pair<std::string, std::string>> Events(
     Stack& stack, const std::string& server, const std::string& request_id) {
   std::vector<std::pair<std::string, std::string>> out;
   absl::Status s = stack.db().Transact([&](pqxx::work& w) {
-    for (const auto& row : w.exec_params(
-             "SELECT e.event, coalesce(e.result, '') FROM "
-             "instance_action_events e JOIN instance_actions a ON "
-             "a.id = e.action_id WHERE a.server_uuid = $1 AND "
-             "a.request_id = $2",
-             server, request_id)) {
+    for (const auto& row :
+         w.exec_params("SELECT e.event, coalesce(e.result, '') FROM "
+                       "instance_action_events e JOIN instance_actions a ON "
+                       "a.id = e.action_id WHERE a.server_uuid = $1 AND "
+                       "a.request_id = $2",
+                       server, request_id)) {
       out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
     }
     return absl::OkStatus();
@@ -71,8 +71,9 @@ class Paused {
     Action(R"({"os-stop": null})");
     REQUIRE(WaitUntil([&] { return StatusIs(stack_, server_, "SHUTOFF"); }));
     attached_ = stack_.CreateShare();
-    REQUIRE(stack_.Api("POST", base() + "/shares", AttachBody(attached_))
-                .status == 201);
+    REQUIRE(
+        stack_.Api("POST", base() + "/shares", AttachBody(attached_)).status ==
+        201);
     REQUIRE(WaitUntil(
         [&] { return stack_.ShareStatus(server_, attached_) == "inactive"; }));
     stack_.StopConductor();
@@ -93,8 +94,7 @@ class Paused {
   void Resume() { stack_.Resume(point_); }
   // Attaches `share` (201) and waits until the conductor is paused.
   HttpResponse AttachAndPause(const std::string& share) {
-    HttpResponse a =
-        stack_.Api("POST", base() + "/shares", AttachBody(share));
+    HttpResponse a = stack_.Api("POST", base() + "/shares", AttachBody(share));
     REQUIRE(a.status == 201);
     WaitPaused();
     return a;
@@ -121,8 +121,7 @@ TEST_CASE("share requests while a start or hard reboot runs are 409",
     p.Action(action);
     p.WaitPaused();
     // The start has reached the conductor and is on its way to the host.
-    HttpResponse r =
-        stack.Api("POST", p.base() + "/shares", AttachBody(other));
+    HttpResponse r = stack.Api("POST", p.base() + "/shares", AttachBody(other));
     CHECK(r.status == 409);
     CHECK_THAT(r.body, Catch::Contains("while it is in task_state"));
     r = stack.Api("DELETE", p.base() + "/shares/" + p.attached());
@@ -149,12 +148,9 @@ TEST_CASE("an attach while a delete runs is 409 and leaves nothing",
   p.WaitPaused();
   HttpResponse r = stack.Api("POST", p.base() + "/shares", AttachBody(other));
   CHECK(r.status == 409);
-  CHECK_THAT(r.body,
-             Catch::Contains("while it is in task_state deleting"));
+  CHECK_THAT(r.body, Catch::Contains("while it is in task_state deleting"));
   p.Resume();
-  REQUIRE(WaitUntil([&] {
-    return stack.Api("GET", p.base()).status == 404;
-  }));
+  REQUIRE(WaitUntil([&] { return stack.Api("GET", p.base()).status == 404; }));
   INFO(stack.Logs());
   REQUIRE(WaitUntil([&] { return stack.ManilaRules(p.attached()).empty(); }));
   CHECK(stack.ManilaLocks(p.attached()).empty());
@@ -173,9 +169,7 @@ TEST_CASE("a delete during an attach's grant ends both with nothing left",
   REQUIRE(stack.Api("DELETE", p.base()).status == 204);
   p.Resume();
   INFO(stack.Logs());
-  REQUIRE(WaitUntil([&] {
-    return stack.Api("GET", p.base()).status == 404;
-  }));
+  REQUIRE(WaitUntil([&] { return stack.Api("GET", p.base()).status == 404; }));
   REQUIRE(WaitUntil([&] {
     return stack.ManilaRules(share).empty() &&
            stack.ManilaRules(p.attached()).empty();
@@ -183,8 +177,7 @@ TEST_CASE("a delete during an attach's grant ends both with nothing left",
   CHECK(stack.ManilaLocks(share).empty());
   CHECK(stack.MountPoints().empty());
   // The accepted attach says how it ended.
-  auto events =
-      Events(stack, p.server(), a.Header("x-openstack-request-id"));
+  auto events = Events(stack, p.server(), a.Header("x-openstack-request-id"));
   REQUIRE(events.size() == 1);
   CHECK(events[0].first == "compute_attach_share");
 }
@@ -199,16 +192,16 @@ TEST_CASE("a detach during an attach's grant: both end, with events",
   REQUIRE(d.status == 200);
   p.Resume();
   INFO(stack.Logs());
-  REQUIRE(WaitUntil([&] { return stack.ShareStatus(p.server(), share).empty(); }));
+  REQUIRE(
+      WaitUntil([&] { return stack.ShareStatus(p.server(), share).empty(); }));
   REQUIRE(WaitUntil([&] { return stack.ManilaRules(share).empty(); }));
   CHECK(stack.ManilaLocks(share).empty());
   // The attach lost the race and says so; the detach succeeded.
   auto attach_events =
       Events(stack, p.server(), a.Header("x-openstack-request-id"));
   REQUIRE(attach_events.size() == 1);
-  CHECK(attach_events[0] ==
-        std::make_pair(std::string("compute_attach_share"),
-                       std::string("Error")));
+  CHECK(attach_events[0] == std::make_pair(std::string("compute_attach_share"),
+                                           std::string("Error")));
   REQUIRE(WaitUntil([&] {
     auto e = Events(stack, p.server(), d.Header("x-openstack-request-id"));
     return e.size() == 1 && e[0].second == "Success";

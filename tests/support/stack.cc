@@ -36,8 +36,7 @@ Stack::Stack(std::string extra_config)
   extra_config_ = std::move(extra_config);
   config_path_ = WriteConfig(Config());
   apis_[0] = Daemon{api_port_, grpc_port_, metadata_port_, 0, nullptr};
-  computes_["hv1"] =
-      Daemon{compute_port_, 0, 0, compute_ops_port_, nullptr};
+  computes_["hv1"] = Daemon{compute_port_, 0, 0, compute_ops_port_, nullptr};
 }
 
 Stack::~Stack() {
@@ -229,13 +228,8 @@ void Stack::KillApi(int index) {
 
 void Stack::StartConductor(const std::string& crash_at,
                            const std::string& pause_at) {
-  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> env = PauseEnv(pause_at);
   if (!crash_at.empty()) env["SHAREPLANE_CRASH_AT"] = crash_at;
-  if (!pause_at.empty()) {
-    if (pause_dir_.empty()) pause_dir_ = NewTempDir("pause");
-    env["SHAREPLANE_PAUSE_AT"] = pause_at;
-    env["SHAREPLANE_PAUSE_DIR"] = pause_dir_;
-  }
   conductor_ = std::make_unique<Process>(
       "conductor",
       std::vector<std::string>{BinaryPath("conductor/shareplane-conductor"),
@@ -246,6 +240,16 @@ void Stack::StartConductor(const std::string& crash_at,
       })) {
     throw std::runtime_error("conductor did not start:\n" + conductor_->Log());
   }
+}
+
+std::map<std::string, std::string> Stack::PauseEnv(
+    const std::string& pause_at) {
+  std::map<std::string, std::string> env;
+  if (pause_at.empty()) return env;
+  if (pause_dir_.empty()) pause_dir_ = NewTempDir("pause");
+  env["SHAREPLANE_PAUSE_AT"] = pause_at;
+  env["SHAREPLANE_PAUSE_DIR"] = pause_dir_;
+  return env;
 }
 
 void Stack::KillConductor() {
@@ -264,26 +268,24 @@ void Stack::Resume(const std::string& point) {
   std::ofstream(pause_dir_ + "/" + point + ".go") << "go\n";
 }
 
-void Stack::StartCompute(const std::string& host) {
+void Stack::StartCompute(const std::string& host, const std::string& pause_at) {
   Daemon& d = ComputeHostDaemon(host);
   std::vector<std::string> argv = {
       BinaryPath("compute-agent/shareplane-compute"), "--config-file",
       config_path_};
   if (host != "hv1") {
     const bool numbered = std::isdigit(host.back()) != 0;
-    argv.insert(
-        argv.end(),
-        {absl::StrCat("--host=", host),
-         absl::StrCat("--compute.listen_port=", d.port),
-         absl::StrCat("--compute.ops_listen_port=", d.ops_port),
-         absl::StrCat("--compute.storage_ip=192.0.2.",
-                      numbered ? 9 + (host.back() - '0') : 99),
-         absl::StrCat("--compute.mount_base=/tmp/", queue_, "-", host,
-                      "-mnt")});
+    argv.insert(argv.end(),
+                {absl::StrCat("--host=", host),
+                 absl::StrCat("--compute.listen_port=", d.port),
+                 absl::StrCat("--compute.ops_listen_port=", d.ops_port),
+                 absl::StrCat("--compute.storage_ip=192.0.2.",
+                              numbered ? 9 + (host.back() - '0') : 99),
+                 absl::StrCat("--compute.mount_base=/tmp/", queue_, "-", host,
+                              "-mnt")});
   }
-  d.process = std::make_unique<Process>(host == "hv1" ? "compute"
-                                                      : "compute-" + host,
-                                        argv);
+  d.process = std::make_unique<Process>(
+      host == "hv1" ? "compute" : "compute-" + host, argv, PauseEnv(pause_at));
   bool registered = WaitUntil([&] {
     std::optional<ComputeHost> h;
     (void)db().Transact([&](pqxx::work& w) {

@@ -43,7 +43,9 @@ class Stack {
   void Resume(const std::string& point);
   // Registers `host` ("hv<N>", storage ip 192.0.2.<9+N>) through the
   // conductor; each host has its own ports and mount base.
-  void StartCompute(const std::string& host = "hv1");
+  // With `pause_at`, the agent stops at those test points until Resume.
+  void StartCompute(const std::string& host = "hv1",
+                    const std::string& pause_at = "");
   void StopConductor() { conductor_.reset(); }
   void KillConductor();
   // Stops the compute agent (SIGTERM, waits); StartCompute starts it again
@@ -134,6 +136,7 @@ class Stack {
   std::string extra_config_;
   std::string config_path_;
   std::string pause_dir_;
+  std::map<std::string, std::string> PauseEnv(const std::string& pause_at);
   std::unique_ptr<Process> emulator_, conductor_;
   std::map<int, Daemon> apis_;
   std::map<std::string, Daemon> computes_;

@@ -90,6 +90,15 @@ void TestServices::RestartRabbitMq() const {
   }
 }
 
+void TestServices::RestartPostgres() const {
+  Process restart("restart-postgres", {SourcePath("tests/support/services"),
+                                       "restart-postgres", services_dir});
+  if (!WaitUntil([&] { return !restart.running(); },
+                 std::chrono::seconds(120))) {
+    throw std::runtime_error("PostgreSQL restart timed out");
+  }
+}
+
 namespace {
 void RunServices(const std::string& command, const std::string& dir,
                  bool keystone = false) {

@@ -33,6 +33,8 @@ struct TestServices {
   static const TestServices& Get();
   // Stops and starts the broker (same port). Blocks until it is up again.
   void RestartRabbitMq() const;
+  // A fast stop (every session cut) and a start of PostgreSQL, same port.
+  void RestartPostgres() const;
 };
 
 // For programs outside CTest (benchmarks): starts PostgreSQL and RabbitMQ

@@ -1,0 +1,599 @@
+// The chaos campaign: the whole stack as processes (the Manila emulator, two
+// API instances, a conductor, three compute agents on libvirt's test
+// driver) under a mixed workload of attach, detach, start, stop, reboot,
+// create and delete over tens of servers, while one fault at a time, then
+// several at once, is injected. After each phase the faults are healed and
+// the invariants are checked against the database, Manila and the hosts
+// until they hold or a deadline passes:
+//
+//   I1 every share mapping is final (inactive, active or error); an active
+//      one is on an ACTIVE server; a SHUTOFF server has none active
+//   I2 every mapping not in error has its host's rule in Manila, active
+//   I3 every locked rule in Manila serves a mapping on a server of its host
+//   I4 every mount on a host has users, and each is a server running there
+//   I5 every ACTIVE server's domain runs on its host, every running domain
+//      is an ACTIVE server of that host, every active share is mounted
+//   I6 every accepted request (2xx) ended with an event in its action
+//
+//   shareplane-chaos [--phase-seconds N] [--servers N] [--seed N]
+//                    [--table FILE]
+//
+// Prints one table row per phase (fault, operations accepted, refused,
+// invariant violations) and exits 1 when any phase has a violation. Needs
+// the test services (tests/support/services start DIR; SHAREPLANE_TEST_ENV
+// names DIR/env). It restarts RabbitMQ and PostgreSQL: run it alone.
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/store.h"
+#include "tests/support/stack.h"
+
+namespace shareplane::testing {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const std::vector<std::string> kHosts = {"hv1", "hv2", "hv3"};
+
+struct Options {
+  int phase_seconds = 6;
+  int servers = 24;
+  int shares = 10;
+  int clients = 4;
+  unsigned seed = 20261201;
+  std::string table;
+};
+
+// An accepted request the campaign must see ended.
+struct Accepted {
+  std::string server;
+  std::string request_id;
+  std::string op;
+};
+
+struct PhaseCount {
+  std::atomic<int> accepted{0};
+  std::atomic<int> refused{0};  // 4xx, 5xx, or no answer (a killed API)
+};
+
+class Campaign {
+ public:
+  explicit Campaign(const Options& o)
+      : options_(o),
+        stack_(
+            "[conductor]\n"
+            "host_audit_interval = 2\nhost_audit_timeout = 3\n"
+            "reconcile_interval = 2\nreconcile_stale_after = 15\n"
+            "agent_timeout = 10\nagent_retry_timeout = 8\n"
+            "task_retry_delay_ms = 200\nmax_task_failures = 30\n"
+            "[compute]\nshutdown_timeout = 2\n"
+            "[manila]\naccess_rule_timeout = 8\n"),
+        rng_(o.seed) {}
+
+  int Run() {
+    Start();
+    std::vector<std::pair<std::string, std::function<void()>>> phases = {
+        {"none", [] {}},
+        {"SIGKILL conductor",
+         [&] {
+           stack_.KillConductor();
+           stack_.StartConductor();
+         }},
+        {"SIGKILL one of two APIs",
+         [&] {
+           stack_.KillApi(1);
+           Sleep(1000);
+           stack_.StartApi(1);
+         }},
+        {"SIGKILL agent (host loses its guests)",
+         [&] {
+           stack_.KillCompute("hv2");
+           stack_.StartCompute("hv2");
+         }},
+        {"RabbitMQ restart", [] { TestServices::Get().RestartRabbitMq(); }},
+        {"PostgreSQL restart", [] { TestServices::Get().RestartPostgres(); }},
+        {"Manila 5xx burst",
+         [&] { Faults(R"({"fail_next": 25, "fail_status": 503})"); }},
+        {"Manila latency spike (1.5 s)",
+         [&] {
+           Faults(R"({"latency_ms": 1500})");
+           Sleep(options_.phase_seconds * 500);
+           Faults(R"({"latency_ms": 0})");
+         }},
+        {"stuck rules",
+         [&] {
+           Faults(R"({"rules": "stuck"})");
+           Sleep(options_.phase_seconds * 500);
+           Faults(R"({"rules": "normal"})");
+         }},
+        {"guest that ignores ACPI (12 s stop)",
+         [&] {
+           stack_.StopCompute("hv3");
+           stack_.StartCompute("hv3", "stop.guest_shutting_down");
+           // Held past the conductor's agent_timeout (10 s).
+           if (stack_.WaitPaused("stop.guest_shutting_down")) Sleep(12000);
+           stack_.Resume("stop.guest_shutting_down");
+         }},
+        {"agent stalls (SIGSTOP 12 s)",
+         [&] {
+           stack_.SuspendCompute("hv1");
+           Sleep(12000);
+           stack_.ResumeCompute("hv1");
+         }},
+        {"combined: conductor and agent SIGKILL, Manila 5xx",
+         [&] {
+           Faults(R"({"fail_next": 15, "fail_status": 500})");
+           stack_.KillConductor();
+           stack_.KillCompute("hv3");
+           Sleep(500);
+           stack_.StartCompute("hv3");
+           stack_.StartConductor();
+         }},
+    };
+    Row("fault", "operations", "refused", "violations", "settled in");
+    int failed = 0;
+    for (auto& [name, inject] : phases) {
+      const int v = Phase(name, inject);
+      if (v != 0) ++failed;
+    }
+    if (!options_.table.empty()) std::ofstream(options_.table) << table_.str();
+    return failed == 0 ? 0 : 1;
+  }
+
+ private:
+  void Start() {
+    stack_.StartEmulator(30);
+    stack_.StartConductor();
+    for (const auto& h : kHosts) stack_.StartCompute(h);
+    stack_.StartApi(0);
+    stack_.StartApi(1);
+    HttpResponse f =
+        stack_.Api("POST", "/v2.1/flavors",
+                   R"({"flavor": {"name": "m1.tiny", "ram": 64, "vcpus": 1,
+                       "disk": 1}})",
+                   "admin:admin");
+    if (f.status != 200) throw std::runtime_error("flavor: " + f.body);
+    for (int i = 0; i < options_.shares; ++i) {
+      shares_.push_back(stack_.CreateShare());
+    }
+    for (int i = 0; i < options_.servers; ++i) CreateServer(nullptr);
+    if (!Settle(Clock::now() + std::chrono::seconds(120))) {
+      throw std::runtime_error("the servers did not settle:\n" + stack_.Logs());
+    }
+  }
+
+  static void Sleep(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+
+  void Faults(const std::string& body) {
+    (void)stack_.ManilaAdmin("POST", "/_emulator/faults", body);
+  }
+
+  unsigned Random(unsigned n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::uniform_int_distribution<unsigned>(0, n - 1)(rng_);
+  }
+
+  // A request through either API instance; a killed one gives no answer
+  // (status 0).
+  HttpResponse Call(const std::string& method, const std::string& path,
+                    const std::string& body = "") {
+    try {
+      return stack_.ApiAt(static_cast<int>(Random(2)), method, path, body);
+    } catch (const std::exception&) {
+      return HttpResponse{0, {}, ""};
+    }
+  }
+
+  void Count(PhaseCount* count, const HttpResponse& r,
+             const std::string& server, const std::string& op) {
+    if (r.status >= 200 && r.status < 300) {
+      if (count) ++count->accepted;
+      std::lock_guard<std::mutex> lock(mu_);
+      accepted_.push_back({server, r.Header("x-openstack-request-id"), op});
+    } else if (count) {
+      ++count->refused;
+    }
+  }
+
+  void CreateServer(PhaseCount* count) {
+    HttpResponse r = Call("POST", "/v2.1/servers",
+                          json{{"server",
+                                {{"name", absl::StrCat("chaos-", ++created_)},
+                                 {"flavorRef", "m1.tiny"},
+                                 {"networks", "none"}}}}
+                              .dump());
+    std::string id;
+    if (r.status == 202) {
+      id = json::parse(r.body)["server"]["id"];
+      std::lock_guard<std::mutex> lock(mu_);
+      servers_.push_back(id);
+    }
+    Count(count, r, id, "create");
+  }
+
+  std::string AnyServer() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (servers_.empty()) return "";
+    return servers_[std::uniform_int_distribution<size_t>(
+        0, servers_.size() - 1)(rng_)];
+  }
+
+  void OneOperation(PhaseCount& count) {
+    const std::string server = AnyServer();
+    if (server.empty()) return;
+    const std::string base = "/v2.1/servers/" + server;
+    const unsigned dice = Random(100);
+    if (dice < 30) {
+      const std::string share = shares_[Random(shares_.size())];
+      Count(&count,
+            Call("POST", base + "/shares",
+                 json{{"share", {{"share_id", share}}}}.dump()),
+            server, "attach");
+    } else if (dice < 48) {
+      HttpResponse list = Call("GET", base + "/shares");
+      if (list.status != 200) {
+        ++count.refused;
+        return;
+      }
+      json shares = json::parse(list.body)["shares"];
+      if (shares.empty()) return;
+      const std::string share = shares[Random(shares.size())]["share_id"];
+      Count(&count, Call("DELETE", base + "/shares/" + share), server,
+            "detach");
+    } else if (dice < 63) {
+      Count(&count, Call("POST", base + "/action", R"({"os-start": null})"),
+            server, "start");
+    } else if (dice < 78) {
+      Count(&count, Call("POST", base + "/action", R"({"os-stop": null})"),
+            server, "stop");
+    } else if (dice < 90) {
+      Count(&count,
+            Call("POST", base + "/action",
+                 Random(2) ? R"({"reboot": {"type": "HARD"}})"
+                           : R"({"reboot": {"type": "SOFT"}})"),
+            server, "reboot");
+    } else {
+      HttpResponse d = Call("DELETE", base);
+      Count(&count, d, server, "delete");
+      if (d.status == 204) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          servers_.erase(std::find(servers_.begin(), servers_.end(), server));
+        }
+        CreateServer(&count);
+      }
+    }
+  }
+
+  int Phase(const std::string& name, const std::function<void()>& inject) {
+    PhaseCount count;
+    {
+      // I6 looks at this phase's requests (the last phase settled).
+      std::lock_guard<std::mutex> lock(mu_);
+      accepted_.clear();
+    }
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < options_.clients; ++i) {
+      // Each client thinks 20-80 ms between requests, as users and
+      // tools do; without it a few clients queue more work per second than
+      // two cores can finish.
+      clients.emplace_back([&] {
+        while (!stop) {
+          OneOperation(count);
+          Sleep(20 + static_cast<int>(Random(60)));
+        }
+      });
+    }
+    const auto start = Clock::now();
+    Sleep(options_.phase_seconds * 300);
+    try {
+      inject();
+    } catch (const std::exception& e) {
+      std::cerr << "chaos: injecting '" << name << "': " << e.what() << "\n";
+    }
+    std::this_thread::sleep_until(start +
+                                  std::chrono::seconds(options_.phase_seconds));
+    stop = true;
+    for (auto& t : clients) t.join();
+    // Heal whatever is left and let the system finish what it accepted.
+    Faults(R"({"latency_ms": 0, "fail_next": 0, "rules": "normal"})");
+    const auto healed = Clock::now();
+    std::vector<std::string> violations;
+    const auto deadline = healed + std::chrono::seconds(120);
+    while (true) {
+      violations.clear();
+      if (!Settle(deadline)) {
+        violations.push_back("not settled by the deadline: " + Busy());
+      }
+      Check(violations);
+      if (violations.empty() || Clock::now() > deadline) break;
+      Sleep(1000);
+    }
+    const auto settled =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - healed)
+            .count();
+    Row(name, std::to_string(count.accepted), std::to_string(count.refused),
+        std::to_string(violations.size()), absl::StrCat(settled, " s"));
+    for (const auto& v : violations) std::cerr << "  violation: " << v << "\n";
+    if (!violations.empty()) {
+      std::ofstream("chaos-logs.txt", std::ios::app) << "==== " << name << "\n"
+                                                     << stack_.Logs();
+    }
+    return static_cast<int>(violations.size());
+  }
+
+  void Row(const std::string& a, const std::string& b, const std::string& c,
+           const std::string& d, const std::string& e) {
+    const std::string line =
+        absl::StrCat("| ", a, " | ", b, " | ", c, " | ", d, " | ", e, " |\n");
+    std::cout << line << std::flush;
+    table_ << line;
+  }
+
+  // What keeps the system from settling, for the report.
+  std::string Busy() {
+    std::vector<std::string> out;
+    (void)stack_.db().Transact([&](pqxx::work& w) {
+      for (const auto& row :
+           w.exec("SELECT uuid::text, task_state FROM servers WHERE deleted_at "
+                  "IS NULL AND task_state IS NOT NULL LIMIT 5")) {
+        out.push_back(absl::StrCat("server ", row[0].as<std::string>(), " ",
+                                   row[1].as<std::string>()));
+      }
+      for (const auto& row : w.exec(
+               "SELECT uuid::text, status FROM share_mappings WHERE status IN "
+               "('attaching', 'detaching') LIMIT 5")) {
+        out.push_back(absl::StrCat("mapping ", row[0].as<std::string>(), " ",
+                                   row[1].as<std::string>()));
+      }
+      return absl::OkStatus();
+    });
+    return absl::StrJoin(out, ", ");
+  }
+
+  // No server with a task and no mapping attaching or detaching.
+  bool Settle(Clock::time_point deadline) {
+    while (true) {
+      int busy = -1;
+      (void)stack_.db().Transact([&](pqxx::work& w) {
+        busy = w.exec(
+                    "SELECT (SELECT count(*) FROM servers WHERE deleted_at IS "
+                    "NULL AND task_state IS NOT NULL) + (SELECT count(*) FROM "
+                    "share_mappings WHERE status IN ('attaching', "
+                    "'detaching'))")[0][0]
+                   .as<int>();
+        return absl::OkStatus();
+      });
+      if (busy == 0) return true;
+      if (Clock::now() >= deadline) return false;
+      Sleep(200);
+    }
+  }
+
+  void Check(std::vector<std::string>& v) {
+    std::vector<Server> servers;
+    std::map<std::string, std::vector<ShareMapping>> mappings;
+    std::map<std::string, std::string> storage_ip;  // host -> ip
+    absl::Status s = stack_.db().Transact([&](pqxx::work& w) {
+      servers = ListServers(w, "");
+      for (const Server& sv : servers) {
+        mappings[sv.uuid] = ListShareMappings(w, sv.uuid);
+      }
+      for (const ComputeHost& h : ListComputeHosts(w)) {
+        storage_ip[h.hostname] = h.storage_ip;
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) {
+      v.push_back(absl::StrCat("database: ", s.message()));
+      return;
+    }
+    std::map<std::string, agent::v1::HostState> hosts;
+    for (const auto& h : kHosts) {
+      try {
+        hosts[h] = stack_.HostState(h);
+      } catch (const std::exception& e) {
+        v.push_back(e.what());
+        return;
+      }
+    }
+    std::map<std::string, const Server*> by_uuid;
+    for (const Server& sv : servers) by_uuid[sv.uuid] = &sv;
+    // I1, I5 (server side)
+    std::map<std::string, std::map<std::string, std::string>> domains;
+    std::map<std::string, std::map<std::string, int>> mounts_of;
+    for (const auto& [h, st] : hosts) {
+      for (const auto& d : st.domains()) {
+        domains[h][d.server_uuid()] = d.domain_state();
+      }
+      for (const auto& m : st.mounts()) {
+        // I4
+        if (m.server_uuids().empty()) {
+          v.push_back(absl::StrCat("I4 mount ", m.mount_point(), " on ", h,
+                                   " has no user"));
+        }
+        for (const auto& u : m.server_uuids()) {
+          ++mounts_of[h][u];
+          auto it = by_uuid.find(u);
+          if (it == by_uuid.end() || it->second->host != h ||
+              !domains[h].count(u) || domains[h][u] != "running") {
+            v.push_back(absl::StrCat("I4 mount ", m.mount_point(), " on ", h,
+                                     " used by ", u,
+                                     ", which does not run there"));
+          }
+        }
+      }
+    }
+    for (const Server& sv : servers) {
+      const std::string dom = domains[sv.host].count(sv.uuid)
+                                  ? domains[sv.host][sv.uuid]
+                                  : "absent";
+      if (sv.vm_state == "active" && dom != "running") {
+        v.push_back(absl::StrCat("I5 server ", sv.uuid,
+                                 " ACTIVE but its domain on ", sv.host, " is ",
+                                 dom));
+      }
+      int active = 0;
+      std::set<std::string> active_exports;
+      for (const ShareMapping& m : mappings[sv.uuid]) {
+        if (m.status != "inactive" && m.status != "active" &&
+            m.status != "error") {
+          v.push_back(absl::StrCat("I1 mapping ", m.uuid, " is ", m.status));
+        }
+        if (m.status == "active") {
+          ++active;
+          active_exports.insert(m.export_location);
+          if (sv.vm_state != "active") {
+            v.push_back(absl::StrCat("I1 mapping ", m.uuid,
+                                     " active on a server in ", sv.vm_state));
+          }
+        }
+      }
+      if (sv.vm_state == "active" &&
+          mounts_of[sv.host][sv.uuid] <
+              static_cast<int>(active_exports.size())) {
+        v.push_back(absl::StrCat("I5 server ", sv.uuid, " has ", active,
+                                 " active shares but ",
+                                 mounts_of[sv.host][sv.uuid], " mounts"));
+      }
+    }
+    for (const auto& [h, ds] : domains) {
+      for (const auto& [u, st] : ds) {
+        // An ERROR server's domain may run (a hard reboot sorts it out);
+        // a SHUTOFF, deleted or elsewhere placed one must not.
+        auto it = by_uuid.find(u);
+        if (st == "running" && (it == by_uuid.end() || it->second->host != h ||
+                                it->second->vm_state == "stopped")) {
+          v.push_back(absl::StrCat("I5 domain of ", u, " runs on ", h,
+                                   " but the server is not running there"));
+        }
+      }
+    }
+    // I2, I3
+    std::set<std::string> rule_ids;
+    for (const std::string& share : shares_) {
+      json rules;
+      try {
+        rules = stack_.ManilaRules(share);
+      } catch (const std::exception& e) {
+        v.push_back(absl::StrCat("Manila: ", e.what()));
+        return;
+      }
+      std::map<std::string, std::string> rule_state;  // ip -> state
+      for (const auto& r : rules) {
+        rule_state[r.value("access_to", "")] = r.value("state", "");
+        rule_ids.insert(r.value("id", ""));
+      }
+      std::set<std::string> needed, allowed;
+      for (const Server& sv : servers) {
+        for (const ShareMapping& m : mappings[sv.uuid]) {
+          if (m.share_id != share) continue;
+          allowed.insert(storage_ip[sv.host]);
+          if (m.status != "error") needed.insert(storage_ip[sv.host]);
+        }
+      }
+      for (const std::string& ip : needed) {
+        if (rule_state[ip] != "active") {
+          v.push_back(absl::StrCat("I2 share ", share,
+                                   " has no active rule for ", ip, " (",
+                                   rule_state[ip], ")"));
+        }
+      }
+      for (const auto& [ip, st] : rule_state) {
+        if (!allowed.count(ip)) {
+          v.push_back(absl::StrCat("I3 share ", share, " has a rule for ", ip,
+                                   " (", st, ") no mapping uses"));
+        }
+      }
+    }
+    HttpResponse locks = stack_.ManilaAdmin("GET", "/resource-locks");
+    if (locks.status != 200) {
+      v.push_back("Manila lock list: " + locks.body);
+    } else {
+      for (const auto& l : json::parse(locks.body)["resource_locks"]) {
+        if (l.value("resource_type", "") == "access_rule" &&
+            !rule_ids.count(l.value("resource_id", ""))) {
+          v.push_back(absl::StrCat("I3 lock ", l.value("id", ""), " on rule ",
+                                   l.value("resource_id", ""),
+                                   ", which no longer exists"));
+        }
+      }
+    }
+    // I6
+    std::vector<Accepted> accepted;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      accepted = accepted_;
+    }
+    std::set<std::pair<std::string, std::string>> ended;
+    (void)stack_.db().Transact([&](pqxx::work& w) {
+      for (const auto& row :
+           w.exec("SELECT DISTINCT a.server_uuid::text, a.request_id FROM "
+                  "instance_actions a JOIN instance_action_events e ON "
+                  "e.action_id = a.id")) {
+        ended.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+      }
+      return absl::OkStatus();
+    });
+    for (const Accepted& a : accepted) {
+      if (!ended.count({a.server, a.request_id})) {
+        v.push_back(absl::StrCat("I6 accepted ", a.op, " ", a.request_id,
+                                 " on ", a.server, " has no event"));
+      }
+    }
+  }
+
+  Options options_;
+  Stack stack_;
+  std::mutex mu_;
+  std::mt19937 rng_;
+  std::vector<std::string> shares_;
+  std::vector<std::string> servers_;
+  std::vector<Accepted> accepted_;
+  std::atomic<int> created_{0};
+  std::ostringstream table_;
+};
+
+}  // namespace
+}  // namespace shareplane::testing
+
+int main(int argc, char** argv) {
+  shareplane::testing::Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--phase-seconds")
+      o.phase_seconds = std::stoi(value);
+    else if (flag == "--servers")
+      o.servers = std::stoi(value);
+    else if (flag == "--seed")
+      o.seed = static_cast<unsigned>(std::stoul(value));
+    else if (flag == "--table")
+      o.table = value;
+    else {
+      std::cerr << "unknown flag " << flag << "\n";
+      return 2;
+    }
+  }
+  try {
+    shareplane::testing::Campaign campaign(o);
+    return campaign.Run();
+  } catch (const std::exception& e) {
+    std::cerr << "chaos: " << e.what() << "\n";
+    return 1;
+  }
+}
