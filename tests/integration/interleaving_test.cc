@@ -233,3 +233,24 @@ TEST_CASE("a start during an attach's grant is 409 until the attach ends",
   CHECK(stack.ShareStatus(p.server(), p.attached()) == "active");
   CHECK(stack.MountPoints().size() == 2);
 }
+
+TEST_CASE("a second delete during a delete has its own action, which ends",
+          "[integration][e2e]") {
+  Paused p("delete.powered_off");
+  Stack& stack = p.stack();
+  HttpResponse first = stack.Api("DELETE", p.base());
+  REQUIRE(first.status == 204);
+  p.WaitPaused();
+  HttpResponse second = stack.Api("DELETE", p.base());
+  REQUIRE(second.status == 204);
+  p.Resume();
+  REQUIRE(WaitUntil([&] { return stack.Api("GET", p.base()).status == 404; }));
+  INFO(stack.Logs());
+  for (const HttpResponse* r : {&first, &second}) {
+    const std::string id = r->Header("x-openstack-request-id");
+    REQUIRE(WaitUntil([&] {
+      auto e = Events(stack, p.server(), id);
+      return e.size() == 1 && e[0].second == "Success";
+    }));
+  }
+}

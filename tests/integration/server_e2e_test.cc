@@ -148,6 +148,14 @@ TEST_CASE("a server that fits no host is created in ERROR",
   REQUIRE(c.status == 202);
   const std::string id = json::parse(c.body)["server"]["id"];
   CHECK(Server(stack, id)["status"] == "ERROR");
+  // Never placed: nothing to stop or reboot (Nova's check_instance_host).
+  for (const char* action :
+       {R"({"os-stop": null})", R"({"reboot": {"type": "HARD"}})"}) {
+    HttpResponse r =
+        stack.Api("POST", "/v2.1/servers/" + id + "/action", action);
+    CHECK(r.status == 409);
+    CHECK_THAT(r.body, Catch::Contains("Instance " + id + " is not ready"));
+  }
   HttpResponse bad =
       stack.Api("POST", "/v2.1/servers",
                 R"({"server": {"name": "x", "flavorRef": "nope"}})");
