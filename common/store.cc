@@ -170,6 +170,32 @@ void UpsertComputeHost(pqxx::transaction_base& w, const ComputeHost& h) {
        h.vcpus);
 }
 
+std::optional<std::string> LockComputeHostAddress(pqxx::transaction_base& w,
+                                                  const std::string& hostname,
+                                                  bool exclusive) {
+  pqxx::result r = Exec(w,
+                        std::string("SELECT storage_ip FROM compute_hosts "
+                                    "WHERE hostname = $1 FOR ") +
+                            (exclusive ? "UPDATE" : "SHARE"),
+                        hostname);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+int CountHostAddressUsers(pqxx::transaction_base& w,
+                          const std::string& hostname,
+                          const std::string& storage_ip) {
+  pqxx::result r =
+      Exec(w,
+           "SELECT (SELECT count(*) FROM share_mappings m JOIN servers s ON "
+           " s.uuid = m.server_uuid WHERE s.host = $1 AND s.deleted_at IS NULL "
+           " AND m.share_proto <> 'CEPHFS') + (SELECT count(*) FROM "
+           " access_grants WHERE access_type = 'ip' AND (access_to = $2 OR "
+           " access_to = $2 || '/32'))",
+           hostname, storage_ip);
+  return r[0][0].as<int>();
+}
+
 bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname) {
   pqxx::result r = Exec(
       w, "UPDATE compute_hosts SET last_heartbeat = now() WHERE hostname = $1",

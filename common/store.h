@@ -107,6 +107,17 @@ bool SetComputeHostDisabled(pqxx::transaction_base& w,
                             const std::string& hostname, bool disabled);
 std::optional<ComputeHost> GetComputeHost(pqxx::transaction_base& w,
                                           const std::string& hostname);
+// The host's storage address, its row locked until commit (`exclusive`:
+// FOR UPDATE, else FOR SHARE); nullopt when the host is unknown.
+std::optional<std::string> LockComputeHostAddress(pqxx::transaction_base& w,
+                                                  const std::string& hostname,
+                                                  bool exclusive);
+// What relies on `storage_ip` being the host's address: NFS attachments of
+// servers on the host, and ip grants to that address (recorded before
+// Manila is asked).
+int CountHostAddressUsers(pqxx::transaction_base& w,
+                          const std::string& hostname,
+                          const std::string& storage_ip);
 std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w);
 
 void InsertServer(pqxx::transaction_base& w, const Server& s);

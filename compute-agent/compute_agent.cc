@@ -384,7 +384,7 @@ absl::Status ComputeAgent::Start() {
                << " listening on port " << p.port;
   p.registration = std::thread([&p] { p.RegistrationLoop(); });
   p.ops = std::make_unique<HttpServer>(
-      [&p, checks = p.HealthChecks()](const HttpRequest& r) {
+      [checks = p.HealthChecks()](const HttpRequest& r) {
         if (auto out = ServeOps(r, checks)) return *out;
         return HttpResponse{404, {}, "Not Found\n"};
       },

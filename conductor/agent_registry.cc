@@ -73,7 +73,25 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
     h.hypervisor_version = f.hypervisor_version();
     h.memory_mb = f.memory_mb();
     h.vcpus = f.vcpus();
-    absl::Status s = db_.Transact([&](pqxx::work& w) {
+    absl::Status s = db_.Transact([&](pqxx::work& w) -> absl::Status {
+      // Manila grants NFS access to the host's address: while a rule is
+      // granted to the old one, a new address would leave that rule behind
+      // and give the next attach to whoever has the new one.
+      auto known = LockComputeHostAddress(w, h.hostname, /*exclusive=*/true);
+      if (known && *known != h.storage_ip) {
+        const int users = CountHostAddressUsers(w, h.hostname, *known);
+        if (users > 0) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "Host ", h.hostname, " is registered with storage address ",
+              *known, ", to which ", users,
+              " share attachments' access rules are granted; it cannot "
+              "change to ",
+              h.storage_ip, " while they exist (detach those shares first)"));
+        }
+        SP_LOG(Warning) << "Compute host " << h.hostname
+                        << " changes its storage address from " << *known
+                        << " to " << h.storage_ip;
+      }
       UpsertComputeHost(w, h);
       return absl::OkStatus();
     });

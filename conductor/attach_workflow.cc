@@ -19,12 +19,14 @@ struct Loaded {
 // Finds or creates the rule under the share's session lock, so a
 // concurrent detach on the same host cannot revoke it in between; Manila is
 // called outside any transaction. Returns "" when the mapping stopped being
-// `attaching` meanwhile (a detach came first).
+// `attaching` meanwhile (a detach came first). Sets `rerun` when the task
+// must run again: the lock's session ended, or the host's address changed
+// since the attach loaded it.
 absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
                                        const task::v1::Task& task,
                                        const Loaded& l,
                                        const AccessTarget& target,
-                                       bool& lock_lost) {
+                                       bool& rerun) {
   const ManilaAuth auth = AuthFor(task, deps.options);
   SessionLock share_lock(deps.db, kShareLockSpace, l.mapping.share_id);
   SP_RETURN_IF_ERROR(share_lock.status());
@@ -33,8 +35,18 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
   // The grant is recorded here, under the lock, before Manila is asked: a
   // detach's ForgetAccessGrant cannot drop it in between, and a rule
   // granted by a conductor that then died is never unaccounted for.
-  bool attaching = false;
-  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+  bool attaching = false, address_changed = false;
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) -> absl::Status {
+    // The address granted to is the host's until this commits (a
+    // registration that would change it waits, then sees the grant).
+    if (target.type == "ip") {
+      auto address =
+          LockComputeHostAddress(w, l.host.hostname, /*exclusive=*/false);
+      if (!address || *address != target.to) {
+        address_changed = true;
+        return absl::OkStatus();
+      }
+    }
     auto current = GetShareMapping(w, l.mapping.uuid);
     attaching = current && current->status == "attaching";
     if (attaching) {
@@ -43,6 +55,10 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
     }
     return absl::OkStatus();
   }));
+  if (address_changed) {
+    rerun = true;  // loaded with the old address: load again
+    return absl::FailedPreconditionError("the host's storage address changed");
+  }
   if (!attaching) return std::string();
   std::string rule_id;
   SP_RETURN_IF_ERROR(
@@ -62,7 +78,7 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
         // the listing above on the next attempt. Only while the share's
         // lock is still ours (its session may have ended meanwhile).
         if (!share_lock.Verify().ok()) {
-          lock_lost = true;
+          rerun = true;
           return absl::FailedPreconditionError("share lock lost");  // stop
         }
         auto created = deps.manila.AllowAccess(
@@ -204,12 +220,14 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   const AccessTarget target = AccessTargetFor(l.mapping, l.host, deps.options);
   SP_LOG(Info) << "Granting " << target.type << " access on share "
                << l.mapping.share_id << " for server " << l.server.uuid;
-  bool lock_lost = false;
-  auto rule_id = EnsureRule(deps, task, l, target, lock_lost);
-  if (lock_lost) {
-    // Not the attach's failure: its database session ended. Run it again.
-    return absl::UnavailableError(
-        "Lost the share's lock while granting access; the task runs again");
+  bool rerun = false;
+  auto rule_id = EnsureRule(deps, task, l, target, rerun);
+  if (rerun) {
+    // Not the attach's failure: its database session ended, or the host
+    // got another address. Run it again.
+    return absl::UnavailableError(absl::StrCat("Granting access stopped (",
+                                               rule_id.status().message(),
+                                               "); the task runs again"));
   }
   if (rule_id.ok() && rule_id->empty()) {
     SP_LOG(Info) << "Mapping " << l.mapping.uuid

@@ -109,11 +109,7 @@ absl::Status HostAudit::AuditHost(const ComputeHost& host,
     if (r.server.vm_state == "active" && !running) {
       suspects.insert(uuid);
     } else if (r.server.vm_state == "stopped" && running) {
-      SP_LOG(Warning) << "Host audit: server " << uuid
-                      << " is recorded SHUTOFF but its domain runs on "
-                      << host.hostname;
-      Count("reported", "shutoff_server_running");
-      ++result.reported;
+      suspects.insert(uuid);
     } else if (r.server.vm_state == "active" &&
                mounts[uuid] < static_cast<int>(r.active_exports.size())) {
       SP_LOG(Warning) << "Host audit: server " << uuid << " on "
@@ -198,6 +194,17 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
       SP_RETURN_IF_ERROR(
           deps_.agents.ReleaseMounts(host.agent_endpoint, uuid).status());
     }
+    return true;
+  }
+  if (server->vm_state == "stopped" && running) {
+    // A call the conductor gave up on ran after all (an agent that
+    // stalled): the server is what the database says, as Nova's power sync
+    // makes it (force_stop).
+    SP_RETURN_IF_ERROR(
+        deps_.agents.PowerOff(host.agent_endpoint, uuid).status());
+    SP_LOG(Warning) << "Host audit: stopped the domain of server " << uuid
+                    << " on " << host.hostname << ", which is recorded SHUTOFF";
+    Count("repaired", "shutoff_server_running");
     return true;
   }
   if (!running && !now.mount_points().empty()) {

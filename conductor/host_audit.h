@@ -9,10 +9,12 @@
 //     host (deleted, or a crash between two steps) is removed (Nova's
 //     running_deleted_instance_action = reap);
 //   - a mount use of a server whose domain does not run is released;
+//   - a domain that runs for a server recorded SHUTOFF (a call the
+//     conductor gave up on ran after all) is stopped, as Nova's power sync
+//     does (force_stop);
 // and reports (log, shareplane_host_audit_total{result="reported"}) what it
-// must not decide alone:
-//   - a server recorded SHUTOFF whose domain runs;
-//   - a running server with fewer mounts than its active shares.
+// must not decide alone: a running server with fewer mounts than its
+// active shares.
 // Every repair takes the server's lock (a try: a server busy with a task is
 // left to the next pass), reads the server again and asks the agent again,
 // so it never acts on a state a workflow is changing. No database

@@ -61,7 +61,7 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
                  << " is still used by other mappings; keeping it";
     return absl::OkStatus();
   }
-  const AccessTarget target = AccessTargetFor(m, host, deps.options);
+  AccessTarget target = AccessTargetFor(m, host, deps.options);
   const ManilaAuth auth = AuthFor(task, deps.options);
   SP_RETURN_IF_ERROR(
       Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
@@ -70,7 +70,17 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
           return absl::OkStatus();  // share gone: nothing to revoke
         }
         if (!rules.ok()) return rules.status();
-        auto rule = FindRule(*rules, target);
+        // The rule that was granted, by its recorded id: the host's
+        // address may have changed since (else by what it grants).
+        std::optional<ManilaAccessRule> rule;
+        for (const auto& r : *rules) {
+          if (!m.access_id.empty() && r.id == m.access_id) rule = r;
+        }
+        if (rule) {
+          target = {rule->access_type, rule->access_to};
+        } else {
+          rule = FindRule(*rules, target);
+        }
         // Gone, or a revoke already asked for (this step is being repeated).
         if (!rule || IsBeingDenied(*rule)) return absl::OkStatus();
         absl::Status s = deps.manila.DenyAccess(m.share_id, rule->id, auth);

@@ -22,6 +22,7 @@
 // invariant violations) and exits 1 when any phase has a violation. Needs
 // the test services (tests/support/services start DIR; SHAREPLANE_TEST_ENV
 // names DIR/env). It restarts RabbitMQ and PostgreSQL: run it alone.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -270,11 +271,16 @@ class Campaign {
       HttpResponse d = Call("DELETE", base);
       Count(&count, d, server, "delete");
       if (d.status == 204) {
+        bool mine = false;  // another client may have deleted it too
         {
           std::lock_guard<std::mutex> lock(mu_);
-          servers_.erase(std::find(servers_.begin(), servers_.end(), server));
+          auto it = std::find(servers_.begin(), servers_.end(), server);
+          if (it != servers_.end()) {
+            servers_.erase(it);
+            mine = true;
+          }
         }
-        CreateServer(&count);
+        if (mine) CreateServer(&count);
       }
     }
   }
@@ -329,7 +335,11 @@ class Campaign {
             .count();
     Row(name, std::to_string(count.accepted), std::to_string(count.refused),
         std::to_string(violations.size()), absl::StrCat(settled, " s"));
-    for (const auto& v : violations) std::cerr << "  violation: " << v << "\n";
+    for (const auto& v : violations) {
+      std::cerr << "  violation: " << v << "\n";
+      std::cout << "  violation: " << v << "\n";
+      table_ << "  violation: " << v << "\n";
+    }
     if (!violations.empty()) {
       std::ofstream("chaos-logs.txt", std::ios::app) << "==== " << name << "\n"
                                                      << stack_.Logs();

@@ -130,3 +130,30 @@ TEST_CASE("the host audit removes a domain the database does not know",
   // The known server was left alone.
   CHECK(StatusIs(stack, known, "ACTIVE"));
 }
+
+TEST_CASE("the host audit stops a domain that runs for a SHUTOFF server",
+          "[integration][e2e]") {
+  Stack stack("[conductor]\nhost_audit_interval = 1\n");
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  const std::string id = CreateActiveServer(stack);
+  Action(stack, id, R"({"os-stop": null})");
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "SHUTOFF"); }));
+  // A start the conductor gave up on, run by the agent after all.
+  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
+      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  agent::v1::ServerRequest req;
+  req.set_server_uuid(id);
+  agent::v1::PowerReply reply;
+  REQUIRE(stub->StartServer(&ctx, req, &reply).ok());
+  REQUIRE(reply.domain_state() == "running");
+  INFO(stack.Logs());
+  REQUIRE(WaitUntil([&] {
+    agent::v1::HostState h = stack.HostState();
+    return h.domains_size() == 1 && h.domains(0).domain_state() == "shutoff";
+  }));
+  CHECK(StatusIs(stack, id, "SHUTOFF"));
+}
