@@ -16,31 +16,11 @@ using json = nlohmann::json;
 
 namespace {
 
-json Server(Stack& stack, const std::string& id) {
-  HttpResponse r = stack.Api("GET", "/v2.1/servers/" + id);
-  return r.status == 200 ? json::parse(r.body)["server"] : json();
-}
-
 bool StatusIs(Stack& stack, const std::string& id, const std::string& status) {
-  json s = Server(stack, id);
-  return !s.is_null() && s["status"] == status;
+  return stack.ServerStatus(id) == status;
 }
 
-std::string CreateActiveServer(Stack& stack) {
-  REQUIRE(stack
-              .Api("POST", "/v2.1/flavors",
-                   R"({"flavor": {"name": "m1.tiny", "ram": 256, "vcpus": 1,
-                       "disk": 1}})",
-                   "admin:admin")
-              .status == 200);
-  HttpResponse c = stack.Api(
-      "POST", "/v2.1/servers",
-      R"({"server": {"name": "vm1", "flavorRef": "m1.tiny", "networks": "none"}})");
-  REQUIRE(c.status == 202);
-  const std::string id = json::parse(c.body)["server"]["id"];
-  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
-  return id;
-}
+std::string CreateActiveServer(Stack& stack) { return stack.BootServer(); }
 
 void Action(Stack& stack, const std::string& id, const std::string& body) {
   REQUIRE(stack.Api("POST", "/v2.1/servers/" + id + "/action", body).status ==

@@ -17,14 +17,8 @@ std::string AttachBody(const std::string& share) {
   return json{{"share", {{"share_id", share}}}}.dump();
 }
 
-json Server(Stack& stack, const std::string& id) {
-  HttpResponse r = stack.Api("GET", "/v2.1/servers/" + id);
-  return r.status == 200 ? json::parse(r.body)["server"] : json();
-}
-
 bool StatusIs(Stack& stack, const std::string& id, const std::string& status) {
-  json s = Server(stack, id);
-  return !s.is_null() && s["status"] == status;
+  return stack.ServerStatus(id) == status;
 }
 
 // Events recorded for request `request_id` on `server` (read from the
@@ -56,20 +50,7 @@ class Paused {
     stack_.StartConductor();
     stack_.StartCompute();
     stack_.StartApi();
-    REQUIRE(stack_
-                .Api("POST", "/v2.1/flavors",
-                     R"({"flavor": {"name": "m1.tiny", "ram": 256, "vcpus": 1,
-                         "disk": 1}})",
-                     "admin:admin")
-                .status == 200);
-    HttpResponse c = stack_.Api(
-        "POST", "/v2.1/servers",
-        R"({"server": {"name": "vm1", "flavorRef": "m1.tiny", "networks": "none"}})");
-    REQUIRE(c.status == 202);
-    server_ = json::parse(c.body)["server"]["id"];
-    REQUIRE(WaitUntil([&] { return StatusIs(stack_, server_, "ACTIVE"); }));
-    Action(R"({"os-stop": null})");
-    REQUIRE(WaitUntil([&] { return StatusIs(stack_, server_, "SHUTOFF"); }));
+    server_ = stack_.BootServer(/*stopped=*/true);
     attached_ = stack_.CreateShare();
     REQUIRE(
         stack_.Api("POST", base() + "/shares", AttachBody(attached_)).status ==

@@ -406,6 +406,44 @@ nlohmann::json Stack::ManilaLocks(const std::string& resource_id) {
   return nlohmann::json::parse(r.body)["resource_locks"];
 }
 
+std::string Stack::ServerStatus(const std::string& id) {
+  HttpResponse r = Api("GET", "/v2.1/servers/" + id);
+  if (r.status != 200) return "";
+  return nlohmann::json::parse(r.body)["server"].value("status", "");
+}
+
+std::string Stack::BootServer(bool stopped) {
+  HttpResponse f = Api("GET", "/v2.1/flavors/m1.tiny");
+  if (f.status == 404) {
+    f = Api("POST", "/v2.1/flavors",
+            R"({"flavor": {"name": "m1.tiny", "id": "m1.tiny", "ram": 256,
+                "vcpus": 1, "disk": 1}})",
+            "admin:admin");
+  }
+  if (f.status != 200 && f.status != 409) {
+    throw std::runtime_error("flavor m1.tiny: " + f.body);
+  }
+  HttpResponse c = Api("POST", "/v2.1/servers",
+                       R"({"server": {"name": "vm1", "flavorRef": "m1.tiny",
+                           "networks": "none"}})");
+  if (c.status != 202) throw std::runtime_error("server create: " + c.body);
+  const std::string id = nlohmann::json::parse(c.body)["server"]["id"];
+  auto reach = [&](const std::string& status) {
+    if (!WaitUntil([&] { return ServerStatus(id) == status; })) {
+      throw std::runtime_error("server " + id + " did not become " + status +
+                               ":\n" + Logs());
+    }
+  };
+  reach("ACTIVE");
+  if (stopped) {
+    HttpResponse a =
+        Api("POST", "/v2.1/servers/" + id + "/action", R"({"os-stop": null})");
+    if (a.status != 202) throw std::runtime_error("os-stop: " + a.body);
+    reach("SHUTOFF");
+  }
+  return id;
+}
+
 std::string Stack::CreateShare(const std::string& proto) {
   HttpResponse r =
       Http("POST", manila_url() + "/shares", {{"X-Auth-Token", "admin:admin"}},

@@ -77,6 +77,12 @@ class Stack {
   // storage ip 192.0.2.<19+N> if it is unknown.
   std::string CreateServer(const std::string& host = "hv1",
                            const std::string& state = "stopped");
+  // Creates a server through the API (flavor m1.tiny, made if missing) and
+  // waits until it is ACTIVE, then SHUTOFF when `stopped`; returns its id.
+  // Throws when it does not get there.
+  std::string BootServer(bool stopped = false);
+  // The server's status as GET /servers/{id} shows it; "" when absent.
+  std::string ServerStatus(const std::string& id);
   // Creates a share in the emulator for project "demo"; returns its id.
   std::string CreateShare(const std::string& proto = "NFS");
   // Writes a mapping of `share` to `server` in `status` as a crash between
