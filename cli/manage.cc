@@ -6,11 +6,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "cli/manage_ca.h"
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/options.h"
 #include "common/settings.h"
 #include "common/store.h"
+#include "conductor/agent_client.h"
+#include "conductor/host_address.h"
+#include "conductor/workflow.h"
 
 namespace shareplane {
 namespace {
@@ -27,7 +31,10 @@ constexpr char kUsage[] =
     "  host list\n"
     "  service list [--service-down-time 60]\n"
     "  host disable HOST | host enable HOST\n"
-    "  config sample shareplane|api|conductor|compute\n";
+    "  host set-ip HOST ADDRESS   (moves its NFS access rules, no gap)\n"
+    "  config sample shareplane|api|conductor|compute\n"
+    "  ca init [--dir /etc/shareplane/pki] [--days 3650]\n"
+    "  ca issue NAME [--dir D] [--days 825] [--ip ADDR]... [--dns NAME]...\n";
 
 struct Parsed {
   std::vector<std::string> config_args{"shareplane-manage"};
@@ -85,6 +92,7 @@ int RunManage(const std::vector<std::string>& args, std::ostream& out,
     return 2;
   }
   const std::string cmd = p.words[0] + " " + p.words[1];
+  if (p.words[0] == "ca") return RunCa(p.words, p.opts, out, err);
   if (cmd == "config sample") {
     const auto& files = SampleConfigFiles();
     const std::string file = p.words.size() > 2 ? p.words[2] : "";
@@ -203,6 +211,24 @@ int RunManage(const std::vector<std::string>& args, std::ostream& out,
           << (h.disabled ? "disabled " : "enabled  ") << " "
           << (up ? "up   " : "down ") << "  " << h.updated_at << "\n";
     }
+    return 0;
+  }
+  if (cmd == "host set-ip") {
+    if (p.words.size() != 4) {
+      err << "host set-ip takes a host name and its new storage address\n";
+      return 2;
+    }
+    // Manila as the conductor reaches it ([manila], [keystone_authtoken]).
+    auto keystone = ManilaKeystoneFrom(*config);
+    ManilaClient manila(ManilaOptionsFrom(*config, keystone.get()));
+    AgentClient agents(std::chrono::seconds(1));  // not called
+    WorkflowDeps deps{db, manila, *RealClock::Get(),
+                      WorkflowOptionsFrom(*config, keystone != nullptr),
+                      agents};
+    absl::Status s = MoveHostAddress(deps, p.words[2], p.words[3], out);
+    if (!s.ok()) return Fail(err, s);
+    out << "Set [compute] storage_ip = " << p.words[3] << " on " << p.words[2]
+        << " and restart its agent.\n";
     return 0;
   }
   if (cmd == "host disable" || cmd == "host enable") {

@@ -471,7 +471,12 @@ bool AmqpConsumer::Settle(uint64_t tag, const AmqpMessage& msg, Disposition d) {
     Metrics::Global().Increment("shareplane_amqp_dead_lettered_total",
                                 {{"queue", queue_}});
   }
-  amqp_bytes_t body{msg.body.size(), const_cast<char*>(msg.body.data())};
+  const std::string dead_body = !reason.empty() && options_.dead_letter_body
+                                    ? options_.dead_letter_body(msg.body)
+                                    : std::string();
+  const std::string& sent =
+      !reason.empty() && options_.dead_letter_body ? dead_body : msg.body;
+  amqp_bytes_t body{sent.size(), const_cast<char*>(sent.data())};
   // Published before the ack: a crash in between delivers the task twice,
   // which idempotent handlers absorb; never zero times.
   if (amqp_basic_publish(conn, 1, amqp_cstring_bytes(""),

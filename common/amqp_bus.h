@@ -32,6 +32,10 @@ struct AmqpOptions {
   // (at most a minute). 0: requeued at once, forever.
   int max_deliveries = 0;
   Duration requeue_delay = std::chrono::seconds(1);
+  // What of a message's body goes to "<queue>.dead" (nothing set: all of
+  // it). The conductor drops the caller's token there: a dead letter is
+  // kept until an operator reads it.
+  std::function<std::string(const std::string& body)> dead_letter_body;
 };
 
 class AmqpChannel;  // one connection with one channel; in amqp_bus.cc

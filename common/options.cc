@@ -32,6 +32,20 @@ const std::vector<OptionDoc>& AllOptions() {
        "as unavailable."},
       {"shareplane", "database", "sync_on_start", "false",
        "Apply schema migrations at start (else: shareplane-manage db sync)."},
+      // The agent plane: the conductor and every agent read these.
+      {"shareplane", "compute", "grpc_tls_cert_file", "",
+       "This daemon's certificate on the agent plane (PEM; shareplane-manage "
+       "ca issue): an agent's names its host, the conductor's names "
+       "grpc_conductor_name."},
+      {"shareplane", "compute", "grpc_tls_key_file", "", "Its key."},
+      {"shareplane", "compute", "grpc_tls_ca_file", "",
+       "CA that signs the agent plane's certificates."},
+      {"shareplane", "compute", "grpc_conductor_name", "shareplane-conductor",
+       "The name the conductor's certificate carries; agents take calls only "
+       "from it, and no host may register under it."},
+      {"shareplane", "compute", "grpc_insecure", "false",
+       "Plaintext gRPC between conductor and agents, with no identities "
+       "checked (warned at every start). Only for tests."},
       {"shareplane", "manila", "endpoint", "",
        "Manila's v2 URL (e.g. http://manila:8786/v2). Empty with Keystone: "
        "from the catalog; without Keystone: http://127.0.0.1:8786/v2."},
@@ -195,13 +209,6 @@ const std::vector<OptionDoc>& AllOptions() {
        "Directory of serial console logs; empty: none."},
       {"compute", "compute", "shutdown_timeout", "60",
        "Seconds a graceful stop may take before the domain is destroyed."},
-      {"compute", "compute", "grpc_tls_cert_file", "",
-       "TLS certificate between conductor and agents (read by both)."},
-      {"compute", "compute", "grpc_tls_key_file", "", "Its key."},
-      {"compute", "compute", "grpc_tls_ca_file", "",
-       "CA that signs the peers' certificates."},
-      {"compute", "compute", "grpc_tls_require_client_cert", "false",
-       "Agents require the conductor's client certificate."},
       {"compute", "libvirt", "connection_uri", "qemu:///system",
        "libvirt URI (test:///default for the test driver)."},
       {"compute", "libvirt", "virt_type", "<test for test:///, else kvm>",

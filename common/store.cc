@@ -196,6 +196,48 @@ int CountHostAddressUsers(pqxx::transaction_base& w,
   return r[0][0].as<int>();
 }
 
+void SetComputeHostStorageIp(pqxx::transaction_base& w,
+                             const std::string& hostname,
+                             const std::string& storage_ip) {
+  Exec(w,
+       "UPDATE compute_hosts SET storage_ip = $2, updated_at = now() "
+       "WHERE hostname = $1",
+       hostname, storage_ip);
+}
+
+std::vector<AccessGrant> ListHostIpGrants(pqxx::transaction_base& w,
+                                          const std::string& hostname,
+                                          const std::string& old_ip) {
+  std::vector<AccessGrant> out;
+  for (const auto& row :
+       Exec(w,
+            "SELECT g.share_id, g.access_type, g.access_to, g.project_id, "
+            " g.user_id FROM access_grants g WHERE g.access_type = 'ip' AND "
+            " (g.access_to = $2 OR g.access_to = $2 || '/32' OR "
+            "  (g.share_id IN (SELECT m.share_id FROM share_mappings m JOIN "
+            "   servers s ON s.uuid = m.server_uuid WHERE s.host = $1 AND "
+            "   m.share_proto <> 'CEPHFS') AND regexp_replace(g.access_to, "
+            "   '/32$', '') NOT IN (SELECT storage_ip FROM compute_hosts))) "
+            "ORDER BY g.share_id",
+            hostname, old_ip)) {
+    out.push_back(
+        {Str(row[0]), Str(row[1]), Str(row[2]), Str(row[3]), Str(row[4])});
+  }
+  return out;
+}
+
+void SetHostShareAccessId(pqxx::transaction_base& w,
+                          const std::string& hostname,
+                          const std::string& share_id,
+                          const std::string& access_id) {
+  Exec(w,
+       "UPDATE share_mappings m SET access_id = $3 FROM servers s WHERE "
+       "s.uuid = m.server_uuid AND s.host = $1 AND m.share_id = $2 AND "
+       "m.share_proto <> 'CEPHFS' AND m.access_id IS NOT NULL AND "
+       "m.access_id <> ''",
+       hostname, share_id, access_id);
+}
+
 bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname) {
   pqxx::result r = Exec(
       w, "UPDATE compute_hosts SET last_heartbeat = now() WHERE hostname = $1",

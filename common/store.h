@@ -268,6 +268,21 @@ void ForgetAccessGrant(pqxx::transaction_base& w, const std::string& share_id,
 // ip, CephFS ("cephx") ones with no CephFS mapping of the share at all.
 std::vector<AccessGrant> ListUnusedAccessGrants(pqxx::transaction_base& w,
                                                 int older_than_seconds);
+// Sets a host's storage address (shareplane-manage host set-ip).
+void SetComputeHostStorageIp(pqxx::transaction_base& w,
+                             const std::string& hostname,
+                             const std::string& storage_ip);
+// The NFS grants that are `hostname`'s and not to its current address:
+// those to `old_ip`, and those on shares its servers map to an address no
+// host has (what an interrupted move left).
+std::vector<AccessGrant> ListHostIpGrants(pqxx::transaction_base& w,
+                                          const std::string& hostname,
+                                          const std::string& old_ip);
+// Records `access_id` on the host's NFS mappings of the share.
+void SetHostShareAccessId(pqxx::transaction_base& w,
+                          const std::string& hostname,
+                          const std::string& share_id,
+                          const std::string& access_id);
 // Forgets `grant` unless a mapping needs it now; true if it was forgotten.
 bool ForgetAccessGrantIfUnused(pqxx::transaction_base& w,
                                const AccessGrant& grant);

@@ -44,7 +44,11 @@ std::vector<OutboxRow> ClaimUnsentOutbox(pqxx::transaction_base& w, int limit) {
 void MarkOutboxSent(pqxx::transaction_base& w,
                     const std::vector<int64_t>& ids) {
   if (ids.empty()) return;
-  Exec(w, "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+  // A sent row keeps what identifies it, not its body: a task's body
+  // carries the caller's token.
+  Exec(w,
+       "UPDATE outbox SET sent_at = now(), payload = ''::bytea "
+       "WHERE id = ANY($1::bigint[])",
        "{" + absl::StrJoin(ids, ",") + "}");
 }
 

@@ -259,9 +259,10 @@ struct ComputeAgent::Parts {
   // Registers until the conductor accepts, then heartbeats; registers again
   // when the conductor no longer knows this host.
   void RegistrationLoop() {
+    const GrpcTls tls = GrpcTlsFrom(config);
     auto channel = MakeGrpcChannel(
         config.GetString("compute", "conductor_endpoint", "127.0.0.1:8780"),
-        GrpcTlsFrom(config));
+        tls, tls.conductor_name);
     auto stub = agentpb::AgentRegistry::NewStub(channel);
     bool registered = false, logged = false;
     Duration interval = std::chrono::seconds(1);
@@ -355,6 +356,11 @@ absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
 
 absl::Status ComputeAgent::Start() {
   Parts& p = *parts_;
+  if (absl::Status s =
+          CheckAgentPlaneTls(GrpcTlsFrom(p.config), "the compute agent");
+      !s.ok()) {
+    return s;
+  }
   // Recovery before serving: mount users from the running domains, unused
   // mounts released. Until it succeeds the driver refuses changes, and it
   // is tried again every few seconds (libvirt may come up after us).
@@ -374,9 +380,12 @@ absl::Status ComputeAgent::Start() {
   const std::string host = p.config.GetString("compute", "listen", "0.0.0.0");
   p.service =
       std::make_unique<AgentService>(*p.hypervisor, p.settings, *p.driver);
+  // Only the conductor steers this host: with TLS every call must come
+  // with a certificate that names it.
+  const GrpcTls tls = GrpcTlsFrom(p.config);
   auto port =
       StartGrpcServer(host, p.config.GetInt("compute", "listen_port", 8781),
-                      p.service.get(), p.server, GrpcTlsFrom(p.config));
+                      p.service.get(), p.server, tls, tls.conductor_name);
   if (!port.ok()) return port.status();
   p.port = *port;
   p.settings.Set(HostSettingsFrom(p.config, p.port));

@@ -20,32 +20,34 @@ struct AgentClient::Impl {
   Duration retry_budget;
   Clock* clock;
   std::mutex mu;
-  std::map<std::string, std::unique_ptr<agentpb::ComputeAgent::Stub>> stubs;
+  std::map<std::pair<std::string, std::string>,
+           std::unique_ptr<agentpb::ComputeAgent::Stub>>
+      stubs;
 
-  agentpb::ComputeAgent::Stub& Stub(const std::string& endpoint) {
+  agentpb::ComputeAgent::Stub& Stub(const ComputeHost& host) {
     std::lock_guard<std::mutex> lock(mu);
-    auto& stub = stubs[endpoint];
+    auto& stub = stubs[{host.hostname, host.agent_endpoint}];
     if (!stub) {
-      stub = agentpb::ComputeAgent::NewStub(MakeGrpcChannel(endpoint, tls));
+      stub = agentpb::ComputeAgent::NewStub(
+          MakeGrpcChannel(host.agent_endpoint, tls, host.hostname));
     }
     return *stub;
   }
 
   template <typename Request, typename Method,
             typename Reply = agentpb::PowerReply>
-  absl::StatusOr<Reply> CallOnce(const std::string& endpoint,
-                                 const Request& req, Method method,
-                                 const char* name) {
+  absl::StatusOr<Reply> CallOnce(const ComputeHost& host, const Request& req,
+                                 Method method, const char* name) {
     grpc::ClientContext ctx;
     ctx.set_deadline(
         std::chrono::system_clock::now() +
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline));
     Reply reply;
-    grpc::Status s = (Stub(endpoint).*method)(&ctx, req, &reply);
+    grpc::Status s = (Stub(host).*method)(&ctx, req, &reply);
     if (!s.ok()) {
-      return absl::Status(
-          static_cast<absl::StatusCode>(s.error_code()),
-          absl::StrCat("Agent ", endpoint, " ", name, ": ", s.error_message()));
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                          absl::StrCat("Agent ", host.agent_endpoint, " ", name,
+                                       ": ", s.error_message()));
     }
     return reply;
   }
@@ -56,7 +58,7 @@ struct AgentClient::Impl {
   // call).
   template <typename Request, typename Method>
   absl::StatusOr<agentpb::PowerReply> Call(
-      const std::string& endpoint, const std::string& server_uuid,
+      const ComputeHost& host, const std::string& server_uuid,
       const Request& req, Method method, const char* name,
       std::initializer_list<const char*> reached, bool idempotent = true) {
     absl::StatusOr<agentpb::PowerReply> result;
@@ -68,7 +70,7 @@ struct AgentClient::Impl {
     if (!idempotent) policy.max_attempts = 1;
     int attempt = 0;
     (void)Retry(*clock, policy, [&]() -> absl::Status {
-      result = CallOnce(endpoint, req, method, name);
+      result = CallOnce(host, req, method, name);
       if (result.ok() ||
           result.status().code() != absl::StatusCode::kUnavailable) {
         return absl::OkStatus();  // done, or not for retrying
@@ -84,7 +86,7 @@ struct AgentClient::Impl {
     agentpb::ServerRequest ask;
     ask.set_server_uuid(server_uuid);
     auto state =
-        CallOnce(endpoint, ask, &agentpb::ComputeAgent::Stub::GetServerState,
+        CallOnce(host, ask, &agentpb::ComputeAgent::Stub::GetServerState,
                  "GetServerState");
     if (!state.ok()) return result;
     for (const char* s : reached) {
@@ -111,68 +113,67 @@ AgentClient::AgentClient(Duration deadline, GrpcTls tls, Duration retry_budget,
 AgentClient::~AgentClient() = default;
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::PowerOn(
-    const std::string& endpoint, const agentpb::ServerSpec& spec) {
+    const ComputeHost& host, const agentpb::ServerSpec& spec) {
   agentpb::PowerOnRequest req;
   *req.mutable_spec() = spec;
-  return impl_->Call(endpoint, spec.server_uuid(), req,
+  return impl_->Call(host, spec.server_uuid(), req,
                      &agentpb::ComputeAgent::Stub::PowerOn, "PowerOn",
                      {"running"});
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::PowerOff(
-    const std::string& endpoint, const std::string& server_uuid) {
+    const ComputeHost& host, const std::string& server_uuid) {
   agentpb::PowerOffRequest req;
   req.set_server_uuid(server_uuid);
-  return impl_->Call(endpoint, server_uuid, req,
+  return impl_->Call(host, server_uuid, req,
                      &agentpb::ComputeAgent::Stub::PowerOff, "PowerOff",
                      {"shutoff", "absent"});
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::Reboot(
-    const std::string& endpoint, const agentpb::ServerSpec& spec, bool hard) {
+    const ComputeHost& host, const agentpb::ServerSpec& spec, bool hard) {
   agentpb::RebootRequest req;
   *req.mutable_spec() = spec;
   req.set_hard(hard);
   // Not idempotent (a second hard reboot is another one), and its end
   // state is its start state: neither retried nor confirmed by state.
-  return impl_->Call(endpoint, spec.server_uuid(), req,
+  return impl_->Call(host, spec.server_uuid(), req,
                      &agentpb::ComputeAgent::Stub::Reboot, "Reboot", {},
                      /*idempotent=*/false);
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::DeleteServer(
-    const std::string& endpoint, const std::string& server_uuid) {
+    const ComputeHost& host, const std::string& server_uuid) {
   agentpb::DeleteServerRequest req;
   req.set_server_uuid(server_uuid);
-  return impl_->Call(endpoint, server_uuid, req,
+  return impl_->Call(host, server_uuid, req,
                      &agentpb::ComputeAgent::Stub::DeleteServer, "DeleteServer",
                      {"absent"});
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::GetServerState(
-    const std::string& endpoint, const std::string& server_uuid) {
+    const ComputeHost& host, const std::string& server_uuid) {
   agentpb::ServerRequest req;
   req.set_server_uuid(server_uuid);
-  return impl_->Call(endpoint, server_uuid, req,
+  return impl_->Call(host, server_uuid, req,
                      &agentpb::ComputeAgent::Stub::GetServerState,
                      "GetServerState", {"running", "shutoff", "absent"});
 }
 
 absl::StatusOr<agentpb::HostState> AgentClient::GetHostState(
-    const std::string& endpoint) {
+    const ComputeHost& host) {
   return impl_->CallOnce<agentpb::GetHostStateRequest,
                          decltype(&agentpb::ComputeAgent::Stub::GetHostState),
                          agentpb::HostState>(
-      endpoint, agentpb::GetHostStateRequest(),
+      host, agentpb::GetHostStateRequest(),
       &agentpb::ComputeAgent::Stub::GetHostState, "GetHostState");
 }
 
 absl::StatusOr<agentpb::PowerReply> AgentClient::ReleaseMounts(
-    const std::string& endpoint, const std::string& server_uuid) {
+    const ComputeHost& host, const std::string& server_uuid) {
   agentpb::ServerRequest req;
   req.set_server_uuid(server_uuid);
-  return impl_->CallOnce(endpoint, req,
-                         &agentpb::ComputeAgent::Stub::ReleaseMounts,
+  return impl_->CallOnce(host, req, &agentpb::ComputeAgent::Stub::ReleaseMounts,
                          "ReleaseMounts");
 }
 

@@ -1,4 +1,6 @@
-// Calls compute agents over gRPC. Channels are cached per endpoint. No gRPC
+// Calls compute agents over gRPC, each at the endpoint its host registered
+// and, with TLS, only when its certificate names that host. Channels are
+// cached per host and endpoint. No gRPC
 // header here. Thread-safe. Every call has `deadline`; errors keep the
 // agent's canonical code. An agent that cannot be reached (Unavailable: a
 // restart, a network blip) is called again with backoff for up to
@@ -15,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/store.h"
 #include "shareplane/agent/v1/agent.pb.h"
 
 namespace shareplane {
@@ -27,21 +30,20 @@ class AgentClient {
   virtual ~AgentClient();
 
   virtual absl::StatusOr<agent::v1::PowerReply> PowerOn(
-      const std::string& endpoint, const agent::v1::ServerSpec& spec);
+      const ComputeHost& host, const agent::v1::ServerSpec& spec);
   virtual absl::StatusOr<agent::v1::PowerReply> PowerOff(
-      const std::string& endpoint, const std::string& server_uuid);
+      const ComputeHost& host, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> Reboot(
-      const std::string& endpoint, const agent::v1::ServerSpec& spec,
-      bool hard);
+      const ComputeHost& host, const agent::v1::ServerSpec& spec, bool hard);
   virtual absl::StatusOr<agent::v1::PowerReply> DeleteServer(
-      const std::string& endpoint, const std::string& server_uuid);
+      const ComputeHost& host, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> GetServerState(
-      const std::string& endpoint, const std::string& server_uuid);
+      const ComputeHost& host, const std::string& server_uuid);
   // One call each, never retried (the host audit asks again next pass).
   virtual absl::StatusOr<agent::v1::HostState> GetHostState(
-      const std::string& endpoint);
+      const ComputeHost& host);
   virtual absl::StatusOr<agent::v1::PowerReply> ReleaseMounts(
-      const std::string& endpoint, const std::string& server_uuid);
+      const ComputeHost& host, const std::string& server_uuid);
 
  private:
   struct Impl;

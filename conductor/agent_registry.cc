@@ -33,10 +33,37 @@ bool ValidTrait(const std::string& t) {
 
 class RegistryService final : public agentpb::AgentRegistry::Service {
  public:
-  RegistryService(Database& db, int interval, int agent_timeout)
-      : db_(db), interval_(interval), agent_timeout_(agent_timeout) {}
+  RegistryService(Database& db, int interval, int agent_timeout, GrpcTls tls)
+      : db_(db),
+        interval_(interval),
+        agent_timeout_(agent_timeout),
+        tls_(std::move(tls)) {}
 
-  grpc::Status Register(grpc::ServerContext*,
+  // A host speaks only for itself: its certificate must name it, and no
+  // host may take the conductor's name (agents trust that name).
+  grpc::Status CheckIdentity(const grpc::ServerContext& ctx,
+                             const std::string& hostname, const char* call) {
+    if (tls_.enabled() && hostname == tls_.conductor_name) {
+      return grpc::Status(
+          grpc::StatusCode::PERMISSION_DENIED,
+          absl::StrCat("No compute host may be named ", hostname,
+                       ": it is the conductor's name on the agent plane"));
+    }
+    if (!PeerNamed(ctx, tls_, hostname)) {
+      Metrics::Global().Increment("shareplane_agent_identity_refused_total",
+                                  {{"call", call}});
+      SP_LOG(Warning) << call << " for host " << hostname
+                      << " refused: the peer's certificate does not name it ("
+                      << ctx.peer() << ")";
+      return grpc::Status(
+          grpc::StatusCode::PERMISSION_DENIED,
+          absl::StrCat(call, " for host ", hostname,
+                       " refused: the client's certificate does not name it"));
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Register(grpc::ServerContext* ctx,
                         const agentpb::RegisterRequest* req,
                         agentpb::RegisterReply* reply) override {
     const agentpb::HostFacts& f = req->facts();
@@ -45,6 +72,10 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
       return grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           "hostname, storage_ip and agent_endpoint are required");
+    }
+    if (grpc::Status id = CheckIdentity(*ctx, f.hostname(), "Register");
+        !id.ok()) {
+      return id;
     }
     if (agent_timeout_ > 0 && f.stop_budget_seconds() >= agent_timeout_) {
       return grpc::Status(
@@ -104,9 +135,13 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
     return ToGrpc(s);
   }
 
-  grpc::Status Heartbeat(grpc::ServerContext*,
+  grpc::Status Heartbeat(grpc::ServerContext* ctx,
                          const agentpb::HeartbeatRequest* req,
                          agentpb::HeartbeatReply*) override {
+    if (grpc::Status id = CheckIdentity(*ctx, req->hostname(), "Heartbeat");
+        !id.ok()) {
+      return id;
+    }
     bool known = false;
     absl::Status s = db_.Transact([&](pqxx::work& w) {
       known = TouchComputeHost(w, req->hostname());
@@ -128,6 +163,7 @@ class RegistryService final : public agentpb::AgentRegistry::Service {
   Database& db_;
   int interval_;
   int agent_timeout_;
+  GrpcTls tls_;
 };
 
 }  // namespace
@@ -137,7 +173,7 @@ struct AgentRegistryServer::Impl {
   std::unique_ptr<grpc::Server> server;
   GrpcTls tls;
   Impl(Database& db, int interval, GrpcTls t, int agent_timeout)
-      : service(db, interval, agent_timeout), tls(std::move(t)) {}
+      : service(db, interval, agent_timeout, t), tls(std::move(t)) {}
 };
 
 AgentRegistryServer::AgentRegistryServer(Database& db, int interval,

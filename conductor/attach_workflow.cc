@@ -96,34 +96,6 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
   return rule_id;
 }
 
-absl::Status WaitActive(WorkflowDeps& deps, const task::v1::Task& task,
-                        const std::string& share_id,
-                        const AccessTarget& target) {
-  const ManilaAuth auth = AuthFor(task, deps.options);
-  return PollUntil(
-      deps.clock, deps.options.access_rule_timeout,
-      deps.options.access_rule_poll,
-      absl::StrCat("access rule ", target.type, ":", target.to,
-                   " to become active"),
-      [&]() -> absl::StatusOr<bool> {
-        std::vector<ManilaAccessRule> rules;
-        absl::Status s =
-            Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
-              SP_ASSIGN_OR_RETURN(rules,
-                                  deps.manila.ListAccessRules(share_id, auth));
-              return absl::OkStatus();
-            });
-        if (!s.ok()) return s;
-        auto rule = FindRule(rules, target);
-        if (!rule) return absl::NotFoundError("access rule disappeared");
-        if (rule->state == "error") {
-          return absl::FailedPreconditionError("access rule went to error");
-        }
-        return rule->state == "active";
-      },
-      deps.options.access_rule_poll_max);
-}
-
 // Moves the mapping from attaching to `status`; a lost race (the mapping was
 // detached or changed meanwhile) leaves it alone.
 absl::Status Finish(WorkflowDeps& deps, const task::v1::Task& task,

@@ -24,28 +24,13 @@ namespace shareplane {
 
 namespace {
 
-WorkflowOptions WorkflowOptionsFrom(const Config& c, bool keystone) {
-  WorkflowOptions o;
-  o.keystone = keystone;
-  o.access_rule_timeout =
-      std::chrono::seconds(c.GetInt("manila", "access_rule_timeout", 60));
-  o.access_rule_poll =
-      std::chrono::milliseconds(c.GetInt("manila", "access_rule_poll_ms", 10));
-  o.access_rule_poll_max = std::chrono::milliseconds(
-      c.GetInt("manila", "access_rule_poll_max_ms", 2000));
-  o.manila_retry.max_attempts = c.GetInt("manila", "retry_attempts", 5);
-  o.cephx_id = c.GetString("manila", "cephx_id", "nova");
-  o.service_token = c.GetString("manila", "service_user", "nova") + ":" +
-                    c.GetString("manila", "service_project", "service");
-  o.notifications.enabled = c.GetBool("notifications", "enabled", true);
-  o.notifications.exchange = c.GetString("notifications", "exchange", "nova");
-  o.notifications.include_share_mapping =
-      c.GetBool("notifications", "include_share_mapping", false);
-  char name[256] = {0};
-  gethostname(name, sizeof(name) - 1);
-  o.notifications.publisher_id =
-      "shareplane-conductor:" + c.GetString("DEFAULT", "host", name);
-  return o;
+// A task as it is kept after its run: without the caller's token (an
+// undecodable body is kept as it came; it carries no token we can find).
+std::string WithoutToken(const std::string& body) {
+  task::v1::Task task;
+  if (!task.ParseFromString(body) || task.auth_token().empty()) return body;
+  task.clear_auth_token();
+  return task.SerializeAsString();
 }
 
 }  // namespace
@@ -213,6 +198,10 @@ absl::StatusOr<std::unique_ptr<ConductorService>> ConductorService::Create(
 
 absl::Status ConductorService::Start() {
   const Config& c = parts_->config;
+  if (absl::Status s = CheckAgentPlaneTls(GrpcTlsFrom(c), "the conductor");
+      !s.ok()) {
+    return s;
+  }
   auto port =
       parts_->registry.Start(c.GetString("conductor", "listen", "0.0.0.0"),
                              c.GetInt("conductor", "listen_port", 8780));
@@ -230,6 +219,7 @@ absl::Status ConductorService::Start() {
           std::max(1, c.GetInt("conductor", "max_task_failures", 10));
       amqp.requeue_delay = std::chrono::milliseconds(
           c.GetInt("conductor", "task_retry_delay_ms", 1000));
+      amqp.dead_letter_body = WithoutToken;
       AmqpConsumer consumer(amqp, TaskQueueFrom(parts_->config));
       consumer.Run(
           [this](const AmqpMessage& m) { return parts_->dispatcher.Handle(m); },

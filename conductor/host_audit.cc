@@ -80,7 +80,7 @@ absl::Status HostAudit::AuditHost(const ComputeHost& host,
                                   HostAuditResult& result) {
   // The host first, then the database: a server created meanwhile is in the
   // database and not yet on the host, which is never acted on below.
-  SP_ASSIGN_OR_RETURN(auto state, probe_.GetHostState(host.agent_endpoint));
+  SP_ASSIGN_OR_RETURN(auto state, probe_.GetHostState(host));
   std::map<std::string, Recorded> recorded;
   SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
     for (Server& s : ListServersOnHost(w, host.hostname)) {
@@ -151,14 +151,12 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
     if (server) mappings = ListShareMappings(w, uuid);
     return absl::OkStatus();
   }));
-  SP_ASSIGN_OR_RETURN(auto now,
-                      probe_.GetServerState(host.agent_endpoint, uuid));
+  SP_ASSIGN_OR_RETURN(auto now, probe_.GetServerState(host, uuid));
   const bool running = now.domain_state() == "running";
   const bool has_domain = now.domain_state() != "absent";
   if (!server || server->host != host.hostname) {
     if (!has_domain && now.mount_points().empty()) return false;
-    SP_RETURN_IF_ERROR(
-        deps_.agents.DeleteServer(host.agent_endpoint, uuid).status());
+    SP_RETURN_IF_ERROR(deps_.agents.DeleteServer(host, uuid).status());
     SP_LOG(Warning) << "Host audit: removed the domain and mounts of server "
                     << uuid << " from " << host.hostname
                     << ", where the database has no such server";
@@ -191,8 +189,7 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
     SP_LOG(Warning) << "Host audit: server " << uuid << ": " << reason;
     Count("repaired", "active_server_not_running");
     if (!now.mount_points().empty()) {
-      SP_RETURN_IF_ERROR(
-          deps_.agents.ReleaseMounts(host.agent_endpoint, uuid).status());
+      SP_RETURN_IF_ERROR(deps_.agents.ReleaseMounts(host, uuid).status());
     }
     return true;
   }
@@ -200,16 +197,14 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
     // A call the conductor gave up on ran after all (an agent that
     // stalled): the server is what the database says, as Nova's power sync
     // makes it (force_stop).
-    SP_RETURN_IF_ERROR(
-        deps_.agents.PowerOff(host.agent_endpoint, uuid).status());
+    SP_RETURN_IF_ERROR(deps_.agents.PowerOff(host, uuid).status());
     SP_LOG(Warning) << "Host audit: stopped the domain of server " << uuid
                     << " on " << host.hostname << ", which is recorded SHUTOFF";
     Count("repaired", "shutoff_server_running");
     return true;
   }
   if (!running && !now.mount_points().empty()) {
-    SP_RETURN_IF_ERROR(
-        deps_.agents.ReleaseMounts(host.agent_endpoint, uuid).status());
+    SP_RETURN_IF_ERROR(deps_.agents.ReleaseMounts(host, uuid).status());
     SP_LOG(Warning) << "Host audit: released the mounts of server " << uuid
                     << " on " << host.hostname << ", whose domain is "
                     << now.domain_state();

@@ -178,8 +178,8 @@ absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
   auto spec = BuildSpec(deps, task, l, shares);
   absl::Status s = spec.status();
   if (s.ok()) {
-    s = reboot ? deps.agents.Reboot(l.host.agent_endpoint, *spec, hard).status()
-               : deps.agents.PowerOn(l.host.agent_endpoint, *spec).status();
+    s = reboot ? deps.agents.Reboot(l.host, *spec, hard).status()
+               : deps.agents.PowerOn(l.host, *spec).status();
   }
   TestPoint("power_on.agent_called");
   if (!s.ok()) {
@@ -228,8 +228,7 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
   const Loaded& l = **loaded;
   SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.power_off"));
   TestPoint("power_off.notified");
-  absl::Status s =
-      deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
+  absl::Status s = deps.agents.PowerOff(l.host, l.server.uuid).status();
   TestPoint("power_off.agent_called");
   if (!s.ok()) {
     const std::string reason = absl::StrCat("Failed to stop server ",
@@ -249,8 +248,7 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   const Loaded& l = **loaded;
   SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.delete"));
   if (!l.host.agent_endpoint.empty()) {
-    absl::Status s =
-        deps.agents.PowerOff(l.host.agent_endpoint, l.server.uuid).status();
+    absl::Status s = deps.agents.PowerOff(l.host, l.server.uuid).status();
     TestPoint("delete.powered_off");
     if (!s.ok()) {
       return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
@@ -286,8 +284,7 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
                   absl::StrCat(failed, " share(s) could not be detached"));
   }
   if (!l.host.agent_endpoint.empty()) {
-    absl::Status s =
-        deps.agents.DeleteServer(l.host.agent_endpoint, l.server.uuid).status();
+    absl::Status s = deps.agents.DeleteServer(l.host, l.server.uuid).status();
     TestPoint("delete.undefined");
     if (!s.ok()) {
       return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",

@@ -1,12 +1,39 @@
 #include "conductor/workflow.h"
 
+#include <unistd.h>
+
 #include "absl/strings/match.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/test_point.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
+
+WorkflowOptions WorkflowOptionsFrom(const Config& c, bool keystone) {
+  WorkflowOptions o;
+  o.keystone = keystone;
+  o.access_rule_timeout =
+      std::chrono::seconds(c.GetInt("manila", "access_rule_timeout", 60));
+  o.access_rule_poll =
+      std::chrono::milliseconds(c.GetInt("manila", "access_rule_poll_ms", 10));
+  o.access_rule_poll_max = std::chrono::milliseconds(
+      c.GetInt("manila", "access_rule_poll_max_ms", 2000));
+  o.manila_retry.max_attempts = c.GetInt("manila", "retry_attempts", 5);
+  o.cephx_id = c.GetString("manila", "cephx_id", "nova");
+  o.service_token = c.GetString("manila", "service_user", "nova") + ":" +
+                    c.GetString("manila", "service_project", "service");
+  o.notifications.enabled = c.GetBool("notifications", "enabled", true);
+  o.notifications.exchange = c.GetString("notifications", "exchange", "nova");
+  o.notifications.include_share_mapping =
+      c.GetBool("notifications", "include_share_mapping", false);
+  char name[256] = {0};
+  gethostname(name, sizeof(name) - 1);
+  o.notifications.publisher_id =
+      "shareplane-conductor:" + c.GetString("DEFAULT", "host", name);
+  return o;
+}
 
 AccessTarget AccessTargetFor(const ShareMapping& m, const ComputeHost& host,
                              const WorkflowOptions& options) {
@@ -40,6 +67,34 @@ std::optional<ManilaAccessRule> FindRule(
     }
   }
   return std::nullopt;
+}
+
+absl::Status WaitActive(WorkflowDeps& deps, const task::v1::Task& task,
+                        const std::string& share_id,
+                        const AccessTarget& target) {
+  const ManilaAuth auth = AuthFor(task, deps.options);
+  return PollUntil(
+      deps.clock, deps.options.access_rule_timeout,
+      deps.options.access_rule_poll,
+      absl::StrCat("access rule ", target.type, ":", target.to,
+                   " to become active"),
+      [&]() -> absl::StatusOr<bool> {
+        std::vector<ManilaAccessRule> rules;
+        absl::Status s =
+            Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
+              SP_ASSIGN_OR_RETURN(rules,
+                                  deps.manila.ListAccessRules(share_id, auth));
+              return absl::OkStatus();
+            });
+        if (!s.ok()) return s;
+        auto rule = FindRule(rules, target);
+        if (!rule) return absl::NotFoundError("access rule disappeared");
+        if (rule->state == "error") {
+          return absl::FailedPreconditionError("access rule went to error");
+        }
+        return rule->state == "active";
+      },
+      deps.options.access_rule_poll_max);
 }
 
 bool IsBeingDenied(const ManilaAccessRule& rule) {

@@ -16,6 +16,8 @@
 
 namespace shareplane {
 
+class Config;
+
 namespace task::v1 {
 class Task;
 }
@@ -36,6 +38,9 @@ struct WorkflowOptions {
   bool keystone = false;
   NotificationOptions notifications;
 };
+
+// From [manila], [notifications] and [DEFAULT] host.
+WorkflowOptions WorkflowOptionsFrom(const Config& c, bool keystone);
 
 class AgentClient;
 
@@ -69,6 +74,12 @@ std::optional<ManilaAccessRule> FindRule(
 
 // True while Manila is revoking the rule.
 bool IsBeingDenied(const ManilaAccessRule& rule);
+// Polls Manila until the share's rule for `target` is active
+// (access_rule_timeout): NotFound when it disappears, FailedPrecondition
+// when it goes to error.
+absl::Status WaitActive(WorkflowDeps& deps, const task::v1::Task& task,
+                        const std::string& share_id,
+                        const AccessTarget& target);
 
 // Revokes the mapping's access rule unless another mapping still relies on
 // it (NFS: same host; CephFS: anywhere), then forgets the grant. Call under

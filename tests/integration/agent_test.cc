@@ -8,8 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "common/ids.h"
 #include "common/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
+#include "tests/support/pki.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;
@@ -37,8 +40,7 @@ TEST_CASE("the compute agent registers its host and serves its facts",
   CHECK(std::find(host->traits.begin(), host->traits.end(),
                   "COMPUTE_STORAGE_VIRTIO_FS") != host->traits.end());
 
-  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
-      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  auto stub = agent::v1::ComputeAgent::NewStub(stack.AgentChannel());
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   agent::v1::HostFacts facts;
@@ -75,78 +77,149 @@ TEST_CASE("the compute agent registers its host and serves its facts",
 
 namespace {
 
-// Runs openssl (argv, no shell) to completion; true when it wrote its
-// output file (the last argument).
-bool RunToEnd(const std::vector<std::string>& argv) {
-  Process p("openssl", argv);
-  WaitUntil([&] { return !p.running(); }, std::chrono::seconds(60));
-  return std::filesystem::exists(argv.back());
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Client credentials presenting `name`'s certificate (or none).
+std::shared_ptr<grpc::ChannelCredentials> As(const std::string& name) {
+  grpc::SslCredentialsOptions o;
+  o.pem_root_certs = ReadFile(TestPki::Get().ca_file());
+  if (!name.empty()) {
+    o.pem_private_key = ReadFile(TestPki::Get().key_file(name));
+    o.pem_cert_chain = ReadFile(TestPki::Get().cert_file(name));
+  }
+  return grpc::SslCredentials(o);
+}
+
+// A channel whose server must name `server_name` (the address is loopback).
+std::shared_ptr<grpc::Channel> Channel(
+    const std::string& endpoint, std::shared_ptr<grpc::ChannelCredentials> c,
+    const std::string& server_name) {
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(server_name);
+  return grpc::CreateCustomChannel(endpoint, c, args);
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx() {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  return c;
+}
+
+bool GetComputeHostOrNull(Stack& stack, const std::string& name) {
+  std::optional<ComputeHost> h;
+  (void)stack.db().Transact([&](pqxx::work& w) {
+    h = GetComputeHost(w, name);
+    return absl::OkStatus();
+  });
+  return h.has_value();
 }
 
 }  // namespace
 
-TEST_CASE("conductor and agents talk over mutual TLS when configured",
+TEST_CASE("the agent plane is mutual TLS and each side checks the other's name",
           "[integration][e2e]") {
-  const std::string dir = "/tmp/" + UniqueName("sp-tls");
-  std::filesystem::create_directories(dir);
-  // A CA, and one certificate for 127.0.0.1 that both sides present.
-  std::ofstream(dir + "/ext.cnf")
-      << "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,"
-         "clientAuth\n";
-  REQUIRE(RunToEnd({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-days", "1", "-subj", "/CN=shareplane-test-ca",
-                    "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem"}));
-  REQUIRE(RunToEnd({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes",
-                    "-subj", "/CN=127.0.0.1", "-keyout", dir + "/host.key",
-                    "-out", dir + "/host.csr"}));
-  REQUIRE(RunToEnd({"/usr/bin/openssl", "x509", "-req", "-days", "1", "-in",
-                    dir + "/host.csr", "-CA", dir + "/ca.pem", "-CAkey",
-                    dir + "/ca.key", "-CAcreateserial", "-extfile",
-                    dir + "/ext.cnf", "-out", dir + "/host.pem"}));
-  Stack stack("[compute]\ngrpc_tls_cert_file = " + dir +
-              "/host.pem\ngrpc_tls_key_file = " + dir +
-              "/host.key\ngrpc_tls_ca_file = " + dir +
-              "/ca.pem\ngrpc_tls_require_client_cert = true\n");
-  stack.StartEmulator();
+  Stack stack;
   stack.StartConductor();
-  stack.StartCompute();  // registration went over mutual TLS
-  stack.StartApi();
+  stack.StartCompute();  // registered over mutual TLS, as hv1
   INFO(stack.Logs());
-
-  // The conductor drives the agent over TLS: a server starts with a share.
-  const std::string server = stack.CreateServer("hv1");
-  const std::string share = stack.CreateShare();
-  REQUIRE(stack
-              .Api("POST", "/v2.1/servers/" + server + "/shares",
-                   nlohmann::json{{"share", {{"share_id", share}}}}.dump())
-              .status == 201);
-  REQUIRE(WaitUntil(
-      [&] { return stack.ShareStatus(server, share) == "inactive"; }));
-  REQUIRE(stack
-              .Api("POST", "/v2.1/servers/" + server + "/action",
-                   R"({"os-start": null})")
-              .status == 202);
-  REQUIRE(
-      WaitUntil([&] { return stack.ShareStatus(server, share) == "active"; }));
-
-  // Plaintext, or TLS without a client certificate, is refused.
-  auto facts = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
-    auto stub = agent::v1::ComputeAgent::NewStub(
-        grpc::CreateChannel(stack.compute_endpoint(), creds));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(3));
+  auto facts = [&](std::shared_ptr<grpc::Channel> channel) {
     agent::v1::HostFacts reply;
-    return stub->GetHostFacts(&ctx, {}, &reply).ok();
+    return agent::v1::ComputeAgent::NewStub(channel)->GetHostFacts(Ctx().get(),
+                                                                   {}, &reply);
   };
-  CHECK_FALSE(facts(grpc::InsecureChannelCredentials()));
-  std::ifstream ca_in(dir + "/ca.pem");
-  std::stringstream ca;
-  ca << ca_in.rdbuf();
-  grpc::SslCredentialsOptions server_only;
-  server_only.pem_root_certs = ca.str();
-  CHECK_FALSE(facts(grpc::SslCredentials(server_only)));
-  std::filesystem::remove_all(dir);
+  const std::string agent = stack.compute_endpoint();
+
+  SECTION("the agent takes calls from the conductor's certificate only") {
+    CHECK(facts(Channel(agent, As(kConductorName), "hv1")).ok());
+    CHECK_FALSE(
+        facts(grpc::CreateChannel(agent, grpc::InsecureChannelCredentials()))
+            .ok());
+    CHECK_FALSE(facts(Channel(agent, As(""), "hv1")).ok());  // no client cert
+    // Another host's certificate, signed by the same CA, steers nothing:
+    // neither a read nor a privileged step.
+    grpc::Status s = facts(Channel(agent, As("hv2"), "hv1"));
+    CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    agent::v1::EnsureMountRequest mount;
+    mount.set_server_uuid(NewUuid());
+    agent::v1::EnsureMountReply mounted;
+    CHECK(agent::v1::ComputeAgent::NewStub(Channel(agent, As("hv2"), "hv1"))
+              ->EnsureMount(Ctx().get(), mount, &mounted)
+              .error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    // And the conductor's side checks the agent's name: the agent at this
+    // address is hv1, so a call meant for hv2 does not reach it.
+    CHECK_FALSE(facts(Channel(agent, As(kConductorName), "hv2")).ok());
+  }
+
+  SECTION("the conductor takes a host's registration from that host only") {
+    auto registry = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
+      return agent::v1::AgentRegistry::NewStub(
+          Channel(stack.conductor_endpoint(), creds, kConductorName));
+    };
+    agent::v1::RegisterRequest req;
+    req.mutable_facts()->set_hostname("hv1");
+    req.mutable_facts()->set_storage_ip("203.0.113.66");
+    req.mutable_facts()->set_agent_endpoint("127.0.0.1:1");
+    agent::v1::RegisterReply reply;
+    CHECK(
+        registry(As("hv2"))->Register(Ctx().get(), req, &reply).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+    CHECK_FALSE(agent::v1::AgentRegistry::NewStub(
+                    grpc::CreateChannel(stack.conductor_endpoint(),
+                                        grpc::InsecureChannelCredentials()))
+                    ->Register(Ctx().get(), req, &reply)
+                    .ok());
+    CHECK_FALSE(registry(As(""))->Register(Ctx().get(), req, &reply).ok());
+    agent::v1::HeartbeatRequest beat;
+    beat.set_hostname("hv1");
+    agent::v1::HeartbeatReply beat_reply;
+    CHECK(registry(As("hv2"))
+              ->Heartbeat(Ctx().get(), beat, &beat_reply)
+              .error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    // No host takes the conductor's name, whose certificate agents obey.
+    req.mutable_facts()->set_hostname(kConductorName);
+    CHECK(registry(As(kConductorName))
+              ->Register(Ctx().get(), req, &reply)
+              .error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    // hv1 is as it registered itself.
+    std::optional<ComputeHost> h;
+    REQUIRE(stack.db()
+                .Transact([&](pqxx::work& w) {
+                  h = GetComputeHost(w, "hv1");
+                  return absl::OkStatus();
+                })
+                .ok());
+    REQUIRE(h.has_value());
+    CHECK(h->storage_ip == "192.0.2.10");
+    CHECK(h->agent_endpoint == agent);
+    CHECK_FALSE(GetComputeHostOrNull(stack, kConductorName));
+    CHECK(absl::StrContains(stack.ConductorLog(),
+                            "Register for host hv1 refused"));
+  }
+}
+
+TEST_CASE("a daemon of the agent plane without a certificate does not start",
+          "[integration][e2e]") {
+  Stack stack;
+  std::vector<std::string> argv = stack.ConductorArgv();
+  argv.push_back("--compute.grpc_tls_cert_file=");
+  CommandResult r = RunCommand("conductor", argv, {}, std::chrono::seconds(30));
+  CHECK(r.exit_code == 1);
+  CHECK(absl::StrContains(r.out + r.err,
+                          "needs a certificate for the agent plane"));
+
+  // Plaintext only when asked for, with a warning at start.
+  Stack plain("[compute]\ngrpc_insecure = true\n");
+  plain.StartConductor();
+  plain.StartCompute();
+  INFO(plain.Logs());
+  CHECK(absl::StrContains(plain.ConductorLog(), "grpc_insecure = true"));
+  CHECK(absl::StrContains(plain.Logs(),
+                          "the compute agent speaks plaintext gRPC"));
 }
 
 TEST_CASE("every agent RPC works step by step on libvirt's test driver",
@@ -155,8 +228,7 @@ TEST_CASE("every agent RPC works step by step on libvirt's test driver",
   stack.StartConductor();
   stack.StartCompute();
   INFO(stack.Logs());
-  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
-      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  auto stub = agent::v1::ComputeAgent::NewStub(stack.AgentChannel());
   auto ctx = [] {
     auto c = std::make_unique<grpc::ClientContext>();
     c->set_deadline(std::chrono::system_clock::now() +

@@ -268,8 +268,7 @@ TEST_CASE("the agent reconnects to a restarted libvirtd", "[e2e][guest]") {
   stack.StartConductor();
   stack.StartCompute();
   INFO(stack.Logs());
-  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
-      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  auto stub = agent::v1::ComputeAgent::NewStub(stack.AgentChannel());
   auto state = [&] {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +

@@ -83,8 +83,7 @@ TEST_CASE("the host audit removes a domain the database does not know",
   const std::string known = CreateActiveServer(stack);
   // A domain and a mount left by a server the database has no record of
   // (a crash between two steps of a delete).
-  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
-      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  auto stub = agent::v1::ComputeAgent::NewStub(stack.AgentChannel());
   const std::string stray = NewUuid();
   agent::v1::PowerOnRequest req;
   req.mutable_spec()->set_server_uuid(stray);
@@ -122,8 +121,7 @@ TEST_CASE("the host audit stops a domain that runs for a SHUTOFF server",
   Action(stack, id, R"({"os-stop": null})");
   REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "SHUTOFF"); }));
   // A start the conductor gave up on, run by the agent after all.
-  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
-      stack.compute_endpoint(), grpc::InsecureChannelCredentials()));
+  auto stub = agent::v1::ComputeAgent::NewStub(stack.AgentChannel());
   grpc::ClientContext ctx;
   agent::v1::ServerRequest req;
   req.set_server_uuid(id);

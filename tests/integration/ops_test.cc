@@ -53,12 +53,7 @@ TEST_CASE("every daemon serves /healthcheck and /metrics",
   // One attach through everything.
   const std::string server = stack.CreateServer();
   const std::string share = stack.CreateShare();
-  REQUIRE(stack
-              .Api("POST", "/v2.1/servers/" + server + "/shares",
-                   json{{"share", {{"share_id", share}}}}.dump())
-              .status == 201);
-  REQUIRE(WaitUntil(
-      [&] { return stack.ShareStatus(server, share) == "inactive"; }));
+  stack.AttachShare(server, share);
 
   const std::string api = Http("GET", stack.api_url() + "/metrics").body;
   CHECK(Sample(api,

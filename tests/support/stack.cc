@@ -17,9 +17,11 @@
 #include "absl/strings/str_split.h"
 #include "common/amqp_bus.h"
 #include "common/clock.h"
+#include "common/grpc_server.h"
 #include "common/ids.h"
 #include "common/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
+#include "tests/support/pki.h"
 
 namespace shareplane::testing {
 
@@ -108,7 +110,8 @@ std::string Stack::Config() const {
       "\nops_listen = 127.0.0.1\nops_listen_port = ", compute_ops_port_,
       "\nstorage_ip = 192.0.2.10\nconductor_endpoint = 127.0.0.1:",
       conductor_port_, "\nmount_driver = memory\nmount_base = /tmp/", queue_,
-      "-mnt\n", "[libvirt]\nconnection_uri = test:///default\n", extra_config_);
+      "-mnt\n", TestPki::Get().Config("hv1"),
+      "[libvirt]\nconnection_uri = test:///default\n", extra_config_);
 }
 
 std::string Stack::api_url(int index) const {
@@ -124,6 +127,10 @@ void Stack::SetExtraConfig(std::string extra) {
 
 std::string Stack::grpc_endpoint() const {
   return absl::StrCat("127.0.0.1:", grpc_port_);
+}
+
+std::string Stack::conductor_endpoint() const {
+  return absl::StrCat("127.0.0.1:", conductor_port_);
 }
 
 std::string Stack::conductor_ops_url() const {
@@ -230,16 +237,21 @@ void Stack::StartConductor(const std::string& crash_at,
                            const std::string& pause_at) {
   std::map<std::string, std::string> env = PauseEnv(pause_at);
   if (!crash_at.empty()) env["SHAREPLANE_CRASH_AT"] = crash_at;
-  conductor_ = std::make_unique<Process>(
-      "conductor",
-      std::vector<std::string>{BinaryPath("conductor/shareplane-conductor"),
-                               "--config-file", config_path_},
-      env);
+  conductor_ = std::make_unique<Process>("conductor", ConductorArgv(), env);
   if (!WaitUntil([&] {
         return conductor_->Log().find("Consuming") != std::string::npos;
       })) {
     throw std::runtime_error("conductor did not start:\n" + conductor_->Log());
   }
+}
+
+std::vector<std::string> Stack::ConductorArgv() const {
+  std::vector<std::string> argv = {BinaryPath("conductor/shareplane-conductor"),
+                                   "--config-file", config_path_};
+  if (!Insecure()) {
+    for (auto& f : TestPki::Get().Flags(kConductorName)) argv.push_back(f);
+  }
+  return argv;
 }
 
 std::map<std::string, std::string> Stack::PauseEnv(
@@ -283,6 +295,9 @@ void Stack::StartCompute(const std::string& host, const std::string& pause_at) {
                               numbered ? 9 + (host.back() - '0') : 99),
                  absl::StrCat("--compute.mount_base=/tmp/", queue_, "-", host,
                               "-mnt")});
+    if (!Insecure()) {
+      for (auto& f : TestPki::Get().Flags(host)) argv.push_back(f);
+    }
   }
   d.process = std::make_unique<Process>(
       host == "hv1" ? "compute" : "compute-" + host, argv, PauseEnv(pause_at));
@@ -412,6 +427,20 @@ std::string Stack::ServerStatus(const std::string& id) {
   return nlohmann::json::parse(r.body)["server"].value("status", "");
 }
 
+void Stack::AttachShare(const std::string& server, const std::string& share) {
+  HttpResponse r = Api("POST", "/v2.1/servers/" + server + "/shares",
+                       nlohmann::json{{"share", {{"share_id", share}}}}.dump());
+  if (r.status != 201) {
+    throw std::runtime_error(absl::StrCat("attach of ", share, " to ", server,
+                                          ": ", r.status, " ", r.body));
+  }
+  if (!WaitUntil([&] { return ShareStatus(server, share) == "inactive"; })) {
+    throw std::runtime_error(absl::StrCat("attach of ", share, " to ", server,
+                                          " did not end inactive but '",
+                                          ShareStatus(server, share), "'"));
+  }
+}
+
 std::string Stack::BootServer(bool stopped) {
   HttpResponse f = Api("GET", "/v2.1/flavors/m1.tiny");
   if (f.status == 404) {
@@ -510,6 +539,14 @@ double Stack::CpuSeconds(const std::string& daemon) const {
   return 0;
 }
 
+std::vector<pid_t> Stack::Pids() const {
+  std::vector<pid_t> out;
+  for (const Process* p : Processes()) {
+    if (p->pid() > 0) out.push_back(p->pid());
+  }
+  return out;
+}
+
 std::string Stack::Logs() const {
   std::string out;
   for (const Process* p : Processes()) {
@@ -519,8 +556,7 @@ std::string Stack::Logs() const {
 }
 
 agent::v1::HostState Stack::HostState(const std::string& host) const {
-  auto stub = agent::v1::ComputeAgent::NewStub(grpc::CreateChannel(
-      compute_endpoint(host), grpc::InsecureChannelCredentials()));
+  auto stub = agent::v1::ComputeAgent::NewStub(AgentChannel(host));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   agent::v1::HostState out;
@@ -530,6 +566,20 @@ agent::v1::HostState Stack::HostState(const std::string& host) const {
                              s.error_message());
   }
   return out;
+}
+
+bool Stack::Insecure() const {
+  return absl::StrContains(extra_config_, "grpc_insecure = true");
+}
+
+std::shared_ptr<grpc::Channel> Stack::AgentChannel(
+    const std::string& host) const {
+  if (Insecure()) {
+    return grpc::CreateChannel(compute_endpoint(host),
+                               grpc::InsecureChannelCredentials());
+  }
+  return MakeGrpcChannel(compute_endpoint(host),
+                         TestPki::Get().Tls(kConductorName), host);
 }
 
 std::vector<std::string> Stack::MountPoints(const std::string& host) const {

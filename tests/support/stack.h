@@ -12,8 +12,18 @@
 #include "shareplane/agent/v1/agent.pb.h"
 #include "tests/support/test_support.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
 namespace shareplane::testing {
 
+// The name in the conductor's certificate (TestPki), as in production.
+inline constexpr char kConductorName[] = "shareplane-conductor";
+
+// The agent plane is mutual TLS (tests/support/pki.h): the conductor has
+// kConductorName's certificate, each host its own; with "grpc_insecure =
+// true" in `extra_config`, plaintext.
 class Stack {
  public:
   // `extra_config` is appended to the daemons' INI file.
@@ -64,6 +74,8 @@ class Stack {
   std::string manila_url() const;
   std::string compute_endpoint(const std::string& host = "hv1") const;
   std::string grpc_endpoint() const;
+  // The conductor's agent registry (gRPC).
+  std::string conductor_endpoint() const;
   // /healthcheck and /metrics of the conductor and the compute agent (the
   // API serves them on api_url()).
   std::string conductor_ops_url() const;
@@ -81,6 +93,9 @@ class Stack {
   // waits until it is ACTIVE, then SHUTOFF when `stopped`; returns its id.
   // Throws when it does not get there.
   std::string BootServer(bool stopped = false);
+  // Attaches `share` to the stopped `server` through the API and waits
+  // until it is inactive; throws when it does not get there.
+  void AttachShare(const std::string& server, const std::string& share);
   // The server's status as GET /servers/{id} shows it; "" when absent.
   std::string ServerStatus(const std::string& id);
   // Creates a share in the emulator for project "demo"; returns its id.
@@ -115,6 +130,11 @@ class Stack {
   // What the host's agent runs and mounts (GetHostState); throws when the
   // agent does not answer within 5 s.
   agent::v1::HostState HostState(const std::string& host = "hv1") const;
+  // A channel to `host`'s agent as the conductor (its certificate).
+  std::shared_ptr<grpc::Channel> AgentChannel(
+      const std::string& host = "hv1") const;
+  // The conductor's command line (certificate flags included).
+  std::vector<std::string> ConductorArgv() const;
   // Entries (mount points) under the compute agent's mount base.
   std::vector<std::string> MountPoints(const std::string& host = "hv1") const;
   // Resident memory of a daemon ("api", "conductor", ...) in KiB, 0 if
@@ -124,8 +144,15 @@ class Stack {
   double CpuSeconds(const std::string& daemon) const;
   // Logs of every daemon, for failure messages.
   std::string Logs() const;
+  // The process ids of the running daemons.
+  std::vector<pid_t> Pids() const;
+  // The daemons' INI file.
+  const std::string& config_path() const { return config_path_; }
+  // The conductor's task queue.
+  const std::string& task_queue() const { return queue_; }
 
  private:
+  bool Insecure() const;  // "grpc_insecure = true" in the extra config
   struct Daemon {
     int port = 0, grpc_port = 0, metadata_port = 0, ops_port = 0;
     std::unique_ptr<Process> process;
