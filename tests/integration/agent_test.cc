@@ -77,31 +77,12 @@ TEST_CASE("the compute agent registers its host and serves its facts",
 
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Client credentials presenting `name`'s certificate (or none).
-std::shared_ptr<grpc::ChannelCredentials> As(const std::string& name) {
-  grpc::SslCredentialsOptions o;
-  o.pem_root_certs = ReadFile(TestPki::Get().ca_file());
-  if (!name.empty()) {
-    o.pem_private_key = ReadFile(TestPki::Get().key_file(name));
-    o.pem_cert_chain = ReadFile(TestPki::Get().cert_file(name));
-  }
-  return grpc::SslCredentials(o);
-}
-
-// A channel whose server must name `server_name` (the address is loopback).
-std::shared_ptr<grpc::Channel> Channel(
-    const std::string& endpoint, std::shared_ptr<grpc::ChannelCredentials> c,
-    const std::string& server_name) {
-  grpc::ChannelArguments args;
-  args.SetSslTargetNameOverride(server_name);
-  return grpc::CreateCustomChannel(endpoint, c, args);
+// A channel as `client` (no certificate when empty) to a server that must
+// name `server`.
+std::shared_ptr<grpc::Channel> Channel(const std::string& endpoint,
+                                       const std::string& client,
+                                       const std::string& server) {
+  return TestPki::Get().Channel(endpoint, client, server);
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx() {
@@ -135,54 +116,53 @@ TEST_CASE("the agent plane is mutual TLS and each side checks the other's name",
   const std::string agent = stack.compute_endpoint();
 
   SECTION("the agent takes calls from the conductor's certificate only") {
-    CHECK(facts(Channel(agent, As(kConductorName), "hv1")).ok());
+    CHECK(facts(Channel(agent, kConductorName, "hv1")).ok());
     CHECK_FALSE(
         facts(grpc::CreateChannel(agent, grpc::InsecureChannelCredentials()))
             .ok());
-    CHECK_FALSE(facts(Channel(agent, As(""), "hv1")).ok());  // no client cert
+    CHECK_FALSE(facts(Channel(agent, "", "hv1")).ok());  // no client cert
     // Another host's certificate, signed by the same CA, steers nothing:
     // neither a read nor a privileged step.
-    grpc::Status s = facts(Channel(agent, As("hv2"), "hv1"));
+    grpc::Status s = facts(Channel(agent, "hv2", "hv1"));
     CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
     agent::v1::EnsureMountRequest mount;
     mount.set_server_uuid(NewUuid());
     agent::v1::EnsureMountReply mounted;
-    CHECK(agent::v1::ComputeAgent::NewStub(Channel(agent, As("hv2"), "hv1"))
+    CHECK(agent::v1::ComputeAgent::NewStub(Channel(agent, "hv2", "hv1"))
               ->EnsureMount(Ctx().get(), mount, &mounted)
               .error_code() == grpc::StatusCode::UNAUTHENTICATED);
     // And the conductor's side checks the agent's name: the agent at this
     // address is hv1, so a call meant for hv2 does not reach it.
-    CHECK_FALSE(facts(Channel(agent, As(kConductorName), "hv2")).ok());
+    CHECK_FALSE(facts(Channel(agent, kConductorName, "hv2")).ok());
   }
 
   SECTION("the conductor takes a host's registration from that host only") {
-    auto registry = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto registry = [&](const std::string& client) {
       return agent::v1::AgentRegistry::NewStub(
-          Channel(stack.conductor_endpoint(), creds, kConductorName));
+          Channel(stack.conductor_endpoint(), client, kConductorName));
     };
     agent::v1::RegisterRequest req;
     req.mutable_facts()->set_hostname("hv1");
     req.mutable_facts()->set_storage_ip("203.0.113.66");
     req.mutable_facts()->set_agent_endpoint("127.0.0.1:1");
     agent::v1::RegisterReply reply;
-    CHECK(
-        registry(As("hv2"))->Register(Ctx().get(), req, &reply).error_code() ==
-        grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(registry("hv2")->Register(Ctx().get(), req, &reply).error_code() ==
+          grpc::StatusCode::PERMISSION_DENIED);
     CHECK_FALSE(agent::v1::AgentRegistry::NewStub(
                     grpc::CreateChannel(stack.conductor_endpoint(),
                                         grpc::InsecureChannelCredentials()))
                     ->Register(Ctx().get(), req, &reply)
                     .ok());
-    CHECK_FALSE(registry(As(""))->Register(Ctx().get(), req, &reply).ok());
+    CHECK_FALSE(registry("")->Register(Ctx().get(), req, &reply).ok());
     agent::v1::HeartbeatRequest beat;
     beat.set_hostname("hv1");
     agent::v1::HeartbeatReply beat_reply;
-    CHECK(registry(As("hv2"))
+    CHECK(registry("hv2")
               ->Heartbeat(Ctx().get(), beat, &beat_reply)
               .error_code() == grpc::StatusCode::PERMISSION_DENIED);
     // No host takes the conductor's name, whose certificate agents obey.
     req.mutable_facts()->set_hostname(kConductorName);
-    CHECK(registry(As(kConductorName))
+    CHECK(registry(kConductorName)
               ->Register(Ctx().get(), req, &reply)
               .error_code() == grpc::StatusCode::PERMISSION_DENIED);
     // hv1 is as it registered itself.

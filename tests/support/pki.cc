@@ -1,5 +1,9 @@
 #include "tests/support/pki.h"
 
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
@@ -62,6 +66,26 @@ GrpcTls TestPki::Tls(const std::string& name) {
   t.key_file = key_file(name);
   t.ca_file = ca_file();
   return t;
+}
+
+std::shared_ptr<grpc::Channel> TestPki::Channel(const std::string& endpoint,
+                                                const std::string& client,
+                                                const std::string& server) {
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  grpc::SslCredentialsOptions o;
+  o.pem_root_certs = read(ca_file());
+  if (!client.empty()) {
+    o.pem_private_key = read(key_file(client));
+    o.pem_cert_chain = read(cert_file(client));
+  }
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(server);
+  return grpc::CreateCustomChannel(endpoint, grpc::SslCredentials(o), args);
 }
 
 }  // namespace shareplane::testing

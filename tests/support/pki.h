@@ -12,6 +12,10 @@
 
 #include "common/grpc_server.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
 namespace shareplane::testing {
 
 class TestPki {
@@ -29,6 +33,11 @@ class TestPki {
   std::string Config(const std::string& name);
   // A client's or server's TLS as `name`.
   GrpcTls Tls(const std::string& name);
+  // A TLS channel to `endpoint` presenting `client`'s certificate (none when
+  // empty), accepting a server whose certificate names `server`.
+  std::shared_ptr<grpc::Channel> Channel(const std::string& endpoint,
+                                         const std::string& client,
+                                         const std::string& server);
 
  private:
   TestPki();

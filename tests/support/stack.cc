@@ -341,11 +341,12 @@ void Stack::ResumeCompute(const std::string& host) {
 }
 
 std::string Stack::CreateServer(const std::string& host,
-                                const std::string& state) {
+                                const std::string& state,
+                                const std::string& project) {
   Server s;
   s.uuid = NewUuid();
   s.name = "vm-" + s.uuid.substr(0, 8);
-  s.project_id = "demo";
+  s.project_id = project;
   s.user_id = "alice";
   s.flavor_id = "m1.test";
   s.host = host;

@@ -88,7 +88,8 @@ class Stack {
   // ("hv<N>") directly in the database with virtiofs+memfd traits and
   // storage ip 192.0.2.<19+N> if it is unknown.
   std::string CreateServer(const std::string& host = "hv1",
-                           const std::string& state = "stopped");
+                           const std::string& state = "stopped",
+                           const std::string& project = "demo");
   // Creates a server through the API (flavor m1.tiny, made if missing) and
   // waits until it is ACTIVE, then SHUTOFF when `stopped`; returns its id.
   // Throws when it does not get there.
