@@ -1,6 +1,7 @@
 #include "common/amqp_bus.h"
 
 #include <amqp.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <sys/time.h>
 
@@ -74,7 +75,8 @@ class AmqpChannel {
     }
   }
 
-  absl::Status Open(const std::string& url, int heartbeat) {
+  absl::Status Open(const AmqpOptions& options, int heartbeat) {
+    const std::string& url = options.url;
     std::vector<char> buf(url.begin(), url.end());
     buf.push_back('\0');
     amqp_connection_info info;
@@ -89,8 +91,31 @@ class AmqpChannel {
       info.vhost = const_cast<char*>("/");
     }
     conn_ = amqp_new_connection();
-    amqp_socket_t* socket = amqp_tcp_socket_new(conn_);
-    if (socket == nullptr) return absl::InternalError("amqp_tcp_socket_new");
+    amqp_socket_t* socket = nullptr;
+    if (info.ssl) {
+      // amqps://: the broker's certificate must chain to ssl_ca_file and
+      // name the host of the URL.
+      socket = amqp_ssl_socket_new(conn_);
+      if (socket == nullptr) return absl::InternalError("amqp_ssl_socket_new");
+      amqp_ssl_socket_set_verify_peer(socket, 1);
+      amqp_ssl_socket_set_verify_hostname(socket, 1);
+      if (!options.ca_file.empty() &&
+          amqp_ssl_socket_set_cacert(socket, options.ca_file.c_str()) !=
+              AMQP_STATUS_OK) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Cannot read the RabbitMQ CA file '", options.ca_file, "'"));
+      }
+      if (!options.cert_file.empty() &&
+          amqp_ssl_socket_set_key(socket, options.cert_file.c_str(),
+                                  options.key_file.c_str()) != AMQP_STATUS_OK) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Cannot read the RabbitMQ client certificate '", options.cert_file,
+            "' or key '", options.key_file, "'"));
+      }
+    } else {
+      socket = amqp_tcp_socket_new(conn_);
+      if (socket == nullptr) return absl::InternalError("amqp_tcp_socket_new");
+    }
     struct timeval tv = {5, 0};
     int rc = amqp_socket_open_noblock(socket, info.host, info.port, &tv);
     if (rc != AMQP_STATUS_OK) {
@@ -207,7 +232,7 @@ absl::Status AmqpPublisher::Fail(absl::Status s) {
 absl::Status AmqpPublisher::EnsureChannelLocked() {
   if (channel_) return absl::OkStatus();
   auto channel = std::make_unique<AmqpChannel>();
-  absl::Status s = channel->Open(options_.url, /*heartbeat=*/0);
+  absl::Status s = channel->Open(options_, /*heartbeat=*/0);
   if (!s.ok()) return s;
   amqp_confirm_select(channel->conn(), 1);
   s = channel->Check(amqp_get_rpc_reply(channel->conn()), "confirm.select");
@@ -295,12 +320,12 @@ AmqpConsumer::AmqpConsumer(AmqpOptions options, std::string queue,
 
 absl::Status ProbeAmqp(const AmqpOptions& options) {
   AmqpChannel channel;
-  return channel.Open(options.url, 0);
+  return channel.Open(options, 0);
 }
 
 absl::Status AmqpConsumer::Connect() {
   auto channel = std::make_unique<AmqpChannel>();
-  SP_RETURN_IF_ERROR(channel->Open(options_.url, options_.heartbeat_seconds));
+  SP_RETURN_IF_ERROR(channel->Open(options_, options_.heartbeat_seconds));
   SP_RETURN_IF_ERROR(channel->Declare(queue_));
   retry_queues_.clear();
   if (options_.max_deliveries > 0) {

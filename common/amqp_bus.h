@@ -17,8 +17,11 @@
 namespace shareplane {
 
 struct AmqpOptions {
-  // amqp://user:password@host:port/vhost
+  // amqp://user:password@host:port/vhost, or amqps:// for TLS
   std::string url = "amqp://guest:guest@127.0.0.1:5672/";
+  // amqps://: the CA the broker's certificate must chain to (empty: the
+  // system's), and a client certificate and key if the broker asks for one.
+  std::string ca_file, cert_file, key_file;
   Duration confirm_timeout = std::chrono::seconds(10);
   Duration reconnect_interval = std::chrono::milliseconds(500);
   int prefetch = 1;

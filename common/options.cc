@@ -10,7 +10,15 @@ const std::vector<OptionDoc>& AllOptions() {
       // shareplane.conf: read by every daemon.
       {"shareplane", "DEFAULT", "transport_url",
        "amqp://guest:guest@127.0.0.1:5672/",
-       "RabbitMQ URL (amqp:// or rabbit://) for tasks and notifications."},
+       "RabbitMQ URL (amqp:// or rabbit://; amqps:// for TLS, by the "
+       "broker's DNS name) for tasks and notifications."},
+      {"shareplane", "oslo_messaging_rabbit", "ssl_ca_file", "",
+       "amqps://: CA the broker's certificate must chain to (empty: the "
+       "system's); its name must match the URL's host."},
+      {"shareplane", "oslo_messaging_rabbit", "ssl_cert_file", "",
+       "amqps://: client certificate, when the broker asks for one."},
+      {"shareplane", "oslo_messaging_rabbit", "ssl_key_file", "",
+       "Its key."},
       {"shareplane", "DEFAULT", "host", "<hostname>",
        "Name of this host: the compute host name agents register with."},
       {"shareplane", "DEFAULT", "my_ip", "127.0.0.1",
@@ -24,7 +32,8 @@ const std::vector<OptionDoc>& AllOptions() {
        "Virtual to physical CPU ratio the scheduler allows."},
       {"shareplane", "database", "connection",
        "postgresql://shareplane@127.0.0.1:5432/shareplane",
-       "PostgreSQL connection URL (libpq syntax)."},
+       "PostgreSQL connection URL (libpq syntax). TLS: add "
+       "?sslmode=verify-full&sslrootcert=/path/ca.pem."},
       {"shareplane", "database", "max_pool_size", "8",
        "Connections each process keeps open."},
       {"shareplane", "database", "pool_timeout", "10",

@@ -71,6 +71,8 @@ const TestServices& TestServices::Get() {
                   value = Unquote(line.substr(eq + 1));
       if (key == "SHAREPLANE_TEST_PG") s.pg_url = value;
       if (key == "SHAREPLANE_TEST_AMQP") s.amqp_url = value;
+      if (key == "SHAREPLANE_TEST_AMQPS") s.amqps_url = value;
+      if (key == "SHAREPLANE_TEST_TLS_CA") s.tls_ca = value;
       if (key == "SERVICES_DIR") s.services_dir = value;
       if (key == "SHAREPLANE_TEST_KEYSTONE") s.keystone_url = value;
       if (key == "KEYSTONE_PASSWORD") s.keystone_password = value;

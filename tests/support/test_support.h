@@ -24,6 +24,10 @@ namespace shareplane::testing {
 struct TestServices {
   std::string pg_url;    // postgresql://postgres@127.0.0.1:PORT/postgres
   std::string amqp_url;  // amqp://guest:guest@127.0.0.1:PORT
+  // Both also speak TLS with a certificate for 127.0.0.1 and localhost
+  // signed by tls_ca: PostgreSQL on its port, RabbitMQ at amqps_url.
+  std::string tls_ca;
+  std::string amqps_url;  // amqps://guest:guest@localhost:PORT
   std::string services_dir;
   // The fixture's Keystone (tests/support/keystone): every user's password
   // is keystone_password; "demo" is alice's and bob's project.
