@@ -110,6 +110,9 @@ absl::Status HostAudit::AuditHost(const ComputeHost& host,
       suspects.insert(uuid);
     } else if (r.server.vm_state == "stopped" && running) {
       suspects.insert(uuid);
+    } else if (r.server.vm_state == "error" && !running &&
+               !r.active_exports.empty()) {
+      suspects.insert(uuid);
     } else if (r.server.vm_state == "active" &&
                mounts[uuid] < static_cast<int>(r.active_exports.size())) {
       SP_LOG(Warning) << "Host audit: server " << uuid << " on "
@@ -201,6 +204,30 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
     SP_LOG(Warning) << "Host audit: stopped the domain of server " << uuid
                     << " on " << host.hostname << ", which is recorded SHUTOFF";
     Count("repaired", "shutoff_server_running");
+    return true;
+  }
+  if (server->vm_state == "error" && !running) {
+    // A failed delete or reboot leaves an ERROR server whose shares were
+    // active; once its domain is found not running they are not.
+    int changed = 0;
+    SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
+      for (const ShareMapping& m : mappings) {
+        if (m.status != "active") continue;
+        if (UpdateShareMappingStatus(w, m.uuid, m.version, "inactive",
+                                     m.access_id, "")) {
+          ++changed;
+        }
+      }
+      return absl::OkStatus();
+    }));
+    if (!now.mount_points().empty()) {
+      SP_RETURN_IF_ERROR(deps_.agents.ReleaseMounts(host, uuid).status());
+    }
+    if (changed == 0 && now.mount_points().empty()) return false;
+    SP_LOG(Warning) << "Host audit: server " << uuid << " in ERROR on "
+                    << host.hostname << " has its domain " << now.domain_state()
+                    << "; " << changed << " active shares recorded inactive";
+    Count("repaired", "error_server_not_running");
     return true;
   }
   if (!running && !now.mount_points().empty()) {

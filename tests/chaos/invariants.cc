@@ -86,13 +86,18 @@ void CheckInvariants(Stack& stack, const std::vector<std::string>& host_names,
       if (m.status == "active") {
         ++active;
         active_exports.insert(m.export_location);
-        if (sv.vm_state != "active") {
+        // An ERROR server may still run (a delete or reboot that could not
+        // reach its agent, as in Nova); its shares are active while its
+        // domain runs with them mounted (checked below).
+        if (sv.vm_state != "active" &&
+            !(sv.vm_state == "error" && dom == "running")) {
           v.push_back(absl::StrCat("I1 mapping ", m.uuid,
-                                   " active on a server in ", sv.vm_state));
+                                   " active on a server in ", sv.vm_state,
+                                   " whose domain is ", dom));
         }
       }
     }
-    if (sv.vm_state == "active" &&
+    if ((sv.vm_state == "active" || sv.vm_state == "error") &&
         mounts_of[sv.host][sv.uuid] < static_cast<int>(active_exports.size())) {
       v.push_back(absl::StrCat("I5 server ", sv.uuid, " has ", active,
                                " active shares but ",

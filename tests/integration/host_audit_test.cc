@@ -135,3 +135,59 @@ TEST_CASE("the host audit stops a domain that runs for a SHUTOFF server",
   }));
   CHECK(StatusIs(stack, id, "SHUTOFF"));
 }
+
+TEST_CASE(
+    "a delete that cannot reach the agent leaves an ERROR server as it is, "
+    "and the audit and a second delete finish it",
+    "[integration][e2e]") {
+  // A stall longer than agent_timeout (the stop budget, shutdown_timeout
+  // + 5 s, must stay below it).
+  Stack stack(
+      "[conductor]\nagent_timeout = 6\nagent_retry_timeout = 1\n"
+      "host_audit_interval = 1\n[compute]\nshutdown_timeout = 0\n");
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute();
+  stack.StartApi();
+  INFO(stack.Logs());
+  const std::string id = stack.BootServer(/*stopped=*/true);
+  const std::string share = stack.CreateShare();
+  stack.AttachShare(id, share);
+  Action(stack, id, R"({"os-start": null})");
+  REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
+  REQUIRE(stack.ShareStatus(id, share) == "active");
+
+  // The agent stalls through the whole delete: the server is ERROR, and
+  // its share is still what it is, active in the domain that still runs.
+  stack.SuspendCompute("hv1");
+  REQUIRE(stack.Api("DELETE", "/v2.1/servers/" + id).status == 204);
+  const bool failed = WaitUntil([&] { return StatusIs(stack, id, "ERROR"); },
+                                std::chrono::seconds(60));
+  stack.ResumeCompute("hv1");
+  REQUIRE(failed);
+  CHECK(stack.ShareStatus(id, share) == "active");
+  agent::v1::HostState host = stack.HostState();
+  REQUIRE(host.domains_size() == 1);
+  CHECK(host.domains(0).domain_state() == "running");
+  CHECK(host.mounts_size() == 1);
+  json actions = json::parse(
+      stack.Api("GET", "/v2.1/servers/" + id + "/os-instance-actions").body);
+  REQUIRE(actions["instanceActions"].size() >= 1);
+  CHECK(actions["instanceActions"][0]["action"] == "delete");
+
+  // The host loses its guests: the audit records the share inactive (the
+  // server stays ERROR, as Nova leaves it).
+  stack.KillCompute();
+  stack.StartCompute();
+  REQUIRE(
+      WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+  CHECK(StatusIs(stack, id, "ERROR"));
+
+  // A second delete finishes: nothing is left in Manila or on the host.
+  REQUIRE(stack.Api("DELETE", "/v2.1/servers/" + id).status == 204);
+  REQUIRE(WaitUntil(
+      [&] { return stack.Api("GET", "/v2.1/servers/" + id).status == 404; }));
+  REQUIRE(WaitUntil([&] { return stack.ManilaRules(share).empty(); }));
+  CHECK(stack.HostState().domains_size() == 0);
+  CHECK(stack.HostState().mounts_size() == 0);
+}
