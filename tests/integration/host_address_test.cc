@@ -178,9 +178,11 @@ TEST_CASE("host set-ip moves every rule to the new address with no gap",
                    R"({"os-stop": null})")
               .status == 202);
   REQUIRE(WaitUntil([&] { return stack.ServerStatus(running) == "SHUTOFF"; }));
-  for (const auto& [server, share] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& pair : std::vector<std::pair<std::string, std::string>>{
            {running, shares[0]}, {running, shares[1]}, {stopped, shares[1]}}) {
+    // (not a structured binding: clang cannot capture those)
+    const std::string& server = pair.first;
+    const std::string& share = pair.second;
     REQUIRE(stack.Api("DELETE", "/v2.1/servers/" + server + "/shares/" + share)
                 .status == 200);
     REQUIRE(
