@@ -241,6 +241,15 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
                 "compute_stop_instance", "", "instance.power_off");
 }
 
+// A delete that could not finish: the server is ERROR with the reason (a
+// second delete tries again, as in Nova), its shares as they are.
+absl::Status DeleteFailed(WorkflowDeps& deps, const task::v1::Task& task,
+                          const Loaded& l, const std::string& reason) {
+  SP_LOG(Warning) << "Failed to delete server " << l.server.uuid << ": "
+                  << reason;
+  return Record(deps, task, l, "error", 0, {}, "", "compute_terminate", reason);
+}
+
 absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   auto loaded = Load(deps, task, "deleting", "compute_terminate");
   if (!loaded.ok()) return loaded.status();
@@ -251,9 +260,9 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
     absl::Status s = deps.agents.PowerOff(l.host, l.server.uuid).status();
     TestPoint("delete.powered_off");
     if (!s.ok()) {
-      return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
-                    absl::StrCat("Failed to stop server ", l.server.uuid,
-                                 " for deletion: ", s.message()));
+      return DeleteFailed(deps, task, l,
+                          absl::StrCat("Failed to stop server ", l.server.uuid,
+                                       " for deletion: ", s.message()));
     }
   }
   // Detach every share: revoke unless still used, then drop the mapping. A
@@ -280,16 +289,16 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
     TestPoint("delete.share_detached");
   }
   if (failed > 0) {
-    return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
-                  absl::StrCat(failed, " share(s) could not be detached"));
+    return DeleteFailed(
+        deps, task, l, absl::StrCat(failed, " share(s) could not be detached"));
   }
   if (!l.host.agent_endpoint.empty()) {
     absl::Status s = deps.agents.DeleteServer(l.host, l.server.uuid).status();
     TestPoint("delete.undefined");
     if (!s.ok()) {
-      return Record(deps, task, l, "error", 0, {}, "", "compute_terminate",
-                    absl::StrCat("Failed to undefine server ", l.server.uuid,
-                                 ": ", s.message()));
+      return DeleteFailed(deps, task, l,
+                          absl::StrCat("Failed to undefine server ",
+                                       l.server.uuid, ": ", s.message()));
     }
   }
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {

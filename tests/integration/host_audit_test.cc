@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "common/ids.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 #include "tests/support/stack.h"
@@ -165,6 +166,10 @@ TEST_CASE(
                                 std::chrono::seconds(60));
   stack.ResumeCompute("hv1");
   REQUIRE(failed);
+  CHECK(absl::StrContains(stack.ConductorLog(), "Failed to delete server " +
+                                                    id +
+                                                    ": Failed to stop server " +
+                                                    id + " for deletion"));
   CHECK(stack.ShareStatus(id, share) == "active");
   agent::v1::HostState host = stack.HostState();
   REQUIRE(host.domains_size() == 1);

@@ -66,7 +66,10 @@ class Paused {
   const std::string& attached() const { return attached_; }
   std::string base() const { return "/v2.1/servers/" + server_; }
   void Action(const std::string& body) {
-    REQUIRE(stack_.Api("POST", base() + "/action", body).status == 202);
+    HttpResponse r = stack_.Api("POST", base() + "/action", body);
+    INFO(r.body);
+    INFO(stack_.Logs());
+    REQUIRE(r.status == 202);
   }
   void WaitPaused() {
     INFO(stack_.Logs());

@@ -115,3 +115,26 @@ TEST_CASE("every daemon serves /healthcheck and /metrics",
   CHECK(h["checks"]["database"] == "OK");
   CHECK(h["checks"]["rabbitmq"] != "OK");
 }
+
+TEST_CASE("an API whose port was taken meanwhile starts again on free ones",
+          "[integration]") {
+  Stack stack;
+  // Another process takes the port the stack chose for the API (as another
+  // test's daemon may, between FreePort() and the API's bind).
+  const std::string url = stack.api_url();
+  const std::string port = url.substr(url.rfind(':') + 1);
+  Process holder("port-holder", {"/usr/bin/python3", "-c",
+                                 "import socket, time\n"
+                                 "s = socket.socket()\n"
+                                 "s.bind(('127.0.0.1', " +
+                                     port +
+                                     "))\n"
+                                     "s.listen(1)\n"
+                                     "print('listening', flush=True)\n"
+                                     "time.sleep(120)\n"});
+  REQUIRE(WaitUntil(
+      [&] { return holder.Log().find("listening") != std::string::npos; }));
+  stack.StartApi();
+  CHECK(stack.api_url() != url);
+  CHECK(Http("GET", stack.api_url() + "/").status == 200);
+}

@@ -189,8 +189,10 @@ bool ListensOn(pid_t pid, int port) {
 void WaitServing(Process& p, const std::string& url) {
   const size_t colon = url.find(':', url.find("//"));
   const int port = std::stoi(url.substr(colon + 1));
+  bool exited = false;
   bool up = WaitUntil([&] {
-    if (!p.running() || !ListensOn(p.pid(), port)) return false;
+    if (!p.running()) return exited = true;  // no use waiting longer
+    if (!ListensOn(p.pid(), port)) return false;
     try {
       Http("GET", url);
       return true;
@@ -198,7 +200,7 @@ void WaitServing(Process& p, const std::string& url) {
       return false;
     }
   });
-  if (!up) {
+  if (!up || exited) {
     throw std::runtime_error(
         absl::StrCat(p.name(), " did not start:\n", p.Log()));
   }
@@ -218,14 +220,35 @@ void Stack::StartEmulator(int apply_delay_ms,
 
 void Stack::StartApi(int index) {
   Daemon& d = ApiInstance(index);
-  d.process = std::make_unique<Process>(
-      index == 0 ? "api" : absl::StrCat("api-", index),
-      std::vector<std::string>{
-          BinaryPath("api-service/shareplane-api"), "--config-file",
-          config_path_, absl::StrCat("--api.listen_port=", d.port),
-          absl::StrCat("--api.grpc_listen_port=", d.grpc_port),
-          absl::StrCat("--api.metadata_listen_port=", d.metadata_port)});
-  WaitServing(*d.process, api_url(index) + "/");
+  // A port FreePort() found free may be taken by another test's process
+  // before the API binds it: then the API exits, and is started again on
+  // fresh ports.
+  for (int attempt = 0;; ++attempt) {
+    d.process = std::make_unique<Process>(
+        index == 0 ? "api" : absl::StrCat("api-", index),
+        std::vector<std::string>{
+            BinaryPath("api-service/shareplane-api"), "--config-file",
+            config_path_, absl::StrCat("--api.listen_port=", d.port),
+            absl::StrCat("--api.grpc_listen_port=", d.grpc_port),
+            absl::StrCat("--api.metadata_listen_port=", d.metadata_port)});
+    try {
+      WaitServing(*d.process, api_url(index) + "/");
+      return;
+    } catch (const std::exception&) {
+      if (attempt >= 2 || d.process->Log().find("Address already in use") ==
+                              std::string::npos) {
+        throw;
+      }
+    }
+    d.port = FreePort();
+    d.grpc_port = FreePort();
+    d.metadata_port = FreePort();
+    if (index == 0) {
+      api_port_ = d.port;
+      grpc_port_ = d.grpc_port;
+      metadata_port_ = d.metadata_port;
+    }
+  }
 }
 
 void Stack::KillApi(int index) {
