@@ -9,8 +9,8 @@
 //      every resource lock is on a rule that exists
 //   I4 every mount on a host has users, and each is a server running there
 //   I5 every ACTIVE server's domain runs on its host with a mount per
-//      active share (an ERROR server's too); no domain runs for a SHUTOFF, deleted or elsewhere
-//      placed server
+//      active share (an ERROR server's too); no domain runs for a SHUTOFF,
+//      deleted or elsewhere placed server
 //   I6 every accepted request (2xx) ended with an event in its action
 #ifndef SHAREPLANE_TESTS_CHAOS_INVARIANTS_H_
 #define SHAREPLANE_TESTS_CHAOS_INVARIANTS_H_
