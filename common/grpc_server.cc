@@ -58,6 +58,15 @@ absl::Status CheckAgentPlaneTls(const GrpcTls& tls, const std::string& daemon) {
 
 namespace {
 
+// Whether the peer's verified certificate carries `name` in its
+// subjectAltName.
+bool CertificateNames(const grpc::AuthContext& auth, const std::string& name) {
+  for (const auto& v : auth.FindPropertyValues(GRPC_X509_SAN_PROPERTY_NAME)) {
+    if (std::string(v.data(), v.size()) == name) return true;
+  }
+  return false;
+}
+
 // Refuses, before the service sees it, a call whose client certificate
 // does not name `name_`.
 class PeerNameCheck final : public grpc::AuthMetadataProcessor {
@@ -66,13 +75,8 @@ class PeerNameCheck final : public grpc::AuthMetadataProcessor {
   bool IsBlocking() const override { return false; }
   grpc::Status Process(const InputMetadata&, grpc::AuthContext* context,
                        OutputMetadata*, OutputMetadata*) override {
-    if (context != nullptr) {
-      for (const auto& v :
-           context->FindPropertyValues(GRPC_X509_SAN_PROPERTY_NAME)) {
-        if (std::string(v.data(), v.size()) == name_) {
-          return grpc::Status::OK;
-        }
-      }
+    if (context != nullptr && CertificateNames(*context, name_)) {
+      return grpc::Status::OK;
     }
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         absl::StrCat("Only ", name_,
@@ -90,11 +94,7 @@ bool PeerNamed(const grpc::ServerContext& ctx, const GrpcTls& tls,
                const std::string& name) {
   if (!tls.enabled()) return true;  // grpc_insecure: no identities
   auto auth = ctx.auth_context();
-  if (!auth || !auth->IsPeerAuthenticated()) return false;
-  for (const auto& v : auth->FindPropertyValues(GRPC_X509_SAN_PROPERTY_NAME)) {
-    if (std::string(v.data(), v.size()) == name) return true;
-  }
-  return false;
+  return auth && auth->IsPeerAuthenticated() && CertificateNames(*auth, name);
 }
 
 absl::StatusOr<int> StartGrpcServer(const std::string& host, int port,

@@ -36,12 +36,7 @@ TEST_CASE("a host cannot change the address its granted rules are for",
   stack.StartApi();
   const std::string id = stack.BootServer(/*stopped=*/true);
   const std::string share = stack.CreateShare();
-  REQUIRE(stack
-              .Api("POST", "/v2.1/servers/" + id + "/shares",
-                   json{{"share", {{"share_id", share}}}}.dump())
-              .status == 201);
-  REQUIRE(
-      WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+  stack.AttachShare(id, share);
   REQUIRE(stack.ManilaRules(share).size() == 1);
   CHECK(stack.ManilaRules(share)[0]["access_to"] == "192.0.2.10");
 

@@ -41,12 +41,7 @@ TEST_CASE("a server whose host lost its domain is recorded SHUTOFF",
   Action(stack, id, R"({"os-stop": null})");
   REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "SHUTOFF"); }));
   const std::string share = stack.CreateShare();
-  REQUIRE(stack
-              .Api("POST", "/v2.1/servers/" + id + "/shares",
-                   json{{"share", {{"share_id", share}}}}.dump())
-              .status == 201);
-  REQUIRE(
-      WaitUntil([&] { return stack.ShareStatus(id, share) == "inactive"; }));
+  stack.AttachShare(id, share);
   Action(stack, id, R"({"os-start": null})");
   REQUIRE(WaitUntil([&] { return StatusIs(stack, id, "ACTIVE"); }));
   REQUIRE(stack.ShareStatus(id, share) == "active");
