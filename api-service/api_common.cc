@@ -2,8 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/ids.h"
-#include "common/json_body.h"
+#include "common/core/ids.h"
+#include "common/core/json_body.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {

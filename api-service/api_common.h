@@ -8,10 +8,10 @@
 
 #include "api-service/policy.h"
 #include "api-service/request_context.h"
-#include "common/db.h"
-#include "common/http.h"
-#include "common/manila_client.h"
-#include "common/store.h"
+#include "common/pg/db.h"
+#include "common/http/http.h"
+#include "common/openstack/manila_client.h"
+#include "common/pg/store.h"
 
 namespace shareplane {
 

@@ -5,10 +5,13 @@
 #include "api-service/faults.h"
 #include "api-service/grpc_front.h"
 #include "api-service/metadata_api.h"
-#include "common/log.h"
-#include "common/ops.h"
-#include "common/outbox_relay.h"
-#include "common/settings.h"
+#include "common/core/log.h"
+#include "common/http/ops.h"
+#include "common/amqp/outbox_relay.h"
+#include "common/amqp/amqp_settings.h"
+#include "common/pg/pg_settings.h"
+#include "common/openstack/openstack_settings.h"
+#include "common/core/settings.h"
 
 namespace shareplane {
 

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "common/config.h"
+#include "common/core/config.h"
 
 namespace shareplane {
 

@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "api-service/faults.h"
-#include "common/keystone_auth.h"
-#include "common/log.h"
-#include "common/settings.h"
+#include "common/openstack/keystone_auth.h"
+#include "common/core/log.h"
+#include "common/openstack/openstack_settings.h"
 
 namespace shareplane {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "api-service/request_context.h"
-#include "common/config.h"
-#include "common/http.h"
+#include "common/core/config.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 

@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "api-service/faults.h"
-#include "common/ids.h"
-#include "common/log.h"
-#include "common/metrics.h"
+#include "common/core/ids.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
 
 namespace shareplane {
 namespace {

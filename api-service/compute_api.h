@@ -10,7 +10,7 @@
 #include "api-service/resources_api.h"
 #include "api-service/servers_api.h"
 #include "api-service/shares_api.h"
-#include "common/http.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 

@@ -1,8 +1,8 @@
 #include "api-service/faults.h"
 
-#include "common/json_body.h"
-#include "common/log.h"
-#include "common/status.h"
+#include "common/core/json_body.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
 
 namespace shareplane {
 

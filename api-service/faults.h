@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "common/http.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 

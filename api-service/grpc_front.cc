@@ -7,8 +7,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api-service/faults.h"
-#include "common/grpc_server.h"
-#include "common/json_body.h"
+#include "common/grpc/grpc_server.h"
+#include "common/core/json_body.h"
 #include "shareplane/api/v1/compute.grpc.pb.h"
 
 namespace shareplane {

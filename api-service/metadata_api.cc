@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/ids.h"
-#include "common/json_body.h"
-#include "common/log.h"
-#include "common/store.h"
+#include "common/core/ids.h"
+#include "common/core/json_body.h"
+#include "common/core/log.h"
+#include "common/pg/store.h"
 
 namespace shareplane {
 namespace {

@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "common/db.h"
-#include "common/http.h"
+#include "common/pg/db.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 

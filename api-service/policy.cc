@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/config.h"
-#include "common/json_body.h"
+#include "common/core/config.h"
+#include "common/core/json_body.h"
 
 namespace shareplane {
 namespace {

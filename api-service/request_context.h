@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/http.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "common/json_schema.h"
+#include "common/core/json_schema.h"
 
 namespace shareplane {
 namespace {

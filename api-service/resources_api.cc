@@ -5,9 +5,9 @@
 #include "api-service/faults.h"
 #include "api-service/request_schemas.h"
 #include "api-service/server_views.h"
-#include "common/json_body.h"
-#include "common/json_schema.h"
-#include "common/status.h"
+#include "common/core/json_body.h"
+#include "common/core/json_schema.h"
+#include "common/core/status.h"
 
 namespace shareplane {
 namespace {

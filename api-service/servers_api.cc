@@ -8,10 +8,10 @@
 #include "api-service/faults.h"
 #include "api-service/request_schemas.h"
 #include "api-service/server_views.h"
-#include "common/ids.h"
-#include "common/json_schema.h"
-#include "common/log.h"
-#include "common/status.h"
+#include "common/core/ids.h"
+#include "common/core/json_schema.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {

@@ -7,11 +7,11 @@
 #include "api-service/api_common.h"
 #include "api-service/faults.h"
 #include "api-service/request_schemas.h"
-#include "common/ids.h"
-#include "common/json_schema.h"
-#include "common/log.h"
-#include "common/status.h"
-#include "common/store.h"
+#include "common/core/ids.h"
+#include "common/core/json_schema.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
+#include "common/pg/store.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {

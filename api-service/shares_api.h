@@ -8,9 +8,9 @@
 
 #include "api-service/api_common.h"
 #include "api-service/request_context.h"
-#include "common/db.h"
-#include "common/http.h"
-#include "common/manila_client.h"
+#include "common/pg/db.h"
+#include "common/http/http.h"
+#include "common/openstack/manila_client.h"
 
 namespace shareplane {
 

@@ -10,11 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/clock.h"
-#include "common/config.h"
-#include "common/http.h"
-#include "common/json_body.h"
-#include "common/keystone.h"
+#include "common/core/clock.h"
+#include "common/core/config.h"
+#include "common/http/http.h"
+#include "common/core/json_body.h"
+#include "common/openstack/keystone.h"
 
 namespace shareplane::cli {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/run.h"
+#include "common/core/run.h"
 
 namespace shareplane {
 namespace {

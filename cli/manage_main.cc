@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "cli/manage.h"
-#include "common/log.h"
+#include "common/core/log.h"
 
 int main(int argc, char** argv) {
   shareplane::SetLogProgramName("shareplane-manage");

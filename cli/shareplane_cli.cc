@@ -13,8 +13,8 @@
 #include "absl/strings/strip.h"
 #include "cli/client.h"
 #include "cli/output.h"
-#include "common/ids.h"
-#include "common/retry.h"
+#include "common/core/ids.h"
+#include "common/core/retry.h"
 
 namespace shareplane::cli {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
+#include "common/core/clock.h"
 
 namespace shareplane::cli {
 

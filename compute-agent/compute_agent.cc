@@ -6,12 +6,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/clock.h"
-#include "common/grpc_server.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/ops.h"
+#include "common/core/clock.h"
+#include "common/grpc/grpc_server.h"
+#include "common/http/http.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/http/ops.h"
 #include "compute-agent/call_scope.h"
 #include "compute-agent/host_facts.h"
 #include "compute-agent/mount_manager.h"

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "common/config.h"
+#include "common/core/config.h"
 #include "compute-agent/hypervisor.h"
 
 namespace shareplane {

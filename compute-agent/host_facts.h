@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config.h"
+#include "common/core/config.h"
 #include "compute-agent/hypervisor.h"
 
 namespace shareplane {

@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
-#include "common/test_point.h"
+#include "common/core/log.h"
+#include "common/core/test_point.h"
 #include "compute-agent/call_scope.h"
 #include "compute-agent/hypervisor.h"
 

@@ -14,8 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "common/log.h"
-#include "common/run.h"
+#include "common/core/log.h"
+#include "common/core/run.h"
 
 namespace shareplane {
 

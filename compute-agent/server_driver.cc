@@ -6,8 +6,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
-#include "common/status.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
 #include "compute-agent/call_scope.h"
 
 namespace shareplane {

@@ -6,8 +6,8 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
-#include "common/retry.h"
+#include "common/core/log.h"
+#include "common/core/retry.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 
 namespace shareplane {

@@ -15,9 +15,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/clock.h"
-#include "common/grpc_server.h"
-#include "common/store.h"
+#include "common/core/clock.h"
+#include "common/grpc/grpc_server.h"
+#include "common/pg/store.h"
 #include "shareplane/agent/v1/agent.pb.h"
 
 namespace shareplane {

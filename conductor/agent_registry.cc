@@ -4,10 +4,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/grpc_server.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/store.h"
+#include "common/grpc/grpc_server.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/pg/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 
 namespace shareplane {

@@ -1,9 +1,9 @@
 // Attach: grant the server's host access to the share in Manila (locked
 // rule), wait for it to be active, then mark the mapping inactive.
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
-#include "common/status.h"
-#include "common/test_point.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
+#include "common/core/test_point.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
 

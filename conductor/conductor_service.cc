@@ -7,12 +7,15 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
-#include "common/keystone.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/ops.h"
-#include "common/outbox_relay.h"
-#include "common/settings.h"
+#include "common/openstack/keystone.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/http/ops.h"
+#include "common/amqp/outbox_relay.h"
+#include "common/amqp/amqp_settings.h"
+#include "common/pg/pg_settings.h"
+#include "common/openstack/openstack_settings.h"
+#include "common/core/settings.h"
 #include "conductor/agent_client.h"
 #include "conductor/agent_registry.h"
 #include "conductor/host_audit.h"
@@ -52,7 +55,7 @@ class TaskDispatcher {
     const auto started = std::chrono::steady_clock::now();
     absl::Status s;
     // Serializes the tasks of one server across every conductor process
-    // (common/db.h SessionLock: released by PostgreSQL if this one dies).
+    // (common/pg/db.h SessionLock: released by PostgreSQL if this one dies).
     // A worker never waits for another task's lock: the task comes back
     // after the retry delay instead, and this worker takes the next one.
     std::optional<SessionLock> lock;

@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "common/amqp_bus.h"
-#include "common/config.h"
+#include "common/amqp/amqp_bus.h"
+#include "common/core/config.h"
 
 namespace shareplane {
 

@@ -1,9 +1,9 @@
 // Detach: revoke the host's access rule unless another mapping still relies
 // on it (NFS: same host; CephFS: anywhere), then delete the mapping.
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
-#include "common/status.h"
-#include "common/test_point.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
+#include "common/core/test_point.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
 

@@ -4,10 +4,10 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "common/ids.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/status.h"
+#include "common/core/ids.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/core/status.h"
 #include "conductor/agent_client.h"
 
 namespace shareplane {

@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "common/clock.h"
+#include "common/core/clock.h"
 #include "conductor/workflow.h"
 
 namespace shareplane {

@@ -7,8 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/ids.h"
-#include "common/store.h"
+#include "common/core/ids.h"
+#include "common/pg/store.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {

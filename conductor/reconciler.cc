@@ -1,8 +1,8 @@
 #include "conductor/reconciler.h"
 
-#include "common/ids.h"
-#include "common/log.h"
-#include "common/store.h"
+#include "common/core/ids.h"
+#include "common/core/log.h"
+#include "common/pg/store.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {

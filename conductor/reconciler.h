@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "common/clock.h"
-#include "common/db.h"
+#include "common/core/clock.h"
+#include "common/pg/db.h"
 #include "conductor/workflow.h"
 
 namespace shareplane {

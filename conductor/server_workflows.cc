@@ -2,9 +2,9 @@
 // driving the host's agent and moving the server and its share mappings
 // through their states (spec/SHARES.md sections 2 and 5).
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
-#include "common/status.h"
-#include "common/test_point.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
+#include "common/core/test_point.h"
 #include "conductor/agent_client.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"

@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include "absl/strings/match.h"
-#include "common/config.h"
-#include "common/log.h"
-#include "common/status.h"
-#include "common/test_point.h"
+#include "common/core/config.h"
+#include "common/core/log.h"
+#include "common/core/status.h"
+#include "common/core/test_point.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {

@@ -7,11 +7,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/clock.h"
-#include "common/db.h"
-#include "common/manila_client.h"
-#include "common/retry.h"
-#include "common/store.h"
+#include "common/core/clock.h"
+#include "common/pg/db.h"
+#include "common/openstack/manila_client.h"
+#include "common/core/retry.h"
+#include "common/pg/store.h"
 #include "conductor/notifications.h"
 
 namespace shareplane {

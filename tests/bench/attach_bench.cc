@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/store.h"
+#include "common/pg/store.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;

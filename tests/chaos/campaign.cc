@@ -28,7 +28,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/store.h"
+#include "common/pg/store.h"
 #include "tests/chaos/invariants.h"
 #include "tests/support/stack.h"
 

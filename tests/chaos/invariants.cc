@@ -5,7 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "common/store.h"
+#include "common/pg/store.h"
 
 namespace shareplane::testing {
 

@@ -8,10 +8,11 @@
 
 #include "api-service/authenticator.h"
 #include "api-service/compute_api.h"
-#include "common/config.h"
-#include "common/http.h"
-#include "common/log.h"
-#include "common/settings.h"
+#include "common/core/config.h"
+#include "common/http/http.h"
+#include "common/core/log.h"
+#include "common/pg/pg_settings.h"
+#include "common/openstack/openstack_settings.h"
 
 namespace shareplane {
 namespace {

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/config.h"
+#include "common/core/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

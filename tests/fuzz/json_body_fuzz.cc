@@ -7,8 +7,8 @@
 
 #include "api-service/request_schemas.h"
 #include "api-service/shares_api.h"
-#include "common/json_body.h"
-#include "common/json_schema.h"
+#include "common/core/json_body.h"
+#include "common/core/json_schema.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

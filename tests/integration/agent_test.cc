@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
-#include "common/ids.h"
-#include "common/store.h"
+#include "common/core/ids.h"
+#include "common/pg/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 #include "tests/support/pki.h"
 #include "tests/support/stack.h"

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/ids.h"
-#include "common/store.h"
+#include "common/core/ids.h"
+#include "common/pg/store.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/amqp_bus.h"
+#include "common/amqp/amqp_bus.h"
 #include "tests/support/test_support.h"
 
 using namespace shareplane;

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "common/store.h"
+#include "common/pg/store.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
-#include "common/ids.h"
+#include "common/core/ids.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 #include "tests/support/stack.h"
 

@@ -1,5 +1,5 @@
 // Deterministic races: the conductor is paused at a named step of one
-// workflow (common/test_point.h) while the racing request is made, then let
+// workflow (common/core/test_point.h) while the racing request is made, then let
 // go. Each case is an interleaving that was reported against a running
 // stack (issue 13); each asserts what the user sees once both settle.
 #include <catch2/catch.hpp>

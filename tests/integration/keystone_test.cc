@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/ids.h"
+#include "common/core/ids.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <thread>
 
-#include "common/amqp_bus.h"
+#include "common/amqp/amqp_bus.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/store.h"
+#include "common/pg/store.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;

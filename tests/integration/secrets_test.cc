@@ -12,9 +12,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/amqp_bus.h"
-#include "common/ids.h"
-#include "common/store.h"
+#include "common/amqp/amqp_bus.h"
+#include "common/core/ids.h"
+#include "common/pg/store.h"
 #include "shareplane/task/v1/task.pb.h"
 #include "tests/support/stack.h"
 

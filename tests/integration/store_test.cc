@@ -1,11 +1,11 @@
 // The PostgreSQL store against a real server: migrations, constraints,
 // compare-and-set and the outbox.
-#include "common/store.h"
+#include "common/pg/store.h"
 
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "common/ids.h"
+#include "common/core/ids.h"
 #include "tests/support/test_support.h"
 
 using namespace shareplane;

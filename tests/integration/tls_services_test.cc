@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "common/amqp_bus.h"
+#include "common/amqp/amqp_bus.h"
 #include "tests/support/pki.h"
 #include "tests/support/stack.h"
 

@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "common/store.h"
+#include "common/pg/store.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane::testing;

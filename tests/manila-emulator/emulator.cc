@@ -16,7 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "common/ids.h"
+#include "common/core/ids.h"
 #include "tests/manila-emulator/model.h"
 
 namespace shareplane {

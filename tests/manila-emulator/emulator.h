@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "common/clock.h"
-#include "common/http.h"
+#include "common/core/clock.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 

@@ -1,7 +1,7 @@
 // shareplane-manila-emulator: the Manila v2 subset, in memory.
-#include "common/config.h"
-#include "common/daemon.h"
-#include "common/log.h"
+#include "common/core/config.h"
+#include "common/core/daemon.h"
+#include "common/core/log.h"
 #include "tests/manila-emulator/emulator.h"
 
 int main(int argc, char** argv) {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/http.h"
+#include "common/core/clock.h"
+#include "common/http/http.h"
 
 namespace shareplane::manila_emulator {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/grpc_server.h"
+#include "common/grpc/grpc_server.h"
 
 namespace grpc {
 class Channel;

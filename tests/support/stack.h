@@ -40,7 +40,7 @@ class Stack {
   // SIGKILL of API instance `index`, as a power cut.
   void KillApi(int index);
   // With `crash_at`, the conductor kills itself at that test point; with
-  // `pause_at`, it stops there until Resume (common/test_point.h).
+  // `pause_at`, it stops there until Resume (common/core/test_point.h).
   void StartConductor(const std::string& crash_at = "",
                       const std::string& pause_at = "");
   bool ConductorRunning() { return conductor_ && conductor_->running(); }

@@ -12,7 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/grpc_server.h"
+#include "common/grpc/grpc_server.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 #include "tests/support/pki.h"
 #include "tests/support/stack.h"

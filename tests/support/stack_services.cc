@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/amqp_bus.h"
+#include "common/amqp/amqp_bus.h"
 #include "tests/support/stack.h"
 
 namespace shareplane::testing {

@@ -23,7 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/ids.h"
+#include "common/core/ids.h"
 
 namespace shareplane::testing {
 namespace {

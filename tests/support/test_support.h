@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "common/db.h"
-#include "common/http.h"
-#include "common/store.h"
+#include "common/pg/db.h"
+#include "common/http/http.h"
+#include "common/pg/store.h"
 
 namespace shareplane::testing {
 

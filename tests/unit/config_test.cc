@@ -1,4 +1,4 @@
-#include "common/config.h"
+#include "common/core/config.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "common/http.h"
+#include "common/http/http.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // TokenValidator against a scripted Keystone: what is cached, for how long,
 // and what is never cached.
-#include "common/keystone_auth.h"
+#include "common/openstack/keystone_auth.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -8,7 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "common/http.h"
+#include "common/http/http.h"
 
 using namespace shareplane;
 

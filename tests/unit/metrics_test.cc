@@ -1,5 +1,5 @@
 // Prometheus text rendering and route templates.
-#include "common/metrics.h"
+#include "common/core/metrics.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // The option table cannot drift from the code or from the sample files;
 // systemd readiness.
-#include "common/options.h"
+#include "common/core/options.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,7 +14,8 @@
 #include <set>
 #include <sstream>
 
-#include "common/ops.h"
+#include "common/core/daemon.h"
+#include "common/http/ops.h"
 
 using namespace shareplane;
 

@@ -1,4 +1,4 @@
-#include "common/retry.h"
+#include "common/core/retry.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>

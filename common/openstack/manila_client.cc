@@ -1,0 +1,254 @@
+#include "common/openstack/manila_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/http/http.h"
+#include "common/core/json_body.h"
+#include "common/openstack/keystone.h"
+#include "common/core/metrics.h"
+
+namespace shareplane {
+namespace {
+
+using json = nlohmann::json;
+
+std::string S(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string FaultMessage(const std::string& body) {
+  json j = ParseJson(body).value_or(json(json::value_t::discarded));
+  if (j.is_object() && !j.empty() && j.begin()->is_object()) {
+    return S(*j.begin(), "message");
+  }
+  return body.substr(0, 200);
+}
+
+ManilaAccessRule RuleFromJson(const json& j) {
+  ManilaAccessRule r;
+  r.id = S(j, "id");
+  r.access_type = S(j, "access_type");
+  r.access_to = S(j, "access_to");
+  r.access_level = S(j, "access_level");
+  r.state = S(j, "state");
+  r.access_key = S(j, "access_key");
+  return r;
+}
+
+}  // namespace
+
+struct ManilaClient::Reply {
+  int status;
+  json body;
+};
+
+absl::StatusOr<std::string> PickExportLocation(
+    const std::vector<ManilaExportLocation>& locations) {
+  for (const auto& l : locations) {
+    if (l.preferred) return l.path;
+  }
+  if (!locations.empty()) return locations.front().path;
+  return absl::FailedPreconditionError("export location is missing");
+}
+
+ManilaClient::ManilaClient(ManilaOptions options)
+    : options_(std::move(options)) {
+  while (!options_.endpoint.empty() && options_.endpoint.back() == '/') {
+    options_.endpoint.pop_back();
+  }
+}
+
+absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
+    const std::string& method, const std::string& path, const std::string& body,
+    const ManilaAuth& auth) {
+  KeystoneSession* keystone = options_.keystone;
+  std::string endpoint = options_.endpoint;
+  if (endpoint.empty()) {
+    if (keystone == nullptr) {
+      return absl::FailedPreconditionError("[manila] endpoint is not set");
+    }
+    auto found = keystone->Endpoint({"shared-file-system", "sharev2", "share"});
+    if (!found.ok()) return found.status();
+    endpoint = *found;
+    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  }
+  absl::StatusOr<HttpResponse> resp;
+  // A service token Manila refuses (revoked, expired early) is renewed once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    HttpClientRequest req;
+    req.method = method;
+    req.url = endpoint + path;
+    req.body = body;
+    req.timeout = options_.timeout;
+    req.headers = {{"X-OpenStack-Manila-API-Version", "2.82"},
+                   {"Accept", "application/json"}};
+    if (!body.empty()) {
+      req.headers.emplace_back("Content-Type", "application/json");
+    }
+    if (!auth.request_id.empty()) {
+      req.headers.emplace_back("X-OpenStack-Request-ID", auth.request_id);
+    }
+    std::string service_token = auth.service_token;
+    if (keystone != nullptr) {
+      auto token = keystone->Token();
+      if (!token.ok()) return token.status();
+      service_token = *token;
+    }
+    if (!auth.token.empty()) {
+      req.headers.emplace_back("X-Auth-Token", auth.token);
+      if (!service_token.empty()) {
+        req.headers.emplace_back("X-Service-Token", service_token);
+      }
+    } else {
+      req.headers.emplace_back("X-Auth-Token", service_token);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    resp = HttpFetch(req);
+    const MetricLabels labels = {{"method", method},
+                                 {"call", RouteTemplate(path)}};
+    Metrics::Global().Observe("shareplane_manila_request_duration_seconds",
+                              labels,
+                              std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count());
+    if (!resp.ok() || resp->status >= 400) {
+      MetricLabels error = labels;
+      error.emplace_back("code", resp.ok() ? std::to_string(resp->status)
+                                           : std::string("unreachable"));
+      Metrics::Global().Increment("shareplane_manila_errors_total", error);
+    }
+    if (resp.ok() && resp->status == 401 && keystone != nullptr &&
+        attempt == 0) {
+      keystone->Invalidate(service_token);
+      continue;
+    }
+    break;
+  }
+  if (!resp.ok()) {
+    return absl::Status(resp.status().code(),
+                        absl::StrCat("Manila: ", resp.status().message()));
+  }
+  const int code = resp->status;
+  if (code >= 200 && code < 300) {
+    Reply reply{code,
+                ParseJson(resp->body).value_or(json(json::value_t::discarded))};
+    if (!resp->body.empty() && reply.body.is_discarded()) {
+      return absl::InternalError(
+          absl::StrCat("Manila ", method, " ", path, ": malformed JSON"));
+    }
+    return reply;
+  }
+  std::string msg = absl::StrCat("Manila ", method, " ", path, " answered ",
+                                 code, ": ", FaultMessage(resp->body));
+  switch (code) {
+    case 400:
+      // "Share access ip:H exists." when the grant is already there.
+      if (absl::StrContains(msg, " exists.")) {
+        return absl::AlreadyExistsError(msg);
+      }
+      return absl::InvalidArgumentError(msg);
+    case 401:
+      return absl::UnauthenticatedError(msg);
+    case 403:
+      return absl::PermissionDeniedError(msg);
+    case 404:
+      return absl::NotFoundError(msg);
+    case 409:
+      return absl::FailedPreconditionError(msg);
+    default:
+      return code >= 500 ? absl::UnavailableError(msg)
+                         : absl::InternalError(msg);
+  }
+}
+
+absl::StatusOr<ManilaShare> ManilaClient::GetShare(const std::string& id,
+                                                   const ManilaAuth& auth) {
+  auto reply = Call("GET", "/shares/" + id, "", auth);
+  if (!reply.ok()) return reply.status();
+  const json& s = reply->body["share"];
+  ManilaShare share;
+  share.id = S(s, "id");
+  share.name = S(s, "name");
+  share.status = S(s, "status");
+  share.share_proto = S(s, "share_proto");
+  share.project_id = S(s, "project_id");
+  return share;
+}
+
+absl::StatusOr<std::vector<ManilaExportLocation>>
+ManilaClient::ListExportLocations(const std::string& share_id,
+                                  const ManilaAuth& auth) {
+  auto reply =
+      Call("GET", "/shares/" + share_id + "/export_locations", "", auth);
+  if (!reply.ok()) return reply.status();
+  std::vector<ManilaExportLocation> out;
+  for (const json& l : reply->body.value("export_locations", json::array())) {
+    out.push_back({S(l, "id"), S(l, "path"), l.value("preferred", false)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ManilaAccessRule>> ManilaClient::ListAccessRules(
+    const std::string& share_id, const ManilaAuth& auth) {
+  auto reply =
+      Call("GET", "/share-access-rules?share_id=" + share_id, "", auth);
+  if (!reply.ok()) {
+    // Manila answers 400 "Share <id> not found." for an unknown share.
+    if (reply.status().code() == absl::StatusCode::kInvalidArgument &&
+        reply.status().message().find("not found") != std::string::npos) {
+      return absl::NotFoundError(reply.status().message());
+    }
+    return reply.status();
+  }
+  std::vector<ManilaAccessRule> out;
+  for (const json& r : reply->body.value("access_list", json::array())) {
+    out.push_back(RuleFromJson(r));
+  }
+  return out;
+}
+
+absl::StatusOr<ManilaAccessRule> ManilaClient::AllowAccess(
+    const std::string& share_id, const std::string& access_type,
+    const std::string& access_to, const std::string& lock_reason,
+    const ManilaAuth& auth) {
+  json body = {{"allow_access",
+                {{"access_type", access_type},
+                 {"access_to", access_to},
+                 {"access_level", "rw"},
+                 {"lock_visibility", true},
+                 {"lock_deletion", true},
+                 {"lock_reason", lock_reason}}}};
+  auto reply =
+      Call("POST", "/shares/" + share_id + "/action", body.dump(), auth);
+  if (!reply.ok()) return reply.status();
+  return RuleFromJson(reply->body["access"]);
+}
+
+absl::Status ManilaClient::DenyAccess(const std::string& share_id,
+                                      const std::string& access_id,
+                                      const ManilaAuth& auth) {
+  json body = {
+      {"deny_access", {{"access_id", access_id}, {"unrestrict", true}}}};
+  return Call("POST", "/shares/" + share_id + "/action", body.dump(), auth)
+      .status();
+}
+
+absl::StatusOr<std::vector<ManilaResourceLock>> ManilaClient::ListResourceLocks(
+    const std::string& resource_id, const ManilaAuth& auth) {
+  auto reply =
+      Call("GET", "/resource-locks?resource_id=" + resource_id, "", auth);
+  if (!reply.ok()) return reply.status();
+  std::vector<ManilaResourceLock> out;
+  for (const json& l : reply->body.value("resource_locks", json::array())) {
+    out.push_back({S(l, "id"), S(l, "resource_type"), S(l, "resource_id"),
+                   S(l, "resource_action"), S(l, "lock_context"),
+                   S(l, "lock_reason")});
+  }
+  return out;
+}
+
+}  // namespace shareplane

@@ -1,0 +1,532 @@
+#include "common/pg/store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/pg/store_sql.h"
+
+namespace shareplane {
+namespace {
+
+using namespace store_sql;
+
+const std::string& ServerColumns() {
+  static const std::string* cols = new std::string(
+      "uuid, name, project_id, user_id, flavor_id, host, vm_state, "
+      "task_state, power_state, version, image_ref, availability_zone, "
+      "pinned_availability_zone, " +
+      IsoMicros("launched_at") + " AS launched, " + Iso("created_at") +
+      " AS created, " + Iso("updated_at") + " AS updated");
+  return *cols;
+}
+
+Server ServerFromRow(const pqxx::row& r) {
+  Server s;
+  s.uuid = Str(r["uuid"]);
+  s.name = Str(r["name"]);
+  s.project_id = Str(r["project_id"]);
+  s.user_id = Str(r["user_id"]);
+  s.flavor_id = Str(r["flavor_id"]);
+  s.host = Str(r["host"]);
+  s.vm_state = Str(r["vm_state"]);
+  s.task_state = Str(r["task_state"]);
+  s.power_state = r["power_state"].as<int>();
+  s.version = r["version"].as<int64_t>();
+  s.image_ref = Str(r["image_ref"]);
+  s.availability_zone = Str(r["availability_zone"]);
+  s.pinned_availability_zone = Str(r["pinned_availability_zone"]);
+  s.launched_at = Str(r["launched"]);
+  s.created_at = Str(r["created"]);
+  s.updated_at = Str(r["updated"]);
+  return s;
+}
+
+ShareMapping MappingFromRow(const pqxx::row& r) {
+  ShareMapping m;
+  m.uuid = Str(r["uuid"]);
+  m.server_uuid = Str(r["server_uuid"]);
+  m.share_id = Str(r["share_id"]);
+  m.tag = Str(r["tag"]);
+  m.status = Str(r["status"]);
+  m.share_proto = Str(r["share_proto"]);
+  m.export_location = Str(r["export_location"]);
+  m.access_id = Str(r["access_id"]);
+  m.error_message = Str(r["error_message"]);
+  m.version = r["version"].as<int64_t>();
+  return m;
+}
+
+ComputeHost HostFromRow(const pqxx::row& r) {
+  ComputeHost h;
+  h.hostname = Str(r["hostname"]);
+  h.storage_ip = Str(r["storage_ip"]);
+  h.agent_endpoint = Str(r["agent_endpoint"]);
+  h.traits = ParseArray(Str(r["traits"]));
+  h.libvirt_version = Str(r["libvirt_version"]);
+  h.hypervisor_type = Str(r["hypervisor_type"]);
+  h.hypervisor_version = Str(r["hypervisor_version"]);
+  h.disabled = r["disabled"].as<bool>();
+  h.heartbeat_age_seconds = r["age"].is_null() ? -1 : r["age"].as<double>();
+  h.memory_mb = r["memory_mb"].is_null() ? 0 : r["memory_mb"].as<int64_t>();
+  h.vcpus = r["vcpus"].is_null() ? 0 : r["vcpus"].as<int>();
+  if (!r["heartbeat"].is_null()) h.updated_at = Str(r["heartbeat"]);
+  return h;
+}
+
+constexpr char kMappingColumns[] =
+    "uuid, server_uuid, share_id, tag, status, share_proto, export_location, "
+    "access_id, error_message, version";
+constexpr char kHostColumns[] =
+    "hostname, storage_ip, agent_endpoint, traits, libvirt_version, "
+    "hypervisor_type, hypervisor_version, disabled, memory_mb, vcpus, "
+    "EXTRACT(EPOCH FROM now() - last_heartbeat)::float8 AS age, "
+    "to_char(last_heartbeat AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS heartbeat";
+
+}  // namespace
+
+void InsertFlavor(pqxx::transaction_base& w, const Flavor& f) {
+  nlohmann::json specs(f.extra_specs);
+  Exec(w,
+       "INSERT INTO flavors (id, name, vcpus, ram_mb, disk_gb, extra_specs, "
+       " ephemeral_gb, swap_mb, is_public, description) "
+       "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, NULLIF($10, ''))",
+       f.id, f.name, f.vcpus, f.ram_mb, f.disk_gb, specs.dump(), f.ephemeral_gb,
+       f.swap_mb, f.is_public, f.description);
+}
+
+namespace {
+constexpr char kFlavorColumns[] =
+    "id, name, vcpus, ram_mb, disk_gb, extra_specs::text, ephemeral_gb, "
+    "swap_mb, is_public, description";
+
+Flavor FlavorFromRow(const pqxx::row& r) {
+  Flavor f;
+  f.id = Str(r[0]);
+  f.name = Str(r[1]);
+  f.vcpus = r[2].as<int>();
+  f.ram_mb = r[3].as<int>();
+  f.disk_gb = r[4].as<int>();
+  const nlohmann::json specs = nlohmann::json::parse(Str(r[5]));
+  for (auto& [k, v] : specs.items()) {
+    f.extra_specs[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  f.ephemeral_gb = r[6].as<int>();
+  f.swap_mb = r[7].as<int>();
+  f.is_public = r[8].as<bool>();
+  f.description = Str(r[9]);
+  return f;
+}
+}  // namespace
+
+std::optional<Flavor> GetFlavor(pqxx::transaction_base& w,
+                                const std::string& id) {
+  static const std::string sql =
+      std::string("SELECT ") + kFlavorColumns + " FROM flavors WHERE id = $1";
+  pqxx::result r = Prepared(w, "get_flavor", sql, id);
+  if (r.empty()) return std::nullopt;
+  return FlavorFromRow(r[0]);
+}
+
+std::vector<Flavor> ListFlavors(pqxx::transaction_base& w) {
+  std::vector<Flavor> out;
+  for (const auto& row : w.exec(std::string("SELECT ") + kFlavorColumns +
+                                " FROM flavors ORDER BY ram_mb, id")) {
+    out.push_back(FlavorFromRow(row));
+  }
+  return out;
+}
+
+void LockFlavor(pqxx::transaction_base& w, const std::string& id) {
+  Exec(w, "SELECT 1 FROM flavors WHERE id = $1 FOR UPDATE", id);
+}
+
+void SetFlavorExtraSpecs(pqxx::transaction_base& w, const std::string& id,
+                         const std::map<std::string, std::string>& specs) {
+  Exec(w,
+       "UPDATE flavors SET extra_specs = $2::jsonb, version = version + 1 "
+       "WHERE id = $1",
+       id, nlohmann::json(specs).dump());
+}
+
+void UpsertComputeHost(pqxx::transaction_base& w, const ComputeHost& h) {
+  Exec(w,
+       "INSERT INTO compute_hosts (hostname, storage_ip, agent_endpoint, "
+       " traits, libvirt_version, hypervisor_type, hypervisor_version, "
+       " memory_mb, vcpus, last_heartbeat) "
+       "VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, now()) "
+       "ON CONFLICT (hostname) DO UPDATE SET storage_ip = EXCLUDED.storage_ip, "
+       " agent_endpoint = EXCLUDED.agent_endpoint, traits = EXCLUDED.traits, "
+       " libvirt_version = EXCLUDED.libvirt_version, "
+       " hypervisor_type = EXCLUDED.hypervisor_type, "
+       " hypervisor_version = EXCLUDED.hypervisor_version, "
+       " memory_mb = EXCLUDED.memory_mb, vcpus = EXCLUDED.vcpus, "
+       " last_heartbeat = now(), updated_at = now(), "
+       " version = compute_hosts.version + 1",
+       h.hostname, h.storage_ip, h.agent_endpoint, ArrayLiteral(h.traits),
+       h.libvirt_version, h.hypervisor_type, h.hypervisor_version, h.memory_mb,
+       h.vcpus);
+}
+
+std::optional<std::string> LockComputeHostAddress(pqxx::transaction_base& w,
+                                                  const std::string& hostname,
+                                                  bool exclusive) {
+  pqxx::result r = Exec(w,
+                        std::string("SELECT storage_ip FROM compute_hosts "
+                                    "WHERE hostname = $1 FOR ") +
+                            (exclusive ? "UPDATE" : "SHARE"),
+                        hostname);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
+int CountHostAddressUsers(pqxx::transaction_base& w,
+                          const std::string& hostname,
+                          const std::string& storage_ip) {
+  pqxx::result r =
+      Exec(w,
+           "SELECT (SELECT count(*) FROM share_mappings m JOIN servers s ON "
+           " s.uuid = m.server_uuid WHERE s.host = $1 AND s.deleted_at IS NULL "
+           " AND m.share_proto <> 'CEPHFS') + (SELECT count(*) FROM "
+           " access_grants WHERE access_type = 'ip' AND (access_to = $2 OR "
+           " access_to = $2 || '/32'))",
+           hostname, storage_ip);
+  return r[0][0].as<int>();
+}
+
+void SetComputeHostStorageIp(pqxx::transaction_base& w,
+                             const std::string& hostname,
+                             const std::string& storage_ip) {
+  Exec(w,
+       "UPDATE compute_hosts SET storage_ip = $2, updated_at = now() "
+       "WHERE hostname = $1",
+       hostname, storage_ip);
+}
+
+std::vector<AccessGrant> ListHostIpGrants(pqxx::transaction_base& w,
+                                          const std::string& hostname,
+                                          const std::string& old_ip) {
+  std::vector<AccessGrant> out;
+  for (const auto& row :
+       Exec(w,
+            "SELECT g.share_id, g.access_type, g.access_to, g.project_id, "
+            " g.user_id FROM access_grants g WHERE g.access_type = 'ip' AND "
+            " (g.access_to = $2 OR g.access_to = $2 || '/32' OR "
+            "  (g.share_id IN (SELECT m.share_id FROM share_mappings m JOIN "
+            "   servers s ON s.uuid = m.server_uuid WHERE s.host = $1 AND "
+            "   m.share_proto <> 'CEPHFS') AND regexp_replace(g.access_to, "
+            "   '/32$', '') NOT IN (SELECT storage_ip FROM compute_hosts))) "
+            "ORDER BY g.share_id",
+            hostname, old_ip)) {
+    out.push_back(
+        {Str(row[0]), Str(row[1]), Str(row[2]), Str(row[3]), Str(row[4])});
+  }
+  return out;
+}
+
+void SetHostShareAccessId(pqxx::transaction_base& w,
+                          const std::string& hostname,
+                          const std::string& share_id,
+                          const std::string& access_id) {
+  Exec(w,
+       "UPDATE share_mappings m SET access_id = $3 FROM servers s WHERE "
+       "s.uuid = m.server_uuid AND s.host = $1 AND m.share_id = $2 AND "
+       "m.share_proto <> 'CEPHFS' AND m.access_id IS NOT NULL AND "
+       "m.access_id <> ''",
+       hostname, share_id, access_id);
+}
+
+bool TouchComputeHost(pqxx::transaction_base& w, const std::string& hostname) {
+  pqxx::result r = Exec(
+      w, "UPDATE compute_hosts SET last_heartbeat = now() WHERE hostname = $1",
+      hostname);
+  return r.affected_rows() == 1;
+}
+
+bool SetComputeHostDisabled(pqxx::transaction_base& w,
+                            const std::string& hostname, bool disabled) {
+  pqxx::result r =
+      Exec(w, "UPDATE compute_hosts SET disabled = $2 WHERE hostname = $1",
+           hostname, disabled);
+  return r.affected_rows() == 1;
+}
+
+std::optional<ComputeHost> GetComputeHost(pqxx::transaction_base& w,
+                                          const std::string& hostname) {
+  pqxx::result r = Exec(w,
+                        std::string("SELECT ") + kHostColumns +
+                            " FROM compute_hosts WHERE hostname = $1",
+                        hostname);
+  if (r.empty()) return std::nullopt;
+  return HostFromRow(r[0]);
+}
+
+std::vector<ComputeHost> ListComputeHosts(pqxx::transaction_base& w) {
+  std::vector<ComputeHost> out;
+  for (const auto& row : w.exec(std::string("SELECT ") + kHostColumns +
+                                " FROM compute_hosts ORDER BY hostname")) {
+    out.push_back(HostFromRow(row));
+  }
+  return out;
+}
+
+void InsertServer(pqxx::transaction_base& w, const Server& s) {
+  Exec(w,
+       "INSERT INTO servers (uuid, name, project_id, user_id, flavor_id, host, "
+       " vm_state, task_state, power_state, image_ref, "
+       " pinned_availability_zone) "
+       "VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, NULLIF($8, ''), $9, "
+       " $10, NULLIF($11, ''))",
+       s.uuid, s.name, s.project_id, s.user_id, s.flavor_id, s.host, s.vm_state,
+       s.task_state, s.power_state, s.image_ref, s.pinned_availability_zone);
+}
+
+std::optional<Server> GetServer(pqxx::transaction_base& w,
+                                const std::string& uuid) {
+  static const std::string sql =
+      "SELECT " + ServerColumns() +
+      " FROM servers WHERE uuid = $1::uuid AND deleted_at IS NULL";
+  pqxx::result r = Prepared(w, "get_server", sql, uuid);
+  if (r.empty()) return std::nullopt;
+  return ServerFromRow(r[0]);
+}
+
+std::vector<Server> ListServers(pqxx::transaction_base& w,
+                                const std::string& project_id) {
+  std::vector<Server> out;
+  for (const auto& row :
+       Exec(w,
+            "SELECT " + ServerColumns() +
+                " FROM servers WHERE deleted_at IS NULL AND ($1 = '' OR "
+                "project_id = $1) ORDER BY created_at DESC, uuid",
+            project_id)) {
+    out.push_back(ServerFromRow(row));
+  }
+  return out;
+}
+
+std::vector<Server> ListServersOnHost(pqxx::transaction_base& w,
+                                      const std::string& host) {
+  std::vector<Server> out;
+  for (const auto& row : Exec(w,
+                              "SELECT " + ServerColumns() +
+                                  " FROM servers WHERE deleted_at IS NULL AND "
+                                  "host = $1 ORDER BY uuid",
+                              host)) {
+    out.push_back(ServerFromRow(row));
+  }
+  return out;
+}
+
+bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
+                       int64_t expected_version, const std::string& vm_state,
+                       const std::string& task_state, int power_state) {
+  pqxx::result r =
+      Exec(w,
+           "UPDATE servers SET vm_state = $3, task_state = NULLIF($4, ''), "
+           " power_state = $5, updated_at = now(), version = version + 1, "
+           " launched_at = CASE WHEN $3 = 'active' THEN COALESCE(launched_at, "
+           " now()) ELSE launched_at END "
+           "WHERE uuid = $1 AND version = $2 AND deleted_at IS NULL",
+           uuid, expected_version, vm_state, task_state, power_state);
+  return r.affected_rows() == 1;
+}
+
+bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
+                       int64_t expected_version) {
+  pqxx::result r =
+      Exec(w,
+           "UPDATE servers SET vm_state = 'deleted', task_state = NULL, "
+           " power_state = 0, deleted_at = now(), updated_at = now(), "
+           " version = version + 1 WHERE uuid = $1 AND version = $2 "
+           " AND deleted_at IS NULL",
+           uuid, expected_version);
+  return r.affected_rows() == 1;
+}
+
+std::optional<std::string> PickHost(pqxx::transaction_base& w,
+                                    const Flavor& flavor,
+                                    const std::vector<std::string>& required,
+                                    int up_seconds, double ram_ratio,
+                                    double cpu_ratio) {
+  static const std::string used =
+      "LEFT JOIN LATERAL (SELECT COALESCE(sum(f.ram_mb), 0) AS ram, "
+      "  COALESCE(sum(f.vcpus), 0) AS cpus FROM servers s JOIN flavors f "
+      "  ON f.id = s.flavor_id WHERE s.host = h.hostname "
+      "  AND s.deleted_at IS NULL) used ON true ";
+  static const std::string fits =
+      "used.ram + $1 <= h.memory_mb * $3::float8 "
+      "AND used.cpus + $2 <= h.vcpus * $4::float8 ";
+  std::vector<std::string> lost;
+  // Pick, lock the host's row, then check the room again: a placement
+  // racing for the same host holds that lock until it commits, so the
+  // second check sees its server. A host that filled up meanwhile is left
+  // out and the next one tried.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    pqxx::result r = Exec(
+        w,
+        "SELECT h.hostname FROM compute_hosts h " + used +
+            "WHERE NOT h.disabled AND h.last_heartbeat > now() - "
+            "make_interval(secs => $5) AND h.traits @> $6::text[] "
+            "AND NOT (h.hostname = ANY($7::text[])) AND " +
+            fits +
+            "ORDER BY h.memory_mb * $3::float8 - used.ram DESC, h.hostname "
+            "LIMIT 1",
+        flavor.ram_mb, flavor.vcpus, ram_ratio, cpu_ratio, up_seconds,
+        ArrayLiteral(required), ArrayLiteral(lost));
+    if (r.empty()) return std::nullopt;
+    std::string host = Str(r[0][0]);
+    Exec(w, "SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE", host);
+    pqxx::result again =
+        Exec(w,
+             "SELECT 1 FROM compute_hosts h " + used +
+                 "WHERE h.hostname = $5 AND " + fits,
+             flavor.ram_mb, flavor.vcpus, ram_ratio, cpu_ratio, host);
+    if (!again.empty()) return host;
+    lost.push_back(host);
+  }
+  return std::nullopt;
+}
+
+void InsertShareMapping(pqxx::transaction_base& w, const ShareMapping& m) {
+  Exec(w,
+       "INSERT INTO share_mappings (uuid, server_uuid, share_id, tag, status, "
+       " share_proto, export_location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+       m.uuid, m.server_uuid, m.share_id, m.tag, m.status, m.share_proto,
+       m.export_location);
+}
+
+std::optional<ShareMapping> GetShareMapping(pqxx::transaction_base& w,
+                                            const std::string& uuid) {
+  pqxx::result r = Exec(w,
+                        std::string("SELECT ") + kMappingColumns +
+                            " FROM share_mappings WHERE uuid = $1",
+                        uuid);
+  if (r.empty()) return std::nullopt;
+  return MappingFromRow(r[0]);
+}
+
+std::optional<ShareMapping> GetShareMappingByShare(
+    pqxx::transaction_base& w, const std::string& server_uuid,
+    const std::string& share_id) {
+  pqxx::result r =
+      Exec(w,
+           std::string("SELECT ") + kMappingColumns +
+               " FROM share_mappings WHERE server_uuid = $1 AND share_id = $2",
+           server_uuid, share_id);
+  if (r.empty()) return std::nullopt;
+  return MappingFromRow(r[0]);
+}
+
+std::vector<ShareMapping> ListShareMappings(pqxx::transaction_base& w,
+                                            const std::string& server_uuid) {
+  static const std::string sql = std::string("SELECT ") + kMappingColumns +
+                                 " FROM share_mappings WHERE server_uuid = $1 "
+                                 "ORDER BY created_at, uuid";
+  std::vector<ShareMapping> out;
+  const pqxx::result rows =
+      Prepared(w, "list_share_mappings", sql, server_uuid);
+  for (const auto& row : rows) out.push_back(MappingFromRow(row));
+  return out;
+}
+
+std::optional<std::pair<std::string, std::vector<ShareMapping>>>
+GetServerProjectAndMappings(pqxx::transaction_base& w,
+                            const std::string& server_uuid) {
+  static const std::string sql =
+      "SELECT s.project_id, m.uuid, m.server_uuid, m.share_id, m.tag, "
+      " m.status, m.share_proto, m.export_location, m.access_id, "
+      " m.error_message, m.version FROM servers s LEFT JOIN share_mappings m "
+      " ON m.server_uuid = s.uuid WHERE s.uuid = $1::uuid "
+      " AND s.deleted_at IS NULL ORDER BY m.created_at, m.uuid";
+  const pqxx::result rows =
+      Prepared(w, "server_project_and_mappings", sql, server_uuid);
+  if (rows.empty()) return std::nullopt;
+  std::pair<std::string, std::vector<ShareMapping>> out;
+  out.first = Str(rows[0][0]);
+  for (const auto& row : rows) {
+    if (!row["uuid"].is_null()) out.second.push_back(MappingFromRow(row));
+  }
+  return out;
+}
+
+bool UpdateShareMappingStatus(pqxx::transaction_base& w,
+                              const std::string& uuid, int64_t expected_version,
+                              const std::string& status,
+                              const std::string& access_id,
+                              const std::string& error_message) {
+  pqxx::result r =
+      Exec(w,
+           "UPDATE share_mappings SET status = $3, "
+           " access_id = COALESCE(NULLIF($4, ''), access_id), "
+           " error_message = NULLIF($5, ''), updated_at = now(), "
+           " version = version + 1 WHERE uuid = $1 AND version = $2",
+           uuid, expected_version, status, access_id, error_message);
+  return r.affected_rows() == 1;
+}
+
+bool DeleteShareMapping(pqxx::transaction_base& w, const std::string& uuid,
+                        int64_t expected_version) {
+  pqxx::result r =
+      Exec(w, "DELETE FROM share_mappings WHERE uuid = $1 AND version = $2",
+           uuid, expected_version);
+  return r.affected_rows() == 1;
+}
+
+int CountOtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
+                        const std::string& mapping_uuid,
+                        const std::string& host, bool same_host_only) {
+  pqxx::result r =
+      Exec(w,
+           "SELECT count(*) FROM share_mappings m JOIN servers s "
+           " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid <> $2 "
+           " AND (NOT $4 OR s.host = $3)",
+           share_id, mapping_uuid, host, same_host_only);
+  return r[0][0].as<int>();
+}
+
+void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id) {
+  Exec(w, "SELECT pg_advisory_xact_lock(hashtextextended($1, 42))", share_id);
+}
+
+std::vector<ShareMapping> ListStaleShareMappings(pqxx::transaction_base& w,
+                                                 int stale_seconds) {
+  std::vector<ShareMapping> out;
+  for (const auto& row :
+       Exec(w,
+            std::string("SELECT ") + kMappingColumns +
+                " FROM share_mappings WHERE status IN ('attaching', "
+                "'detaching') AND updated_at < now() - make_interval(secs => "
+                "$1) ORDER BY updated_at LIMIT 500",
+            stale_seconds)) {
+    out.push_back(MappingFromRow(row));
+  }
+  return out;
+}
+
+std::vector<Server> ListStaleServers(pqxx::transaction_base& w,
+                                     int stale_seconds) {
+  std::vector<Server> out;
+  for (const auto& row :
+       Exec(w,
+            "SELECT " + ServerColumns() +
+                " FROM servers WHERE deleted_at IS NULL AND task_state IS NOT "
+                "NULL AND updated_at < now() - make_interval(secs => $1) "
+                "ORDER BY updated_at LIMIT 500",
+            stale_seconds)) {
+    out.push_back(ServerFromRow(row));
+  }
+  return out;
+}
+
+void TouchShareMapping(pqxx::transaction_base& w, const std::string& uuid) {
+  Exec(w, "UPDATE share_mappings SET updated_at = now() WHERE uuid = $1", uuid);
+}
+
+void TouchServer(pqxx::transaction_base& w, const std::string& uuid) {
+  Exec(w, "UPDATE servers SET updated_at = now() WHERE uuid = $1", uuid);
+}
+
+}  // namespace shareplane
