@@ -46,11 +46,6 @@ absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
   return *s;
 }
 
-bool IsHostUp(const ComputeHost& host, int service_down_time) {
-  return host.heartbeat_age_seconds >= 0 &&
-         host.heartbeat_age_seconds < service_down_time;
-}
-
 absl::Status CheckNoTaskState(const std::string& op, const Server& server) {
   if (server.task_state.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(

@@ -8,9 +8,9 @@
 
 #include "api-service/policy.h"
 #include "api-service/request_context.h"
-#include "common/pg/db.h"
 #include "common/http/http.h"
 #include "common/openstack/manila_client.h"
+#include "common/pg/db.h"
 #include "common/pg/store.h"
 
 namespace shareplane {
@@ -43,11 +43,6 @@ absl::Status InstanceNotFound(const std::string& id);
 absl::StatusOr<Server> LoadServer(pqxx::transaction_base& w,
                                   const RequestContext& ctx,
                                   const std::string& id, bool lock);
-
-// A compute host is up while its last heartbeat is younger than
-// `service_down_time` seconds (the one rule for scheduling, starts,
-// os-services, os-hypervisors and host_status).
-bool IsHostUp(const ComputeHost& host, int service_down_time);
 
 // Nova's task-state rule (BEYOND.md section 1): a server with a task in
 // flight takes no new share or lifecycle request. FailedPrecondition

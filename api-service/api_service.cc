@@ -5,13 +5,13 @@
 #include "api-service/faults.h"
 #include "api-service/grpc_front.h"
 #include "api-service/metadata_api.h"
-#include "common/core/log.h"
-#include "common/http/ops.h"
-#include "common/amqp/outbox_relay.h"
 #include "common/amqp/amqp_settings.h"
-#include "common/pg/pg_settings.h"
-#include "common/openstack/openstack_settings.h"
+#include "common/amqp/outbox_relay.h"
+#include "common/core/log.h"
 #include "common/core/settings.h"
+#include "common/http/ops.h"
+#include "common/openstack/openstack_settings.h"
+#include "common/pg/pg_settings.h"
 
 namespace shareplane {
 
@@ -43,6 +43,8 @@ struct ApiService::Parts {
   Policy policy;
   std::unique_ptr<Authenticator> auth;
   ApiDeps deps;
+  ShareService share_service;
+  ServerService server_service;
   SharesApi shares;
   ServersApi servers;
   ResourcesApi resources;
@@ -72,11 +74,13 @@ struct ApiService::Parts {
              c.GetInt("DEFAULT", "service_down_time", 60),
              c.GetDouble("DEFAULT", "ram_allocation_ratio", 1.5),
              c.GetDouble("DEFAULT", "cpu_allocation_ratio", 16.0)},
-        shares(deps),
-        servers(deps),
+        share_service(deps),
+        server_service(deps),
+        shares(share_service),
+        servers(deps, server_service),
         resources(deps),
         compute(*auth, shares, servers, resources),
-        grpc(compute),
+        grpc(*auth, deps, share_service, server_service),
         relay(db, publisher),
         health{DatabaseHealthCheck(db),
                {"rabbitmq",

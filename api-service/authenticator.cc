@@ -3,28 +3,21 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "api-service/faults.h"
-#include "common/openstack/keystone_auth.h"
 #include "common/core/log.h"
+#include "common/openstack/keystone_auth.h"
 #include "common/openstack/openstack_settings.h"
 
 namespace shareplane {
 namespace {
 
-HttpResponse ErrorBody(int code, const std::string& title,
-                       const std::string& message) {
-  return JsonResponse(
-      code,
-      {{"error", {{"code", code}, {"title", title}, {"message", message}}}});
-}
+const char kUnauthorized[] =
+    "The request you have made requires authentication.";
 
 class NoauthAuthenticator : public Authenticator {
  public:
-  std::optional<HttpResponse> Authenticate(const HttpRequest& request,
-                                           RequestContext& ctx) override {
-    absl::Status s = AuthenticateNoauth(request, ctx);
-    if (s.ok()) return std::nullopt;
-    return ErrorBody(401, "Unauthorized", std::string(s.message()));
+  absl::Status Authenticate(const Credentials& credentials,
+                            RequestContext& ctx) override {
+    return AuthenticateNoauth(credentials, ctx);
   }
 };
 
@@ -36,10 +29,10 @@ class KeystoneAuthenticator : public Authenticator {
         www_authenticate_(
             absl::StrCat("Keystone uri=\"", www_authenticate_uri, "\"")) {}
 
-  std::optional<HttpResponse> Authenticate(const HttpRequest& request,
-                                           RequestContext& ctx) override {
-    const std::string token = request.Header("X-Auth-Token");
-    if (token.empty()) return Unauthorized();
+  absl::Status Authenticate(const Credentials& credentials,
+                            RequestContext& ctx) override {
+    const std::string& token = credentials.auth_token;
+    if (token.empty()) return absl::UnauthenticatedError(kUnauthorized);
     auto user = validator_.Validate(token);
     if (!user.ok()) return Refusal(user.status());
     ctx.user_id = user->user_id;
@@ -53,32 +46,27 @@ class KeystoneAuthenticator : public Authenticator {
     ctx.auth_token = token;
     // An accompanying service token must be valid too; its roles are kept
     // apart from the user's.
-    const std::string service = request.Header("X-Service-Token");
+    const std::string& service = credentials.service_token;
     if (!service.empty()) {
       auto identity = validator_.Validate(service);
       if (!identity.ok()) return Refusal(identity.status());
       ctx.service_roles = identity->roles;
       ctx.service_token = service;
     }
-    return std::nullopt;
+    return absl::OkStatus();
   }
 
+  std::string WwwAuthenticate() const override { return www_authenticate_; }
+
  private:
-  HttpResponse Unauthorized() const {
-    HttpResponse r =
-        ErrorBody(401, "Unauthorized",
-                  "The request you have made requires authentication.");
-    r.SetHeader("WWW-Authenticate", www_authenticate_);
-    return r;
-  }
-  HttpResponse Refusal(const absl::Status& s) const {
+  static absl::Status Refusal(const absl::Status& s) {
     if (s.code() == absl::StatusCode::kUnauthenticated) {
       SP_LOG(Info) << "Rejecting request: " << s.message();
-      return Unauthorized();
+      return absl::UnauthenticatedError(kUnauthorized);
     }
-    return ErrorBody(503, "Service Unavailable",
-                     "The server is currently unavailable. Please try again "
-                     "at a later time.");
+    return absl::UnavailableError(
+        "The server is currently unavailable. Please try again at a later "
+        "time.");
   }
 
   TokenValidator validator_;

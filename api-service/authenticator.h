@@ -17,11 +17,14 @@ namespace shareplane {
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
-  // Fills the caller's identity into `ctx`, or returns the answer to send
-  // instead (401 with Keystone's body and WWW-Authenticate, 503 when
-  // Keystone cannot be reached for an uncached token).
-  virtual std::optional<HttpResponse> Authenticate(const HttpRequest& request,
-                                                   RequestContext& ctx) = 0;
+  // Fills the caller's identity into `ctx`. Unauthenticated (REST: 401
+  // with Keystone's body and WWW-Authenticate) or Unavailable when Keystone
+  // cannot be reached for an uncached token (REST: 503), with the message
+  // the caller may see.
+  virtual absl::Status Authenticate(const Credentials& credentials,
+                                    RequestContext& ctx) = 0;
+  // The WWW-Authenticate header of a REST 401, "" for none.
+  virtual std::string WwwAuthenticate() const { return ""; }
 };
 
 // From [api] auth_strategy (noauth2 | keystone) and, for keystone,

@@ -42,8 +42,54 @@ HttpResponse MethodNotAllowed() {
                        "resource.");
 }
 
+// keystonemiddleware's answers: {"error": {"code", "title", "message"}},
+// 401 with WWW-Authenticate, or 503 when Keystone cannot be asked.
+HttpResponse AuthRefusal(const absl::Status& s,
+                         const std::string& www_authenticate) {
+  const bool unauthorized = s.code() == absl::StatusCode::kUnauthenticated;
+  const int code = unauthorized ? 401 : 503;
+  HttpResponse r = JsonResponse(
+      code, {{"error",
+              {{"code", code},
+               {"title", unauthorized ? "Unauthorized" : "Service Unavailable"},
+               {"message", std::string(s.message())}}}});
+  if (unauthorized && !www_authenticate.empty()) {
+    r.SetHeader("WWW-Authenticate", www_authenticate);
+  }
+  return r;
+}
+
 std::string VersionString(const ApiVersion& v) {
   return absl::StrCat(v.major, ".", v.minor);
+}
+
+// GET / (both versions) and GET /v2.1; 404 for any other first part.
+HttpResponse VersionDocuments(const HttpRequest& req,
+                              const std::vector<std::string>& parts) {
+  if (parts.empty()) {
+    if (req.method != "GET") return FaultResponse(405, "Method not allowed");
+    json v20 = {
+        {"id", "v2.0"},
+        {"status", "DEPRECATED"},
+        {"version", ""},
+        {"min_version", ""},
+        {"updated", "2025-07-04T12:00:00Z"},
+        {"links",
+         json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/v2/"}}})}};
+    json v21 = V21Doc(req);
+    v21.erase("media-types");
+    v21["links"] =
+        json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/v2.1/"}}});
+    return JsonResponse(200, {{"versions", json::array({v20, v21})}});
+  }
+  if (parts[0] != "v2.1") {
+    return FaultResponse(404, "The resource could not be found.");
+  }
+  if (parts.size() == 1) {
+    if (req.method != "GET") return FaultResponse(405, "Method not allowed");
+    return JsonResponse(200, {{"version", V21Doc(req)}});
+  }
+  return FaultResponse(404, "The resource could not be found.");
 }
 
 }  // namespace
@@ -53,21 +99,8 @@ ComputeApi::ComputeApi(Authenticator& auth, SharesApi& shares,
     : auth_(auth), shares_(shares), servers_(servers), resources_(resources) {}
 
 HttpResponse ComputeApi::Handle(const HttpRequest& req) {
-  HttpResponse resp = HandleInternal(req);
-  resp.headers.erase(std::remove_if(resp.headers.begin(), resp.headers.end(),
-                                    [](const auto& h) {
-                                      return h.first == kStatusCodeHeader;
-                                    }),
-                     resp.headers.end());
-  return resp;
-}
-
-HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
   const auto start = std::chrono::steady_clock::now();
-  RequestContext ctx;
-  ctx.request_id = NewRequestId();
-  std::string global = req.Header("X-Openstack-Request-Id");
-  if (IsRequestId(global)) ctx.global_request_id = global;
+  RequestContext ctx = NewRequestContext(req.Header("X-Openstack-Request-Id"));
   ScopedRequestId log_id(ctx.log_request_id());
 
   HttpResponse resp;
@@ -87,8 +120,7 @@ HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
     // request id to quote.
     SP_LOG(Error) << "Answering " << resp.status << " to " << req.method << " "
                   << RouteTemplate(req.path) << ": " << resp.body;
-    resp = ServerErrorResponse(resp.status, ctx.request_id,
-                               resp.Header(kStatusCodeHeader));
+    resp = ServerErrorResponse(resp.status, ctx.request_id);
   }
   resp.SetHeader("x-openstack-request-id", ctx.request_id);
   resp.SetHeader("x-compute-request-id", ctx.request_id);
@@ -114,14 +146,8 @@ HttpResponse ComputeApi::HandleInternal(const HttpRequest& req) {
 
 HttpResponse ComputeApi::FramingError(int status, const std::string& message) {
   const std::string request_id = NewRequestId();
-  HttpResponse resp = status >= 500
-                          ? ServerErrorResponse(status, request_id, "")
-                          : FaultResponse(status, message);
-  resp.headers.erase(std::remove_if(resp.headers.begin(), resp.headers.end(),
-                                    [](const auto& h) {
-                                      return h.first == kStatusCodeHeader;
-                                    }),
-                     resp.headers.end());
+  HttpResponse resp = status >= 500 ? ServerErrorResponse(status, request_id)
+                                    : FaultResponse(status, message);
   resp.SetHeader("x-openstack-request-id", request_id);
   resp.SetHeader("x-compute-request-id", request_id);
   ScopedRequestId log_id(request_id);
@@ -137,28 +163,8 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
   std::vector<std::string> parts =
       absl::StrSplit(req.path, '/', absl::SkipEmpty());
   // Version discovery needs no token and no microversion.
-  if (parts.empty()) {
-    if (req.method != "GET") return FaultResponse(405, "Method not allowed");
-    json v20 = {
-        {"id", "v2.0"},
-        {"status", "DEPRECATED"},
-        {"version", ""},
-        {"min_version", ""},
-        {"updated", "2025-07-04T12:00:00Z"},
-        {"links",
-         json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/v2/"}}})}};
-    json v21 = V21Doc(req);
-    v21.erase("media-types");
-    v21["links"] =
-        json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/v2.1/"}}});
-    return JsonResponse(200, {{"versions", json::array({v20, v21})}});
-  }
-  if (parts[0] != "v2.1") {
-    return FaultResponse(404, "The resource could not be found.");
-  }
-  if (parts.size() == 1) {
-    if (req.method != "GET") return FaultResponse(405, "Method not allowed");
-    return JsonResponse(200, {{"version", V21Doc(req)}});
+  if (parts.empty() || parts[0] != "v2.1" || parts.size() == 1) {
+    return VersionDocuments(req, parts);
   }
 
   auto version = ParseApiVersion(req);
@@ -169,7 +175,9 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
                          std::string(version.status().message()));
   }
   ctx.version = *version;
-  if (auto refusal = auth_.Authenticate(req, ctx)) return *refusal;
+  if (absl::Status s = auth_.Authenticate(CredentialsFrom(req), ctx); !s.ok()) {
+    return AuthRefusal(s, auth_.WwwAuthenticate());
+  }
   // A project id after /v2.1 is accepted, as Nova does.
   if (parts.size() > 2 && parts[1] == ctx.project_id) {
     parts.erase(parts.begin() + 1);

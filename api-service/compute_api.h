@@ -20,8 +20,6 @@ class ComputeApi {
              ResourcesApi& resources);
   // Serves one REST request.
   HttpResponse Handle(const HttpRequest& request);
-  // The same for the gRPC front: keeps kStatusCodeHeader on faults.
-  HttpResponse HandleInternal(const HttpRequest& request);
   // The answer to a request the HTTP layer could not read (HttpServer's
   // ErrorFormatter): a Nova fault with its own request id, logged.
   HttpResponse FramingError(int status, const std::string& message);

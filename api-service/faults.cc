@@ -5,6 +5,40 @@
 #include "common/core/status.h"
 
 namespace shareplane {
+namespace {
+
+const char* FaultName(int code) {
+  switch (code) {
+    case 400:
+      return "badRequest";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "itemNotFound";
+    case 405:
+      return "badMethod";
+    case 409:
+      return "conflictingRequest";
+    case 413:
+      return "overLimit";
+    case 415:
+      return "badMediaType";
+    case 501:
+      return "notImplemented";
+    case 503:
+      return "serviceUnavailable";
+    default:
+      return "computeFault";
+  }
+}
+
+bool IsServerError(int http_status) {
+  return http_status >= 500 && http_status != 501;
+}
+
+}  // namespace
 
 HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body) {
   return HttpResponse{
@@ -12,90 +46,19 @@ HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body) {
 }
 
 HttpResponse FaultResponse(int code, const std::string& message) {
-  const char* name;
-  switch (code) {
-    case 400:
-      name = "badRequest";
-      break;
-    case 401:
-      name = "unauthorized";
-      break;
-    case 403:
-      name = "forbidden";
-      break;
-    case 404:
-      name = "itemNotFound";
-      break;
-    case 405:
-      name = "badMethod";
-      break;
-    case 409:
-      name = "conflictingRequest";
-      break;
-    case 413:
-      name = "overLimit";
-      break;
-    case 415:
-      name = "badMediaType";
-      break;
-    case 501:
-      name = "notImplemented";
-      break;
-    case 503:
-      name = "serviceUnavailable";
-      break;
-    default:
-      name = "computeFault";
-      break;
-  }
-  absl::StatusCode canonical;
-  switch (code) {
-    case 400:
-    case 406:
-    case 413:
-      canonical = absl::StatusCode::kInvalidArgument;
-      break;
-    case 401:
-      canonical = absl::StatusCode::kUnauthenticated;
-      break;
-    case 403:
-      canonical = absl::StatusCode::kPermissionDenied;
-      break;
-    case 404:
-      canonical = absl::StatusCode::kNotFound;
-      break;
-    case 405:
-    case 501:
-      canonical = absl::StatusCode::kUnimplemented;
-      break;
-    case 409:
-      canonical = absl::StatusCode::kFailedPrecondition;
-      break;
-    case 503:
-      canonical = absl::StatusCode::kUnavailable;
-      break;
-    default:
-      canonical = absl::StatusCode::kInternal;
-      break;
-  }
-  HttpResponse resp = JsonResponse(
-      code,
-      nlohmann::ordered_json{{name, {{"code", code}, {"message", message}}}});
-  resp.SetHeader(kStatusCodeHeader,
-                 std::to_string(static_cast<int>(canonical)));
-  return resp;
+  return JsonResponse(
+      code, nlohmann::ordered_json{
+                {FaultName(code), {{"code", code}, {"message", message}}}});
 }
 
-HttpResponse ServerErrorResponse(int code, const std::string& request_id,
-                                 const std::string& canonical_code) {
-  HttpResponse resp = FaultResponse(
-      code, code == 503 ? kServiceUnavailableMessage : kServerErrorMessage);
-  nlohmann::ordered_json body = nlohmann::ordered_json::parse(resp.body);
-  body.begin().value()["request_id"] = request_id;
-  resp.body = DumpJson(body);
-  if (!canonical_code.empty())
-    resp.SetHeader(kStatusCodeHeader, canonical_code);
-  return resp;
+HttpResponse ServerErrorResponse(int code, const std::string& request_id) {
+  return JsonResponse(code,
+                      nlohmann::ordered_json{
+                          {FaultName(code),
+                           {{"code", code},
+                            {"message", code == 503 ? kServiceUnavailableMessage
+                                                    : kServerErrorMessage},
+                            {"request_id", request_id}}}});
 }
 
 HttpResponse FaultFromStatus(const absl::Status& status) {
@@ -107,10 +70,16 @@ HttpResponse FaultFromStatus(const absl::Status& status) {
                          "your Shareplane operator and attach the "
                          "request id.");
   }
-  HttpResponse resp = FaultResponse(code, std::string(status.message()));
-  resp.SetHeader(kStatusCodeHeader,
-                 std::to_string(static_cast<int>(status.code())));
-  return resp;
+  return FaultResponse(code, std::string(status.message()));
+}
+
+absl::Status PublicStatus(const absl::Status& status) {
+  const int http = HttpStatusFor(status.code());
+  if (status.ok() || !IsServerError(http)) return status;
+  SP_LOG(Error) << "Answering " << absl::StatusCodeToString(status.code())
+                << ": " << status;
+  return absl::Status(status.code(), http == 503 ? kServiceUnavailableMessage
+                                                 : kServerErrorMessage);
 }
 
 }  // namespace shareplane

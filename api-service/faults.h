@@ -1,5 +1,6 @@
 // Nova-shaped JSON responses and faults:
-// {"itemNotFound": {"code": 404, "message": "..."}}.
+// {"itemNotFound": {"code": 404, "message": "..."}}, and what a caller of
+// either front may see of a failed call.
 #ifndef SHAREPLANE_API_SERVICE_FAULTS_H_
 #define SHAREPLANE_API_SERVICE_FAULTS_H_
 
@@ -13,25 +14,27 @@ namespace shareplane {
 
 // Keeps the fields in the order given (Nova's sample order).
 HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body);
+// A fault with Nova's name for the HTTP status (badRequest, itemNotFound,
+// conflictingRequest, ...).
 HttpResponse FaultResponse(int code, const std::string& message);
 
-// Faults also carry the canonical code in this header, for the gRPC front
-// (which maps 409 to FAILED_PRECONDITION or ALREADY_EXISTS by it). The REST
-// front removes it before answering.
-inline constexpr char kStatusCodeHeader[] = "X-Shareplane-Status-Code";
 // A 5xx as the caller sees it: Nova's fixed message for the code and the
-// request id, never the cause. `canonical_code` (kStatusCodeHeader's value,
-// may be empty) is kept for the gRPC front.
-HttpResponse ServerErrorResponse(int code, const std::string& request_id,
-                                 const std::string& canonical_code);
+// request id, never the cause.
+HttpResponse ServerErrorResponse(int code, const std::string& request_id);
 inline constexpr char kServerErrorMessage[] =
     "The server has either erred or is incapable of performing the requested "
     "operation.";
 inline constexpr char kServiceUnavailableMessage[] =
     "The server is currently unavailable. Please try again at a later time.";
 
-// Uses the status's message as the fault message and HttpStatusFor(code).
+// The fault for a service call's status: HttpStatusFor(code) (status.h's
+// one table) and the status's message as the reason.
 HttpResponse FaultFromStatus(const absl::Status& status);
+
+// The status as a caller of the gRPC front sees it: the same code, and
+// for a code REST answers with a 5xx (other than 501), Nova's fixed message
+// instead of the cause, which goes to the log.
+absl::Status PublicStatus(const absl::Status& status);
 
 }  // namespace shareplane
 

@@ -2,216 +2,218 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <nlohmann/json.hpp>
+#include <chrono>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "api-service/faults.h"
+#include "api-service/server_views.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/core/status.h"
 #include "common/grpc/grpc_server.h"
-#include "common/core/json_body.h"
 #include "shareplane/api/v1/compute.grpc.pb.h"
 
 namespace shareplane {
 namespace {
 
 namespace apipb = shareplane::api::v1;
-using json = nlohmann::json;
 
-std::string S(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-void ToProto(const json& j, apipb::ShareAttachment* out) {
-  out->set_share_id(S(j, "share_id"));
-  out->set_status(S(j, "status"));
-  out->set_tag(S(j, "tag"));
-  out->set_uuid(S(j, "uuid"));
-  out->set_export_location(S(j, "export_location"));
-}
-
-void ToProto(const json& j, apipb::Server* out) {
-  out->set_id(S(j, "id"));
-  out->set_name(S(j, "name"));
-  out->set_status(S(j, "status"));
-  out->set_vm_state(S(j, "OS-EXT-STS:vm_state"));
-  out->set_task_state(S(j, "OS-EXT-STS:task_state"));
-  out->set_power_state(j.value("OS-EXT-STS:power_state", 0));
-  out->set_tenant_id(S(j, "tenant_id"));
-  out->set_user_id(S(j, "user_id"));
-  if (j.contains("flavor"))
-    out->set_flavor_name(S(j["flavor"], "original_name"));
-  out->set_host(S(j, "OS-EXT-SRV-ATTR:host"));
-  out->set_created(S(j, "created"));
-  out->set_updated(S(j, "updated"));
+void ToProto(const ShareMapping& m, const RequestContext& ctx,
+             apipb::ShareAttachment* out) {
+  out->set_share_id(m.share_id);
+  out->set_status(m.status);
+  out->set_tag(m.tag);
+  if (ctx.is_admin) {
+    out->set_uuid(m.uuid);
+    out->set_export_location(m.export_location);
+  }
 }
 
 class ComputeService final : public apipb::Compute::Service {
  public:
-  explicit ComputeService(ComputeApi& compute) : compute_(compute) {}
+  ComputeService(Authenticator& auth, const ApiDeps& deps, ShareService& shares,
+                 ServerService& servers)
+      : auth_(auth), deps_(deps), shares_(shares), servers_(servers) {}
 
   grpc::Status ListServerShares(grpc::ServerContext* ctx,
                                 const apipb::ListServerSharesRequest* req,
                                 apipb::ListServerSharesResponse* out) override {
-    json body;
-    grpc::Status s =
-        Call(ctx, "GET", Servers(req->server_id()) + "/shares", "", &body);
-    if (s.ok()) {
-      for (const auto& j : body["shares"]) ToProto(j, out->add_shares());
-    }
-    return s;
+    return Serve(ctx, "ListServerShares", [&](const RequestContext& rc) {
+      SP_ASSIGN_OR_RETURN(auto mappings, shares_.List(rc, req->server_id()));
+      for (const ShareMapping& m : mappings) {
+        // As REST's list: no uuid or export location, even for admins.
+        apipb::ShareAttachment* a = out->add_shares();
+        a->set_share_id(m.share_id);
+        a->set_status(m.status);
+        a->set_tag(m.tag);
+      }
+      return absl::OkStatus();
+    });
   }
   grpc::Status AttachShare(grpc::ServerContext* ctx,
                            const apipb::AttachShareRequest* req,
                            apipb::ShareAttachment* out) override {
-    json share = {{"share_id", req->share_id()}};
-    if (!req->tag().empty()) share["tag"] = req->tag();
-    json body;
-    grpc::Status s = Call(ctx, "POST", Servers(req->server_id()) + "/shares",
-                          DumpJson(json{{"share", share}}), &body);
-    if (s.ok()) ToProto(body["share"], out);
-    return s;
+    return Serve(ctx, "AttachShare", [&](const RequestContext& rc) {
+      SP_ASSIGN_OR_RETURN(
+          ShareMapping m,
+          shares_.Attach(rc, {req->server_id(), req->share_id(), req->tag()}));
+      ToProto(m, rc, out);
+      return absl::OkStatus();
+    });
   }
   grpc::Status GetServerShare(grpc::ServerContext* ctx,
                               const apipb::GetServerShareRequest* req,
                               apipb::ShareAttachment* out) override {
-    json body;
-    grpc::Status s =
-        Call(ctx, "GET",
-             Servers(req->server_id()) + "/shares/" + PathPart(req->share_id()),
-             "", &body);
-    if (s.ok()) ToProto(body["share"], out);
-    return s;
+    return Serve(ctx, "GetServerShare", [&](const RequestContext& rc) {
+      SP_ASSIGN_OR_RETURN(ShareMapping m,
+                          shares_.Show(rc, req->server_id(), req->share_id()));
+      ToProto(m, rc, out);
+      return absl::OkStatus();
+    });
   }
   grpc::Status DetachShare(grpc::ServerContext* ctx,
                            const apipb::DetachShareRequest* req,
                            apipb::DetachShareResponse*) override {
-    return Call(
-        ctx, "DELETE",
-        Servers(req->server_id()) + "/shares/" + PathPart(req->share_id()), "",
-        nullptr);
+    return Serve(ctx, "DetachShare", [&](const RequestContext& rc) {
+      return shares_.Detach(rc, req->server_id(), req->share_id());
+    });
   }
   grpc::Status CreateServer(grpc::ServerContext* ctx,
                             const apipb::CreateServerRequest* req,
                             apipb::CreateServerResponse* out) override {
-    json server = {{"name", req->name()}, {"flavorRef", req->flavor_ref()}};
-    if (!req->image_ref().empty()) server["imageRef"] = req->image_ref();
-    if (!req->availability_zone().empty()) {
-      server["availability_zone"] = req->availability_zone();
-    }
-    json body;
-    grpc::Status s = Call(ctx, "POST", "/v2.1/servers",
-                          DumpJson(json{{"server", server}}), &body);
-    if (s.ok()) {
-      out->set_id(S(body["server"], "id"));
-      out->set_admin_pass(S(body["server"], "adminPass"));
-    }
-    return s;
+    return Serve(ctx, "CreateServer", [&](const RequestContext& rc) {
+      SP_ASSIGN_OR_RETURN(
+          CreatedServer created,
+          servers_.Create(rc, {req->name(), req->flavor_ref(), req->image_ref(),
+                               req->availability_zone()}));
+      out->set_id(created.server.uuid);
+      out->set_admin_pass(created.admin_pass);
+      return absl::OkStatus();
+    });
   }
   grpc::Status GetServer(grpc::ServerContext* ctx,
                          const apipb::GetServerRequest* req,
                          apipb::Server* out) override {
-    json body;
-    grpc::Status s = Call(ctx, "GET", Servers(req->server_id()), "", &body);
-    if (s.ok()) ToProto(body["server"], out);
-    return s;
+    return Serve(ctx, "GetServer", [&](const RequestContext& rc) {
+      SP_ASSIGN_OR_RETURN(ServerRecord r, servers_.Show(rc, req->server_id()));
+      ServerToProto(r, rc, out);
+      return absl::OkStatus();
+    });
   }
   grpc::Status ListServers(grpc::ServerContext* ctx,
                            const apipb::ListServersRequest* req,
                            apipb::ListServersResponse* out) override {
-    json body;
-    grpc::Status s = Call(ctx, "GET",
-                          std::string("/v2.1/servers/detail") +
-                              (req->all_tenants() ? "?all_tenants=1" : ""),
-                          "", &body);
-    if (s.ok()) {
-      for (const auto& j : body["servers"]) ToProto(j, out->add_servers());
-    }
-    return s;
+    return Serve(ctx, "ListServers", [&](const RequestContext& rc) {
+      SP_ASSIGN_OR_RETURN(auto records,
+                          servers_.List(rc, {true, req->all_tenants()}));
+      for (const ServerRecord& r : records)
+        ServerToProto(r, rc, out->add_servers());
+      return absl::OkStatus();
+    });
   }
   grpc::Status DeleteServer(grpc::ServerContext* ctx,
                             const apipb::DeleteServerRequest* req,
                             apipb::Empty*) override {
-    return Call(ctx, "DELETE", Servers(req->server_id()), "", nullptr);
+    return Serve(ctx, "DeleteServer", [&](const RequestContext& rc) {
+      return servers_.Delete(rc, req->server_id());
+    });
   }
   grpc::Status StartServer(grpc::ServerContext* ctx,
                            const apipb::ServerActionRequest* req,
                            apipb::Empty*) override {
-    return Call(ctx, "POST", Servers(req->server_id()) + "/action",
-                R"({"os-start": null})", nullptr);
+    return Act(ctx, "StartServer", {req->server_id(), "os-start", false});
   }
   grpc::Status StopServer(grpc::ServerContext* ctx,
                           const apipb::ServerActionRequest* req,
                           apipb::Empty*) override {
-    return Call(ctx, "POST", Servers(req->server_id()) + "/action",
-                R"({"os-stop": null})", nullptr);
+    return Act(ctx, "StopServer", {req->server_id(), "os-stop", false});
   }
   grpc::Status RebootServer(grpc::ServerContext* ctx,
                             const apipb::RebootServerRequest* req,
                             apipb::Empty*) override {
-    return Call(
-        ctx, "POST", Servers(req->server_id()) + "/action",
-        DumpJson(json{{"reboot", {{"type", req->hard() ? "HARD" : "SOFT"}}}}),
-        nullptr);
+    return Act(ctx, "RebootServer", {req->server_id(), "reboot", req->hard()});
   }
 
  private:
-  // Ids travel in the path: anything that could change the route becomes
-  // an id that matches nothing (so the answer is a plain 404).
-  static std::string PathPart(const std::string& id) {
-    return id.empty() || id.find_first_of("/?#% ") != std::string::npos ? "-"
-                                                                        : id;
-  }
-  static std::string Servers(const std::string& id) {
-    return "/v2.1/servers/" + PathPart(id);
-  }
-
-  // Runs the REST resource with the caller's metadata as headers.
-  grpc::Status Call(grpc::ServerContext* ctx, const std::string& method,
-                    const std::string& target, const std::string& body,
-                    json* out) {
-    HttpRequest req;
-    req.method = method;
-    size_t q = target.find('?');
-    req.path = target.substr(0, q);
-    if (q != std::string::npos) req.query = target.substr(q + 1);
-    req.body = body;
-    for (const auto& [k, v] : ctx->client_metadata()) {
-      std::string key(k.data(), k.size());
-      if (key == "x-auth-token" || key == "x-service-token" ||
-          key == "x-auth-user" || key == "x-auth-project-id" ||
-          key == "x-roles" || key == "x-openstack-request-id") {
-        req.headers[key] = std::string(v.data(), v.size());
-      }
-    }
-    req.headers["openstack-api-version"] = "compute 2.97";
-    req.remote_addr = ctx->peer();
-    HttpResponse resp = compute_.HandleInternal(req);
-    ctx->AddInitialMetadata("x-openstack-request-id",
-                            resp.Header("x-openstack-request-id"));
-    if (resp.status >= 400) {
-      int code;
-      if (!absl::SimpleAtoi(resp.Header(kStatusCodeHeader), &code)) {
-        code = resp.status == 401
-                   ? static_cast<int>(absl::StatusCode::kUnauthenticated)
-               : resp.status == 503
-                   ? static_cast<int>(absl::StatusCode::kUnavailable)
-                   : static_cast<int>(absl::StatusCode::kInternal);
-      }
-      json fault = ParseJson(resp.body).value_or(json());
-      std::string message = resp.body;
-      if (fault.is_object() && !fault.empty() && fault.begin()->is_object()) {
-        message = S(*fault.begin(), "message");
-      }
-      return grpc::Status(static_cast<grpc::StatusCode>(code), message);
-    }
-    if (out != nullptr && !resp.body.empty()) {
-      *out = ParseJson(resp.body).value_or(json());
-    }
-    return grpc::Status::OK;
+  void ServerToProto(const ServerRecord& r, const RequestContext& ctx,
+                     apipb::Server* out) const {
+    const Server& s = r.server;
+    out->set_id(s.uuid);
+    out->set_name(s.name);
+    out->set_status(ServerStatus(s.vm_state, s.task_state));
+    out->set_vm_state(s.vm_state);
+    out->set_task_state(s.task_state);
+    out->set_power_state(s.power_state);
+    out->set_tenant_id(s.project_id);
+    out->set_user_id(s.user_id);
+    out->set_flavor_name(r.flavor ? r.flavor->name : s.flavor_id);
+    if (ShowsExtendedAttributes(deps_, ctx, s)) out->set_host(s.host);
+    out->set_created(s.created_at);
+    out->set_updated(s.updated_at);
   }
 
-  ComputeApi& compute_;
+  grpc::Status Act(grpc::ServerContext* ctx, const char* rpc,
+                   const ServerActionRequest& req) {
+    return Serve(ctx, rpc, [&](const RequestContext& rc) {
+      return servers_.Act(rc, req);
+    });
+  }
+
+  static std::string Metadata(const grpc::ServerContext* ctx,
+                              const std::string& key) {
+    auto it = ctx->client_metadata().find(key);
+    return it == ctx->client_metadata().end()
+               ? ""
+               : std::string(it->second.data(), it->second.size());
+  }
+
+  // One call: a request context from the caller's metadata (request id,
+  // credentials), the service call, the request id back in the initial
+  // metadata, the same metrics and log line as REST's.
+  template <typename Call>
+  grpc::Status Serve(grpc::ServerContext* ctx, const char* rpc, Call&& call) {
+    const auto start = std::chrono::steady_clock::now();
+    RequestContext rc =
+        NewRequestContext(Metadata(ctx, "x-openstack-request-id"));
+    ScopedRequestId log_id(rc.log_request_id());
+    rc.version = kMaxApiVersion;
+    Credentials credentials;
+    credentials.auth_token = Metadata(ctx, "x-auth-token");
+    credentials.service_token = Metadata(ctx, "x-service-token");
+    credentials.user = Metadata(ctx, "x-auth-user");
+    credentials.project_id = Metadata(ctx, "x-auth-project-id");
+    if (ctx->client_metadata().count("x-roles")) {
+      credentials.roles = Metadata(ctx, "x-roles");
+    }
+    absl::Status s = auth_.Authenticate(credentials, rc);
+    if (s.ok()) {
+      try {
+        s = call(static_cast<const RequestContext&>(rc));
+      } catch (const std::exception& e) {
+        s = absl::InternalError(std::string("unhandled exception: ") +
+                                e.what());
+      }
+    }
+    s = PublicStatus(s);
+    ctx->AddInitialMetadata("x-openstack-request-id", rc.request_id);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    const MetricLabels labels = {{"rpc", rpc},
+                                 {"code", absl::StatusCodeToString(s.code())}};
+    Metrics::Global().Increment("shareplane_api_grpc_requests_total", labels);
+    Metrics::Global().Observe("shareplane_api_grpc_request_duration_seconds",
+                              labels, seconds);
+    SP_LOG(Info) << ctx->peer() << " gRPC " << rpc
+                 << " code: " << absl::StatusCodeToString(s.code())
+                 << " time: " << seconds;
+    return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                        std::string(s.message()));
+  }
+
+  Authenticator& auth_;
+  const ApiDeps& deps_;
+  ShareService& shares_;
+  ServerService& servers_;
 };
 
 }  // namespace
@@ -219,11 +221,13 @@ class ComputeService final : public apipb::Compute::Service {
 struct GrpcFront::Impl {
   ComputeService service;
   std::unique_ptr<grpc::Server> server;
-  explicit Impl(ComputeApi& c) : service(c) {}
+  Impl(Authenticator& a, const ApiDeps& d, ShareService& sh, ServerService& se)
+      : service(a, d, sh, se) {}
 };
 
-GrpcFront::GrpcFront(ComputeApi& compute)
-    : impl_(std::make_unique<Impl>(compute)) {}
+GrpcFront::GrpcFront(Authenticator& auth, const ApiDeps& deps,
+                     ShareService& shares, ServerService& servers)
+    : impl_(std::make_unique<Impl>(auth, deps, shares, servers)) {}
 GrpcFront::~GrpcFront() { Stop(); }
 
 absl::StatusOr<int> GrpcFront::Start(const std::string& host, int port) {

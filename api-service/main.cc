@@ -3,6 +3,6 @@
 #include "common/core/daemon.h"
 
 int main(int argc, char** argv) {
-  return shareplane::RunDaemon<shareplane::ApiService>(argc, argv, "shareplane-api",
-                                                  "api.conf");
+  return shareplane::RunDaemon<shareplane::ApiService>(
+      argc, argv, "shareplane-api", "api.conf");
 }

@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "common/pg/db.h"
 #include "common/http/http.h"
+#include "common/pg/db.h"
 
 namespace shareplane {
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/core/ids.h"
 
 namespace shareplane {
 
@@ -103,11 +104,35 @@ absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request) {
   return v;
 }
 
+RequestContext NewRequestContext(const std::string& global_request_id) {
+  RequestContext ctx;
+  ctx.request_id = NewRequestId();
+  if (IsRequestId(global_request_id)) {
+    ctx.global_request_id = global_request_id;
+  }
+  return ctx;
+}
+
+Credentials CredentialsFrom(const HttpRequest& request) {
+  Credentials c;
+  c.auth_token = request.Header("X-Auth-Token");
+  c.service_token = request.Header("X-Service-Token");
+  c.user = request.Header("X-Auth-User");
+  c.project_id = request.Header("X-Auth-Project-Id");
+  if (request.HasHeader("X-Roles")) c.roles = request.Header("X-Roles");
+  return c;
+}
+
 absl::Status AuthenticateNoauth(const HttpRequest& request,
                                 RequestContext& context) {
-  std::string user = request.Header("X-Auth-User");
-  std::string project = request.Header("X-Auth-Project-Id");
-  std::string token = request.Header("X-Auth-Token");
+  return AuthenticateNoauth(CredentialsFrom(request), context);
+}
+
+absl::Status AuthenticateNoauth(const Credentials& credentials,
+                                RequestContext& context) {
+  std::string user = credentials.user;
+  std::string project = credentials.project_id;
+  const std::string& token = credentials.auth_token;
   if (user.empty()) {
     if (token.empty()) {
       return absl::UnauthenticatedError("Authentication required");
@@ -118,9 +143,9 @@ absl::Status AuthenticateNoauth(const HttpRequest& request,
   }
   context.user_id = user;
   context.project_id = project.empty() ? user : project;
-  if (request.HasHeader("X-Roles")) {
+  if (credentials.roles) {
     for (absl::string_view role :
-         absl::StrSplit(request.Header("X-Roles"), ',', absl::SkipEmpty())) {
+         absl::StrSplit(*credentials.roles, ',', absl::SkipEmpty())) {
       context.roles.emplace_back(absl::StripAsciiWhitespace(role));
     }
   } else {

@@ -2,6 +2,7 @@
 #ifndef SHAREPLANE_API_SERVICE_REQUEST_CONTEXT_H_
 #define SHAREPLANE_API_SERVICE_REQUEST_CONTEXT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,23 @@ struct RequestContext {
   }
 };
 
+// A new request's context: our request id, and the caller's
+// X-Openstack-Request-Id as the global one when it is well formed (the one
+// rule for every front: REST, gRPC, metadata).
+RequestContext NewRequestContext(const std::string& global_request_id);
+
+// What a caller presents, from HTTP headers or gRPC metadata of the same
+// names (lower case).
+struct Credentials {
+  std::string auth_token;     // X-Auth-Token
+  std::string service_token;  // X-Service-Token
+  // noauth2 only: X-Auth-User, X-Auth-Project-Id, X-Roles.
+  std::string user;
+  std::string project_id;
+  std::optional<std::string> roles;
+};
+Credentials CredentialsFrom(const HttpRequest& request);
+
 // Reads OpenStack-API-Version ("compute X.Y" or "compute latest") or the
 // legacy X-OpenStack-Nova-API-Version. No header means 2.1.
 // InvalidArgument: malformed (400). OutOfRange: outside min..max (406).
@@ -54,6 +72,8 @@ absl::StatusOr<ApiVersion> ParseApiVersion(const HttpRequest& request);
 // separated; default "reader,member"), or an X-Auth-Token "user:project"
 // (project defaults to the user). Admin when the roles contain "admin" or the
 // user is "admin". Unauthenticated when neither user nor token is given.
+absl::Status AuthenticateNoauth(const Credentials& credentials,
+                                RequestContext& context);
 absl::Status AuthenticateNoauth(const HttpRequest& request,
                                 RequestContext& context);
 

@@ -5,7 +5,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "api-service/servers_api.h"
 
 namespace shareplane {
 namespace {
@@ -89,9 +88,16 @@ std::string HostStatus(const std::optional<ComputeHost>& host,
   return IsHostUp(*host, service_down_time) ? "UP" : "DOWN";
 }
 
-ojson ServerView(const Server& s, const std::optional<Flavor>& flavor,
-                 const RequestContext& ctx, const ApiDeps& deps,
-                 const HttpRequest& req, const ServerViewOptions& options) {
+bool ShowsExtendedAttributes(const ApiDeps& deps, const RequestContext& ctx,
+                             const Server& server) {
+  return deps.policy.Allows("os_compute_api:os-extended-server-attributes", ctx,
+                            server.project_id);
+}
+
+ojson ServerView(const ServerRecord& record, const RequestContext& ctx,
+                 const ApiDeps& deps, const HttpRequest& req, bool detail) {
+  const Server& s = record.server;
+  const std::optional<Flavor>& flavor = record.flavor;
   const ApiVersion& v = ctx.version;
   const std::string status = ServerStatus(s.vm_state, s.task_state);
   const ojson security_groups = ojson::array({{{"name", "default"}}});
@@ -128,9 +134,8 @@ ojson ServerView(const Server& s, const std::optional<Flavor>& flavor,
   j["key_name"] = nullptr;
   j["OS-SRV-USG:launched_at"] = NullIfEmpty(s.launched_at);
   j["OS-SRV-USG:terminated_at"] = nullptr;
-  if (!options.detail) j["security_groups"] = security_groups;
-  const bool extended = deps.policy.Allows(
-      "os_compute_api:os-extended-server-attributes", ctx, s.project_id);
+  if (!detail) j["security_groups"] = security_groups;
+  const bool extended = ShowsExtendedAttributes(deps, ctx, s);
   if (extended) {
     j["OS-EXT-SRV-ATTR:host"] = NullIfEmpty(s.host);
     j["OS-EXT-SRV-ATTR:instance_name"] = "instance-" + s.uuid;
@@ -155,18 +160,18 @@ ojson ServerView(const Server& s, const std::optional<Flavor>& flavor,
       v.AtLeast(2, 16) &&
       deps.policy.Allows("os_compute_api:servers:show:host_status", ctx,
                          s.project_id);
-  if (host_status && !options.detail) j["host_status"] = options.host_status;
+  if (host_status && !detail) j["host_status"] = record.host_status;
   if (v.AtLeast(2, 19)) j["description"] = nullptr;
   if (v.AtLeast(2, 26)) j["tags"] = ojson::array();
   if (v.AtLeast(2, 63)) j["trusted_image_certificates"] = nullptr;
-  if (v.AtLeast(2, 71) && !options.detail) j["server_groups"] = ojson::array();
+  if (v.AtLeast(2, 71) && !detail) j["server_groups"] = ojson::array();
   if (v.AtLeast(2, 73)) j["locked_reason"] = nullptr;
   if (v.AtLeast(2, 90) && !extended) j["OS-EXT-SRV-ATTR:hostname"] = hostname;
   if (v.AtLeast(2, 96)) {
     j["pinned_availability_zone"] = NullIfEmpty(s.pinned_availability_zone);
   }
-  if (options.detail) {
-    if (host_status) j["host_status"] = options.host_status;
+  if (detail) {
+    if (host_status) j["host_status"] = record.host_status;
     j["security_groups"] = security_groups;
   }
   return j;

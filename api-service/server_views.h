@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api-service/api_common.h"
+#include "api-service/server_service.h"
 
 namespace shareplane {
 
@@ -21,18 +22,17 @@ nlohmann::ordered_json ResourceLinks(const HttpRequest& req,
                                      const std::string& collection,
                                      const std::string& id);
 
-struct ServerViewOptions {
-  bool detail = false;  // /servers/detail: no server_groups, tail fields
-  // host_status (2.16, admins): "UP", "DOWN", "MAINTENANCE" or "".
-  std::string host_status;
-};
-
-// One server of GET /servers/{id} or /servers/detail.
-nlohmann::ordered_json ServerView(const Server& s,
-                                  const std::optional<Flavor>& flavor,
+// One server of GET /servers/{id} or /servers/detail (`detail`: no
+// server_groups, tail fields).
+nlohmann::ordered_json ServerView(const ServerRecord& record,
                                   const RequestContext& ctx,
                                   const ApiDeps& deps, const HttpRequest& req,
-                                  const ServerViewOptions& options);
+                                  bool detail);
+
+// Whether the caller sees a server's host and instance attributes
+// (os_compute_api:os-extended-server-attributes): both fronts ask this.
+bool ShowsExtendedAttributes(const ApiDeps& deps, const RequestContext& ctx,
+                             const Server& server);
 
 // Nova's hostname for a server created without one (sanitize_hostname).
 std::string DefaultHostname(const std::string& name);

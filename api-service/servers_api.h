@@ -1,19 +1,18 @@
-// The servers resource of the compute API: list, detail, show, create
-// (scheduled onto an up host with room and the flavor's required traits),
-// delete and the actions os-start, os-stop and reboot, with Nova's 409s,
-// plus the actions refused while shares are attached. Thread-safe.
+// The REST resource of servers: reads the request (schemas, query), calls
+// ServerService and renders Nova's bodies (server_views.h). Thread-safe.
 #ifndef SHAREPLANE_API_SERVICE_SERVERS_API_H_
 #define SHAREPLANE_API_SERVICE_SERVERS_API_H_
 
 #include <string>
 
 #include "api-service/api_common.h"
+#include "api-service/server_service.h"
 
 namespace shareplane {
 
 class ServersApi {
  public:
-  explicit ServersApi(const ApiDeps& deps);
+  ServersApi(const ApiDeps& deps, ServerService& service);
 
   HttpResponse List(const RequestContext& ctx, const HttpRequest& req,
                     bool detail);
@@ -26,13 +25,18 @@ class ServersApi {
                       const std::string& id);
 
  private:
-  const ApiDeps& deps_;
+  const ApiDeps& deps_;  // for the views' policy-gated fields
+  ServerService& service_;
 };
 
-// Nova's status for a vm_state/task_state pair (ACTIVE, SHUTOFF, BUILD,
-// REBOOT, HARD_REBOOT, ERROR, DELETED).
-std::string ServerStatus(const std::string& vm_state,
-                         const std::string& task_state);
+// The body of POST /servers as the service takes it; InvalidArgument with
+// Nova's message for what the schema or the networks rule refuse.
+absl::StatusOr<CreateServerRequest> ParseCreateServerBody(
+    const std::string& body);
+// The body of POST /servers/{id}/action: the action's key and, for reboot,
+// whether it is HARD.
+absl::StatusOr<ServerActionRequest> ParseActionBody(const std::string& id,
+                                                    const std::string& body);
 
 }  // namespace shareplane
 

@@ -1,22 +1,21 @@
-// The share attachment routes of the compute API (microversion 2.97):
-// list, attach, show and detach, with the checks of spec/SHARES.md section 1
-// in its order. Thread-safe; each call blocks on PostgreSQL and Manila.
+// The REST resource of the share attachment routes (microversion 2.97):
+// reads the request, calls ShareService and renders Nova's bodies. Thread-
+// safe.
 #ifndef SHAREPLANE_API_SERVICE_SHARES_API_H_
 #define SHAREPLANE_API_SERVICE_SHARES_API_H_
 
 #include <string>
+#include <utility>
 
-#include "api-service/api_common.h"
 #include "api-service/request_context.h"
-#include "common/pg/db.h"
+#include "api-service/share_service.h"
 #include "common/http/http.h"
-#include "common/openstack/manila_client.h"
 
 namespace shareplane {
 
 class SharesApi {
  public:
-  explicit SharesApi(const ApiDeps& deps);
+  explicit SharesApi(ShareService& service);
 
   HttpResponse List(const RequestContext& ctx, const HttpRequest& req,
                     const std::string& server_id);
@@ -29,7 +28,7 @@ class SharesApi {
                       const std::string& share_id);
 
  private:
-  const ApiDeps& deps_;
+  ShareService& service_;
 };
 
 // Schema validation of the attach body; returns (share_id, tag) with the tag

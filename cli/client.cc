@@ -12,8 +12,8 @@
 #include "absl/strings/strip.h"
 #include "common/core/clock.h"
 #include "common/core/config.h"
-#include "common/http/http.h"
 #include "common/core/json_body.h"
+#include "common/http/http.h"
 #include "common/openstack/keystone.h"
 
 namespace shareplane::cli {
@@ -98,37 +98,97 @@ absl::StatusOr<std::map<std::string, std::string>> ParseCloudsYaml(
   return out;
 }
 
+namespace {
+
+std::string EnvValue(const std::map<std::string, std::string>& env,
+                     const std::string& key) {
+  auto it = env.find(key);
+  return it == env.end() ? "" : it->second;
+}
+
+// The settings of the cloud --os-cloud or OS_CLOUD names, from the first
+// clouds.yaml found; none when no cloud is named.
+absl::StatusOr<std::map<std::string, std::string>> ReadCloud(
+    const std::map<std::string, std::string>& options,
+    const std::map<std::string, std::string>& env) {
+  std::string cloud =
+      options.count("cloud") ? options.at("cloud") : EnvValue(env, "OS_CLOUD");
+  if (cloud.empty()) return std::map<std::string, std::string>();
+  const std::string home = EnvValue(env, "HOME");
+  std::string text;
+  for (const std::string& path :
+       {std::string("clouds.yaml"), home + "/.config/openstack/clouds.yaml",
+        std::string("/etc/openstack/clouds.yaml")}) {
+    text = ReadFile(path);
+    if (!text.empty()) break;
+  }
+  if (text.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Cloud ", cloud, " was requested but no clouds.yaml was found"));
+  }
+  return ParseCloudsYaml(text, cloud);
+}
+
+// The auth type named (its aliases mapped to password, token, noauth), or
+// when none is, the one the credentials imply.
+std::string AuthType(std::string type, const Credentials& c) {
+  if (type.empty()) {
+    type = !c.application_credential_id.empty() ? "v3applicationcredential"
+           : !c.token.empty()                   ? "token"
+           : !c.auth_url.empty()                ? "password"
+                                                : "noauth";
+  }
+  if (type == "none" || type == "noauth2") type = "noauth";
+  if (type == "v3password") type = "password";
+  if (type == "v3token") type = "token";
+  return type;
+}
+
+// Whether the credentials have what their auth type needs.
+absl::Status ValidateCredentials(const Credentials& c) {
+  const std::string& type = c.auth_type;
+  if (type == "noauth" || type == "token") {
+    if (c.endpoint.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Auth type ", type,
+          " needs the compute endpoint: set --os-endpoint or OS_ENDPOINT "
+          "(e.g. http://127.0.0.1:8774/v2.1)"));
+    }
+    if (type == "noauth" && c.username.empty()) {
+      return absl::InvalidArgumentError(
+          "Set --os-username and --os-project-name (OS_USERNAME, "
+          "OS_PROJECT_NAME) for noauth");
+    }
+    if (type == "token" && c.token.empty()) {
+      return absl::InvalidArgumentError("Set --os-token or OS_TOKEN");
+    }
+    return absl::OkStatus();
+  }
+  if (type != "password" && type != "v3applicationcredential") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Unsupported auth type ", type,
+                     " (password, v3applicationcredential, token, noauth)"));
+  }
+  if (c.auth_url.empty()) {
+    return absl::InvalidArgumentError(
+        "Missing value auth-url required for auth plugin password: set "
+        "--os-auth-url or OS_AUTH_URL (or OS_CLOUD with clouds.yaml)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Credentials> LoadCredentials(
     const std::map<std::string, std::string>& options,
     const std::map<std::string, std::string>& env) {
-  std::map<std::string, std::string> file;
-  auto get_env = [&](const std::string& key) -> std::string {
-    auto it = env.find(key);
-    return it == env.end() ? "" : it->second;
-  };
-  std::string cloud =
-      options.count("cloud") ? options.at("cloud") : get_env("OS_CLOUD");
-  if (!cloud.empty()) {
-    const std::string home = get_env("HOME");
-    std::string text;
-    for (const std::string& path :
-         {std::string("clouds.yaml"), home + "/.config/openstack/clouds.yaml",
-          std::string("/etc/openstack/clouds.yaml")}) {
-      text = ReadFile(path);
-      if (!text.empty()) break;
-    }
-    if (text.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Cloud ", cloud, " was requested but no clouds.yaml was found"));
-    }
-    auto parsed = ParseCloudsYaml(text, cloud);
-    if (!parsed.ok()) return parsed.status();
-    file = *parsed;
-  }
+  auto read = ReadCloud(options, env);
+  if (!read.ok()) return read.status();
+  const std::map<std::string, std::string>& file = *read;
   // option > OS_<NAME> > clouds.yaml (auth.<name> or <name>) > default.
   auto pick = [&](const std::string& name, const std::string& fallback) {
     if (auto it = options.find(name); it != options.end()) return it->second;
-    std::string v = get_env("OS_" + absl::AsciiStrToUpper(name));
+    std::string v = EnvValue(env, "OS_" + absl::AsciiStrToUpper(name));
     if (!v.empty()) return v;
     if (auto it = file.find("auth." + name); it != file.end()) {
       return it->second;
@@ -150,44 +210,9 @@ absl::StatusOr<Credentials> LoadCredentials(
   c.interface = pick("interface", "public");
   c.endpoint = pick("endpoint", pick("compute_endpoint", ""));
   c.compute_api_version = pick("compute_api_version", "2.97");
-  std::string type = pick("auth_type", "");
-  if (type.empty()) {
-    type = !c.application_credential_id.empty() ? "v3applicationcredential"
-           : !c.token.empty()                   ? "token"
-           : !c.auth_url.empty()                ? "password"
-                                                : "noauth";
-  }
-  if (type == "none" || type == "noauth2") type = "noauth";
-  if (type == "v3password") type = "password";
-  if (type == "v3token") type = "token";
-  c.auth_type = type;
-  if (type == "noauth" || type == "token") {
-    if (c.endpoint.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Auth type ", type,
-          " needs the compute endpoint: set --os-endpoint or OS_ENDPOINT "
-          "(e.g. http://127.0.0.1:8774/v2.1)"));
-    }
-    if (type == "noauth" && c.username.empty()) {
-      return absl::InvalidArgumentError(
-          "Set --os-username and --os-project-name (OS_USERNAME, "
-          "OS_PROJECT_NAME) for noauth");
-    }
-    if (type == "token" && c.token.empty()) {
-      return absl::InvalidArgumentError("Set --os-token or OS_TOKEN");
-    }
-    return c;
-  }
-  if (type != "password" && type != "v3applicationcredential") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Unsupported auth type ", type,
-                     " (password, v3applicationcredential, token, noauth)"));
-  }
-  if (c.auth_url.empty()) {
-    return absl::InvalidArgumentError(
-        "Missing value auth-url required for auth plugin password: set "
-        "--os-auth-url or OS_AUTH_URL (or OS_CLOUD with clouds.yaml)");
-  }
+  c.auth_type = AuthType(pick("auth_type", ""), c);
+  absl::Status valid = ValidateCredentials(c);
+  if (!valid.ok()) return valid;
   return c;
 }
 

@@ -5,12 +5,14 @@
 
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "common/core/clock.h"
-#include "common/grpc/grpc_server.h"
-#include "common/http/http.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "common/core/mutex.h"
+#include "common/grpc/grpc_server.h"
+#include "common/http/http.h"
 #include "common/http/ops.h"
 #include "compute-agent/call_scope.h"
 #include "compute-agent/host_facts.h"
@@ -47,18 +49,18 @@ absl::StatusOr<agentpb::HostFacts> CollectFacts(Hypervisor& hv,
 // Settings are complete only once the server knows its bound port.
 class SettingsBox {
  public:
-  void Set(HostSettings s) {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Set(HostSettings s) ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
     settings_ = std::move(s);
   }
-  HostSettings Get() {
-    std::lock_guard<std::mutex> lock(mu_);
+  HostSettings Get() ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
     return settings_;
   }
 
  private:
-  std::mutex mu_;
-  HostSettings settings_;
+  Mutex mu_;
+  HostSettings settings_ ABSL_GUARDED_BY(mu_);
 };
 
 grpc::Status ToGrpc(const absl::Status& s) {
@@ -236,9 +238,11 @@ struct ComputeAgent::Parts {
   std::thread recovery;  // only while the first recovery failed
   StopSignal stop;
   int port = 0;
-  // The conductor's last answer, for /healthcheck.
-  std::mutex conductor_mu;
-  std::string conductor_error = "not registered yet";
+  // The conductor's last answer, for /healthcheck (read on the ops
+  // server's threads, written by the registration thread).
+  Mutex conductor_mu;
+  std::string conductor_error ABSL_GUARDED_BY(conductor_mu) =
+      "not registered yet";
   std::unique_ptr<HttpServer> ops;
   int ops_port = 0;
 
@@ -248,12 +252,13 @@ struct ComputeAgent::Parts {
                auto info = hypervisor->Info();
                return info.ok() ? absl::OkStatus() : info.status();
              }},
-            {"conductor", [this] {
-               std::lock_guard<std::mutex> lock(conductor_mu);
-               return conductor_error.empty()
-                          ? absl::OkStatus()
-                          : absl::UnavailableError(conductor_error);
-             }}};
+            {"conductor", [this] { return ConductorHealth(); }}};
+  }
+
+  absl::Status ConductorHealth() ABSL_LOCKS_EXCLUDED(conductor_mu) {
+    MutexLock lock(&conductor_mu);
+    return conductor_error.empty() ? absl::OkStatus()
+                                   : absl::UnavailableError(conductor_error);
   }
 
   // Registers until the conductor accepts, then heartbeats; registers again
@@ -310,7 +315,7 @@ struct ComputeAgent::Parts {
       }
       logged = !s.ok();
       {
-        std::lock_guard<std::mutex> lock(conductor_mu);
+        MutexLock lock(&conductor_mu);
         conductor_error = s.ok() ? "" : s.error_message();
       }
       Metrics::Global().Increment("shareplane_agent_registry_calls_total",

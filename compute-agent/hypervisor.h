@@ -5,11 +5,12 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -60,21 +61,31 @@ class LibvirtHypervisor : public Hypervisor {
       std::string uri,
       std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(60));
   ~LibvirtHypervisor() override;
-  absl::StatusOr<HypervisorInfo> Info() override;
-  absl::Status DefineDomain(const std::string& xml) override;
-  absl::Status StartDomain(const std::string& name) override;
-  absl::Status StopDomain(const std::string& name) override;
-  absl::Status RebootDomain(const std::string& name) override;
-  absl::Status UndefineDomain(const std::string& name) override;
-  absl::StatusOr<DomainState> GetDomainState(const std::string& name) override;
-  absl::StatusOr<std::vector<std::string>> ListDomainXml() override;
+  absl::StatusOr<HypervisorInfo> Info() override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status DefineDomain(const std::string& xml) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status StartDomain(const std::string& name) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits for the guest's shutdown without the lock.
+  absl::Status StopDomain(const std::string& name) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RebootDomain(const std::string& name) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status UndefineDomain(const std::string& name) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<DomainState> GetDomainState(const std::string& name) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::vector<std::string>> ListDomainXml() override
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  absl::Status EnsureConnected();
-  std::string uri_;
-  std::chrono::milliseconds shutdown_timeout_;
-  std::mutex mu_;
-  void* conn_ = nullptr;  // virConnectPtr; libvirt stays out of this header
+  absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const std::string uri_;
+  const std::chrono::milliseconds shutdown_timeout_;
+  Mutex mu_;
+  // virConnectPtr; libvirt stays out of this header. Reopened by
+  // EnsureConnectedLocked when the connection died.
+  void* conn_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace shareplane

@@ -34,7 +34,7 @@ LibvirtHypervisor::~LibvirtHypervisor() {
   if (conn_ != nullptr) virConnectClose(Conn(conn_));
 }
 
-absl::Status LibvirtHypervisor::EnsureConnected() {
+absl::Status LibvirtHypervisor::EnsureConnectedLocked() {
   if (conn_ != nullptr && virConnectIsAlive(Conn(conn_)) == 1) {
     return absl::OkStatus();
   }
@@ -51,8 +51,8 @@ absl::Status LibvirtHypervisor::EnsureConnected() {
 }
 
 absl::StatusOr<HypervisorInfo> LibvirtHypervisor::Info() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   HypervisorInfo info;
   if (virConnectGetLibVersion(Conn(conn_), &info.libvirt_version) < 0) {
     return absl::UnavailableError(
@@ -97,6 +97,14 @@ absl::StatusOr<bool> IsActive(virDomainPtr d) {
   return active == 1;
 }
 
+// Powers a running domain off at once; OK when it went off anyway.
+absl::Status DestroyDomain(virDomainPtr d) {
+  if (virDomainDestroy(d) < 0 && virDomainIsActive(d) != 0) {
+    return LibvirtError("virDomainDestroy");
+  }
+  return absl::OkStatus();
+}
+
 // Owns a virDomainPtr.
 struct Domain {
   virDomainPtr ptr;
@@ -109,16 +117,16 @@ struct Domain {
 }  // namespace
 
 absl::Status LibvirtHypervisor::DefineDomain(const std::string& xml) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   Domain d(virDomainDefineXML(Conn(conn_), xml.c_str()));
   if (d.ptr == nullptr) return LibvirtError("virDomainDefineXML");
   return absl::OkStatus();
 }
 
 absl::Status LibvirtHypervisor::StartDomain(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr) {
     return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
@@ -131,8 +139,8 @@ absl::Status LibvirtHypervisor::StartDomain(const std::string& name) {
 }
 
 absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  ReleasableMutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr) return absl::OkStatus();
   auto active = IsActive(d.ptr);
@@ -149,40 +157,38 @@ absl::Status LibvirtHypervisor::StopDomain(const std::string& name) {
   if (call_deadline - now < shutdown_timeout_ + kStopReserve) {
     deadline = std::max(now, call_deadline - kStopReserve);
   }
-  if (deadline > now && virDomainShutdown(d.ptr) == 0) {
-    lock.unlock();
-    // Where a test holds a guest that takes its time (or ignores ACPI).
-    TestPoint("stop.guest_shutting_down");
-    while (std::chrono::steady_clock::now() < deadline &&
-           virDomainIsActive(d.ptr) != 0) {
-      if (CallCancelled()) {
-        return absl::CancelledError(absl::StrCat(
-            "The caller gave up while domain ", name, " was shutting down"));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    lock.lock();
-    active = IsActive(d.ptr);
-    if (!active.ok()) return active.status();
-    if (!*active) {
-      SP_LOG(Info) << "Domain " << name << " shut down";
-      return absl::OkStatus();
-    }
-    SP_LOG(Warning) << "Domain " << name << " still running after "
-                    << std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - now)
-                           .count()
-                    << " ms; destroying it";
+  if (deadline <= now || virDomainShutdown(d.ptr) != 0) {
+    return DestroyDomain(d.ptr);
   }
-  if (virDomainDestroy(d.ptr) < 0 && virDomainIsActive(d.ptr) != 0) {
-    return LibvirtError("virDomainDestroy");
+  lock.Release();
+  // Where a test holds a guest that takes its time (or ignores ACPI).
+  TestPoint("stop.guest_shutting_down");
+  while (std::chrono::steady_clock::now() < deadline &&
+         virDomainIsActive(d.ptr) != 0) {
+    if (CallCancelled()) {
+      return absl::CancelledError(absl::StrCat(
+          "The caller gave up while domain ", name, " was shutting down"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return absl::OkStatus();
+  MutexLock relock(&mu_);
+  active = IsActive(d.ptr);
+  if (!active.ok()) return active.status();
+  if (!*active) {
+    SP_LOG(Info) << "Domain " << name << " shut down";
+    return absl::OkStatus();
+  }
+  SP_LOG(Warning) << "Domain " << name << " still running after "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - now)
+                         .count()
+                  << " ms; destroying it";
+  return DestroyDomain(d.ptr);
 }
 
 absl::Status LibvirtHypervisor::RebootDomain(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr) {
     return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
@@ -192,8 +198,8 @@ absl::Status LibvirtHypervisor::RebootDomain(const std::string& name) {
 }
 
 absl::Status LibvirtHypervisor::UndefineDomain(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr) return absl::OkStatus();
   auto active = IsActive(d.ptr);
@@ -207,8 +213,8 @@ absl::Status LibvirtHypervisor::UndefineDomain(const std::string& name) {
 
 absl::StatusOr<DomainState> LibvirtHypervisor::GetDomainState(
     const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
   if (d.ptr == nullptr) return DomainState::kAbsent;
   auto active = IsActive(d.ptr);
@@ -217,8 +223,8 @@ absl::StatusOr<DomainState> LibvirtHypervisor::GetDomainState(
 }
 
 absl::StatusOr<std::vector<std::string>> LibvirtHypervisor::ListDomainXml() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
   virDomainPtr* domains = nullptr;
   int n = virConnectListAllDomains(Conn(conn_), &domains, 0);
   if (n < 0) return LibvirtError("virConnectListAllDomains");

@@ -1,8 +1,8 @@
 // shareplane-compute: the per-host compute agent.
-#include "compute-agent/compute_agent.h"
 #include "common/core/daemon.h"
+#include "compute-agent/compute_agent.h"
 
 int main(int argc, char** argv) {
-  return shareplane::RunDaemon<shareplane::ComputeAgent>(argc, argv, "shareplane-compute",
-                                                  "compute.conf");
+  return shareplane::RunDaemon<shareplane::ComputeAgent>(
+      argc, argv, "shareplane-compute", "compute.conf");
 }

@@ -50,26 +50,26 @@ bool SystemMounter::IsMounted(const std::string& mount_point) {
 
 absl::Status InMemoryMounter::Mount(const std::vector<std::string>& argv,
                                     const std::string& mount_point) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   history_.push_back(argv);
   mounted_.insert(mount_point);
   return absl::OkStatus();
 }
 
 absl::Status InMemoryMounter::Unmount(const std::string& mount_point) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   history_.push_back({"umount", mount_point});
   mounted_.erase(mount_point);
   return absl::OkStatus();
 }
 
 bool InMemoryMounter::IsMounted(const std::string& mount_point) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return mounted_.count(mount_point) > 0;
 }
 
 std::vector<std::vector<std::string>> InMemoryMounter::history() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return history_;
 }
 
@@ -165,7 +165,7 @@ absl::StatusOr<std::string> MountManager::Acquire(const std::string& server,
   absl::Status valid = ValidateExport(e);
   if (!valid.ok()) return valid;
   const std::string point = MountPointFor(options_.base, e.export_location);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!mounter_.IsMounted(point)) {
     std::error_code ec;
     std::filesystem::create_directories(point, ec);
@@ -203,7 +203,7 @@ absl::StatusOr<std::string> MountManager::Acquire(const std::string& server,
 }
 
 absl::Status MountManager::ReleaseServer(const std::string& server) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   absl::Status result;
   for (auto it = users_.begin(); it != users_.end();) {
     it->second.erase(server);
@@ -230,13 +230,13 @@ absl::Status MountManager::ReleaseServer(const std::string& server) {
 
 void MountManager::Adopt(const std::string& server,
                          const std::string& mount_point) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   users_[mount_point].insert(server);
 }
 
 std::vector<std::string> MountManager::MountPointsOf(
     const std::string& server) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> out;
   for (const auto& [point, users] : users_) {
     if (users.count(server)) out.push_back(point);
@@ -245,12 +245,12 @@ std::vector<std::string> MountManager::MountPointsOf(
 }
 
 std::map<std::string, std::set<std::string>> MountManager::Uses() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return users_;
 }
 
 int MountManager::Users(const std::string& mount_point) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = users_.find(mount_point);
   return it == users_.end() ? 0 : static_cast<int>(it->second.size());
 }

@@ -6,12 +6,13 @@
 #define SHAREPLANE_COMPUTE_AGENT_MOUNT_MANAGER_H_
 
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -48,15 +49,18 @@ class SystemMounter : public Mounter {
 class InMemoryMounter : public Mounter {
  public:
   absl::Status Mount(const std::vector<std::string>& argv,
-                     const std::string& mount_point) override;
-  absl::Status Unmount(const std::string& mount_point) override;
-  bool IsMounted(const std::string& mount_point) override;
-  std::vector<std::vector<std::string>> history();
+                     const std::string& mount_point) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Unmount(const std::string& mount_point) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsMounted(const std::string& mount_point) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<std::vector<std::string>> history() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  std::mutex mu_;
-  std::set<std::string> mounted_;
-  std::vector<std::vector<std::string>> history_;
+  Mutex mu_;
+  std::set<std::string> mounted_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::vector<std::string>> history_ ABSL_GUARDED_BY(mu_);
 };
 
 struct ExportSpec {
@@ -100,22 +104,29 @@ class MountManager {
   // Mounts the export unless already mounted and records `server` as a
   // user; returns the mount point.
   absl::StatusOr<std::string> Acquire(const std::string& server,
-                                      const ExportSpec& e);
+                                      const ExportSpec& e)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Drops every use by `server`; unmounts points nobody uses any more.
-  absl::Status ReleaseServer(const std::string& server);
+  absl::Status ReleaseServer(const std::string& server)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Recovery: records `server` as a user of an already mounted point.
-  void Adopt(const std::string& server, const std::string& mount_point);
-  std::vector<std::string> MountPointsOf(const std::string& server);
-  int Users(const std::string& mount_point);
+  void Adopt(const std::string& server, const std::string& mount_point)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<std::string> MountPointsOf(const std::string& server)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  int Users(const std::string& mount_point) ABSL_LOCKS_EXCLUDED(mu_);
   // Every mount point in use, with its users.
-  std::map<std::string, std::set<std::string>> Uses();
+  std::map<std::string, std::set<std::string>> Uses() ABSL_LOCKS_EXCLUDED(mu_);
   const MountOptions& options() const { return options_; }
 
  private:
-  Mounter& mounter_;
-  MountOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::set<std::string>> users_;  // point -> servers
+  Mounter& mounter_;      // thread-safe by itself
+  MountOptions options_;  // set at construction, read-only after
+  // Also held across the mounter's calls in Acquire and ReleaseServer, so
+  // that a point's mount or unmount and its users change together.
+  Mutex mu_;
+  // point -> servers
+  std::map<std::string, std::set<std::string>> users_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace shareplane

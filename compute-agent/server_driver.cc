@@ -383,7 +383,7 @@ ServerDriver::ServerLock::~ServerLock() {
 
 std::shared_ptr<std::timed_mutex> ServerDriver::MutexOf(
     const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(locks_mu_);
+  MutexLock lock(&locks_mu_);
   auto& mu = locks_[uuid];
   if (!mu) mu = std::make_shared<std::timed_mutex>();
   return mu;

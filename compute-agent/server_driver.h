@@ -8,10 +8,12 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <mutex>  // std::timed_mutex
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/core/mutex.h"
 #include "compute-agent/hypervisor.h"
 #include "compute-agent/mount_manager.h"
 #include "shareplane/agent/v1/agent.pb.h"
@@ -117,6 +119,8 @@ class ServerDriver {
 
  private:
   absl::StatusOr<agent::v1::PowerReply> Reply(const std::string& uuid);
+  // *Locked: with the server's ServerLock held (one lock per server, made
+  // at run time: beyond what the thread-safety annotations can name).
   absl::StatusOr<agent::v1::PowerReply> PowerOnLocked(
       const agent::v1::ServerSpec& spec);
   absl::StatusOr<agent::v1::PowerReply> PowerOffLocked(const std::string& uuid);
@@ -135,17 +139,18 @@ class ServerDriver {
     std::shared_ptr<std::timed_mutex> mu_;
     absl::Status status_;
   };
-  std::shared_ptr<std::timed_mutex> MutexOf(const std::string& uuid);
+  std::shared_ptr<std::timed_mutex> MutexOf(const std::string& uuid)
+      ABSL_LOCKS_EXCLUDED(locks_mu_);
   absl::Status CheckRecovered() const;
 
   Hypervisor& hypervisor_;
   MountManager& mounts_;
   DomainOptions options_;
   std::atomic<bool> recovered_{true};  // false while Recover has not succeeded
-  std::mutex locks_mu_;
+  Mutex locks_mu_;
   // One entry per server this host has seen (a few bytes each).
-  std::map<std::string, std::shared_ptr<std::timed_mutex>>
-      locks_;  // by locks_mu_
+  std::map<std::string, std::shared_ptr<std::timed_mutex>> locks_
+      ABSL_GUARDED_BY(locks_mu_);
 };
 
 }  // namespace shareplane

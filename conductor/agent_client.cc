@@ -3,10 +3,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <map>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "common/core/log.h"
+#include "common/core/mutex.h"
 #include "common/core/retry.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 
@@ -15,17 +16,21 @@ namespace shareplane {
 namespace agentpb = shareplane::agent::v1;
 
 struct AgentClient::Impl {
+  // Set by AgentClient's constructor, read-only after.
   Duration deadline;
   GrpcTls tls;
   Duration retry_budget;
   Clock* clock;
-  std::mutex mu;
+  Mutex mu;
+  // Never erased: a stub (thread-safe itself) stays valid for callers that
+  // use it after the lock is released.
   std::map<std::pair<std::string, std::string>,
            std::unique_ptr<agentpb::ComputeAgent::Stub>>
-      stubs;
+      stubs ABSL_GUARDED_BY(mu);
 
-  agentpb::ComputeAgent::Stub& Stub(const ComputeHost& host) {
-    std::lock_guard<std::mutex> lock(mu);
+  agentpb::ComputeAgent::Stub& Stub(const ComputeHost& host)
+      ABSL_LOCKS_EXCLUDED(mu) {
+    MutexLock lock(&mu);
     auto& stub = stubs[{host.hostname, host.agent_endpoint}];
     if (!stub) {
       stub = agentpb::ComputeAgent::NewStub(

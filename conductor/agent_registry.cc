@@ -4,9 +4,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/grpc/grpc_server.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "common/grpc/grpc_server.h"
 #include "common/pg/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 

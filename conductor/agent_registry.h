@@ -7,8 +7,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/pg/db.h"
 #include "common/grpc/grpc_server.h"
+#include "common/pg/db.h"
 
 namespace shareplane {
 

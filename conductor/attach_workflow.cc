@@ -13,6 +13,7 @@ namespace {
 struct Loaded {
   ShareMapping mapping;
   Server server;
+  std::optional<Flavor> flavor;  // the server's, for its notifications
   ComputeHost host;
 };
 
@@ -99,8 +100,9 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
 // Moves the mapping from attaching to `status`; a lost race (the mapping was
 // detached or changed meanwhile) leaves it alone.
 absl::Status Finish(WorkflowDeps& deps, const task::v1::Task& task,
-                    const ShareMapping& m, const std::string& status,
+                    const Loaded& l, const std::string& status,
                     const std::string& access_id, const std::string& error) {
+  const ShareMapping& m = l.mapping;
   return deps.db.Transact([&](pqxx::work& w) {
     if (!UpdateShareMappingStatus(w, m.uuid, m.version, status, access_id,
                                   error)) {
@@ -114,10 +116,14 @@ absl::Status Finish(WorkflowDeps& deps, const task::v1::Task& task,
     RecordActionEvent(w, m.server_uuid, task.request_id(),
                       "compute_attach_share",
                       status == "error" ? "Error" : "Success", error);
-    Notify(w, deps.options.notifications,
-           status == "error" ? "instance.share_attach.error"
-                             : "instance.share_attach.end",
-           task, m.share_id, error);
+    // The server as it is now: only the mapping was compared and set, and
+    // a delete may have come meanwhile.
+    if (auto server = GetServer(w, task.server_uuid())) {
+      Notify(w, deps.options.notifications,
+             status == "error" ? "instance.share_attach.error"
+                               : "instance.share_attach.end",
+             task, *server, l.flavor, m.share_id, error);
+    }
     return absl::OkStatus();
   });
 }
@@ -166,6 +172,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     }
     l.mapping = *m;
     auto server = GetServer(w, m->server_uuid);
+    if (server) l.flavor = GetFlavor(w, server->flavor_id);
     auto host = server && !server->host.empty()
                     ? GetComputeHost(w, server->host)
                     : std::nullopt;
@@ -176,7 +183,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     l.server = *server;
     l.host = *host;
     Notify(w, deps.options.notifications, "instance.share_attach.start", task,
-           l.mapping.share_id, "");
+           l.server, l.flavor, l.mapping.share_id, "");
     return absl::OkStatus();
   }));
   if (skip) {
@@ -186,7 +193,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
                      : RecordSettled(deps, task, *settled);
   }
   if (!load_error.empty()) {
-    return Finish(deps, task, l.mapping, "error", "", load_error);
+    return Finish(deps, task, l, "error", "", load_error);
   }
   TestPoint("attach.notified");
   const AccessTarget target = AccessTargetFor(l.mapping, l.host, deps.options);
@@ -212,12 +219,12 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     std::string reason = absl::StrCat("Failed to grant access to share '",
                                       l.mapping.share_id, "': ", s.message());
     SP_LOG(Warning) << reason;
-    return Finish(deps, task, l.mapping, "error", "", reason);
+    return Finish(deps, task, l, "error", "", reason);
   }
   TestPoint("attach.rule_active");
   SP_LOG(Info) << "Share " << l.mapping.share_id << " attached to server "
                << l.server.uuid << " (rule " << *rule_id << ")";
-  SP_RETURN_IF_ERROR(Finish(deps, task, l.mapping, "inactive", *rule_id, ""));
+  SP_RETURN_IF_ERROR(Finish(deps, task, l, "inactive", *rule_id, ""));
   TestPoint("attach.recorded");
   return absl::OkStatus();
 }

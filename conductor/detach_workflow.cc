@@ -38,15 +38,59 @@ absl::Status RecordSettled(WorkflowDeps& deps, const task::v1::Task& task,
   });
 }
 
+// Deletes the mapping, or with a `failure` puts it in error, and ends the
+// action; a lost race is decided again from what the mapping is now.
+absl::Status RecordOutcome(WorkflowDeps& deps, const task::v1::Task& task,
+                           const ShareMapping& m,
+                           const std::optional<Flavor>& flavor,
+                           const std::string& failure) {
+  return deps.db.Transact([&](pqxx::work& w) -> absl::Status {
+    const bool failed = !failure.empty();
+    const bool done = failed ? UpdateShareMappingStatus(w, m.uuid, m.version,
+                                                        "error", "", failure)
+                             : DeleteShareMapping(w, m.uuid, m.version);
+    if (!done) {
+      // Lost a race: gone means detached by another request; changed
+      // otherwise, so decide again from what it is now.
+      if (!GetShareMapping(w, m.uuid)) {
+        RecordActionEventOnce(w, m.server_uuid, task.request_id(),
+                              "compute_detach_share", "Success",
+                              "The share was no longer attached.");
+        return absl::OkStatus();
+      }
+      return absl::AbortedError(
+          "The mapping changed while detaching; the task runs again");
+    }
+    RecordActionEvent(w, m.server_uuid, task.request_id(),
+                      "compute_detach_share", failed ? "Error" : "Success",
+                      failure);
+    // The server as it is now: only the mapping was compared and set.
+    if (auto server = GetServer(w, task.server_uuid())) {
+      Notify(
+          w, deps.options.notifications,
+          failed ? "instance.share_detach.error" : "instance.share_detach.end",
+          task, *server, flavor, m.share_id, failure);
+    }
+    if (!failed) {
+      SP_LOG(Info) << "Share " << m.share_id << " detached from server "
+                   << m.server_uuid;
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
 
 absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   std::optional<ShareMapping> m;
+  std::optional<Flavor> flavor;  // the server's, for its notifications
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
     m = GetShareMapping(w, task.mapping_uuid());
-    if (m && m->status == "detaching") {
+    if (!m || m->status != "detaching") return absl::OkStatus();
+    if (auto server = GetServer(w, task.server_uuid())) {
+      flavor = GetFlavor(w, server->flavor_id);
       Notify(w, deps.options.notifications, "instance.share_detach.start", task,
-             m->share_id, "");
+             *server, flavor, m->share_id, "");
     }
     return absl::OkStatus();
   }));
@@ -80,38 +124,7 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   }
   // The decision held only while the lock did: else run the task again.
   SP_RETURN_IF_ERROR(share_lock.Verify());
-  absl::Status s = deps.db.Transact([&](pqxx::work& w) -> absl::Status {
-    const bool done = failure.empty()
-                          ? DeleteShareMapping(w, m->uuid, m->version)
-                          : UpdateShareMappingStatus(w, m->uuid, m->version,
-                                                     "error", "", failure);
-    if (!done) {
-      // Lost a race: gone means detached by another request; changed
-      // otherwise, so decide again from what it is now.
-      if (!GetShareMapping(w, m->uuid)) {
-        RecordActionEventOnce(w, m->server_uuid, task.request_id(),
-                              "compute_detach_share", "Success",
-                              "The share was no longer attached.");
-        return absl::OkStatus();
-      }
-      return absl::AbortedError(
-          "The mapping changed while detaching; the task runs again");
-    }
-    if (!failure.empty()) {
-      RecordActionEvent(w, m->server_uuid, task.request_id(),
-                        "compute_detach_share", "Error", failure);
-      Notify(w, deps.options.notifications, "instance.share_detach.error", task,
-             m->share_id, failure);
-      return absl::OkStatus();
-    }
-    RecordActionEvent(w, m->server_uuid, task.request_id(),
-                      "compute_detach_share", "Success", "");
-    Notify(w, deps.options.notifications, "instance.share_detach.end", task,
-           m->share_id, "");
-    SP_LOG(Info) << "Share " << m->share_id << " detached from server "
-                 << m->server_uuid;
-    return absl::OkStatus();
-  });
+  absl::Status s = RecordOutcome(deps, task, *m, flavor, failure);
   if (s.ok()) TestPoint("detach.recorded");
   return s;
 }

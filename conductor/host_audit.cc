@@ -25,6 +25,128 @@ struct Recorded {
   std::set<std::string> active_exports;  // of mappings in status active
 };
 
+// What a server on a host needs, from the database's record (nullopt:
+// none) and the agent's report of it.
+enum class Fix {
+  kNone,
+  kRemoveUnknown,       // no such server here: remove domain and mounts
+  kRecordStopped,       // ACTIVE, its domain does not run
+  kStopDomain,          // SHUTOFF, its domain runs
+  kReleaseErrorShares,  // ERROR, its domain does not run
+  kReleaseMounts,       // mounts in use without a running domain
+};
+
+Fix ChooseFix(const std::optional<Server>& server, const ComputeHost& host,
+              const agent::v1::PowerReply& now) {
+  const bool running = now.domain_state() == "running";
+  const bool has_domain = now.domain_state() != "absent";
+  if (!server || server->host != host.hostname) {
+    if (!has_domain && now.mount_points().empty()) return Fix::kNone;
+    return Fix::kRemoveUnknown;
+  }
+  if (!server->task_state.empty()) return Fix::kNone;
+  if (server->vm_state == "active" && !running) return Fix::kRecordStopped;
+  if (server->vm_state == "stopped" && running) return Fix::kStopDomain;
+  if (server->vm_state == "error" && !running) return Fix::kReleaseErrorShares;
+  if (!running && !now.mount_points().empty()) return Fix::kReleaseMounts;
+  return Fix::kNone;
+}
+
+// The server and what is known of it, for one repair.
+struct Found {
+  const ComputeHost& host;
+  const std::string& uuid;
+  const std::optional<Server>& server;
+  const std::vector<ShareMapping>& mappings;
+  const agent::v1::PowerReply& now;
+};
+
+absl::StatusOr<bool> RemoveUnknown(WorkflowDeps& deps, const Found& f) {
+  SP_RETURN_IF_ERROR(deps.agents.DeleteServer(f.host, f.uuid).status());
+  SP_LOG(Warning) << "Host audit: removed the domain and mounts of server "
+                  << f.uuid << " from " << f.host.hostname
+                  << ", where the database has no such server";
+  Count("repaired", "unknown_server");
+  return true;
+}
+
+absl::StatusOr<bool> RecordStopped(WorkflowDeps& deps, const Found& f) {
+  const Server& server = *f.server;
+  const std::string reason =
+      absl::StrCat("The server's domain was found ", f.now.domain_state(),
+                   " on host ", f.host.hostname, "; recorded as stopped");
+  bool changed = false;
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+    changed =
+        UpdateServerState(w, f.uuid, server.version, "stopped", "", kShutdown);
+    if (!changed) return absl::OkStatus();
+    for (const ShareMapping& m : f.mappings) {
+      if (m.status != "active") continue;
+      UpdateShareMappingStatus(w, m.uuid, m.version, "inactive", m.access_id,
+                               "");
+    }
+    const std::string request_id = NewRequestId();
+    InsertInstanceAction(w, request_id, f.uuid, "stop", server.project_id,
+                         server.user_id);
+    RecordActionEvent(w, f.uuid, request_id, "compute_stop_instance", "Success",
+                      reason);
+    return absl::OkStatus();
+  }));
+  if (!changed) return false;
+  SP_LOG(Warning) << "Host audit: server " << f.uuid << ": " << reason;
+  Count("repaired", "active_server_not_running");
+  if (!f.now.mount_points().empty()) {
+    SP_RETURN_IF_ERROR(deps.agents.ReleaseMounts(f.host, f.uuid).status());
+  }
+  return true;
+}
+
+// A call the conductor gave up on ran after all (an agent that stalled):
+// the server is what the database says, as Nova's power sync makes it
+// (force_stop).
+absl::StatusOr<bool> StopDomain(WorkflowDeps& deps, const Found& f) {
+  SP_RETURN_IF_ERROR(deps.agents.PowerOff(f.host, f.uuid).status());
+  SP_LOG(Warning) << "Host audit: stopped the domain of server " << f.uuid
+                  << " on " << f.host.hostname << ", which is recorded SHUTOFF";
+  Count("repaired", "shutoff_server_running");
+  return true;
+}
+
+// A failed delete or reboot leaves an ERROR server whose shares were
+// active; once its domain is found not running they are not.
+absl::StatusOr<bool> ReleaseErrorShares(WorkflowDeps& deps, const Found& f) {
+  int changed = 0;
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+    for (const ShareMapping& m : f.mappings) {
+      if (m.status != "active") continue;
+      if (UpdateShareMappingStatus(w, m.uuid, m.version, "inactive",
+                                   m.access_id, "")) {
+        ++changed;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (!f.now.mount_points().empty()) {
+    SP_RETURN_IF_ERROR(deps.agents.ReleaseMounts(f.host, f.uuid).status());
+  }
+  if (changed == 0 && f.now.mount_points().empty()) return false;
+  SP_LOG(Warning) << "Host audit: server " << f.uuid << " in ERROR on "
+                  << f.host.hostname << " has its domain "
+                  << f.now.domain_state() << "; " << changed
+                  << " active shares recorded inactive";
+  Count("repaired", "error_server_not_running");
+  return true;
+}
+
+absl::StatusOr<bool> ReleaseMounts(WorkflowDeps& deps, const Found& f) {
+  SP_RETURN_IF_ERROR(deps.agents.ReleaseMounts(f.host, f.uuid).status());
+  SP_LOG(Warning) << "Host audit: released the mounts of server " << f.uuid
+                  << " on " << f.host.hostname << ", whose domain is "
+                  << f.now.domain_state();
+  Count("repaired", "mount_without_domain");
+  return true;
+}
+
 }  // namespace
 
 HostAudit::HostAudit(WorkflowDeps deps, AgentClient& probe,
@@ -62,9 +184,7 @@ absl::StatusOr<HostAuditResult> HostAudit::RunOnce() {
   }));
   HostAuditResult result;
   for (const ComputeHost& host : hosts) {
-    if (host.heartbeat_age_seconds < 0 ||
-        host.heartbeat_age_seconds >= down_after_seconds_ ||
-        host.agent_endpoint.empty()) {
+    if (!IsHostUp(host, down_after_seconds_) || host.agent_endpoint.empty()) {
       continue;
     }
     absl::Status s = AuditHost(host, result);
@@ -155,88 +275,20 @@ absl::StatusOr<bool> HostAudit::Repair(const ComputeHost& host,
     return absl::OkStatus();
   }));
   SP_ASSIGN_OR_RETURN(auto now, probe_.GetServerState(host, uuid));
-  const bool running = now.domain_state() == "running";
-  const bool has_domain = now.domain_state() != "absent";
-  if (!server || server->host != host.hostname) {
-    if (!has_domain && now.mount_points().empty()) return false;
-    SP_RETURN_IF_ERROR(deps_.agents.DeleteServer(host, uuid).status());
-    SP_LOG(Warning) << "Host audit: removed the domain and mounts of server "
-                    << uuid << " from " << host.hostname
-                    << ", where the database has no such server";
-    Count("repaired", "unknown_server");
-    return true;
-  }
-  if (!server->task_state.empty()) return false;
-  if (server->vm_state == "active" && !running) {
-    const std::string reason =
-        absl::StrCat("The server's domain was found ", now.domain_state(),
-                     " on host ", host.hostname, "; recorded as stopped");
-    bool changed = false;
-    SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
-      changed =
-          UpdateServerState(w, uuid, server->version, "stopped", "", kShutdown);
-      if (!changed) return absl::OkStatus();
-      for (const ShareMapping& m : mappings) {
-        if (m.status != "active") continue;
-        UpdateShareMappingStatus(w, m.uuid, m.version, "inactive", m.access_id,
-                                 "");
-      }
-      const std::string request_id = NewRequestId();
-      InsertInstanceAction(w, request_id, uuid, "stop", server->project_id,
-                           server->user_id);
-      RecordActionEvent(w, uuid, request_id, "compute_stop_instance", "Success",
-                        reason);
-      return absl::OkStatus();
-    }));
-    if (!changed) return false;
-    SP_LOG(Warning) << "Host audit: server " << uuid << ": " << reason;
-    Count("repaired", "active_server_not_running");
-    if (!now.mount_points().empty()) {
-      SP_RETURN_IF_ERROR(deps_.agents.ReleaseMounts(host, uuid).status());
-    }
-    return true;
-  }
-  if (server->vm_state == "stopped" && running) {
-    // A call the conductor gave up on ran after all (an agent that
-    // stalled): the server is what the database says, as Nova's power sync
-    // makes it (force_stop).
-    SP_RETURN_IF_ERROR(deps_.agents.PowerOff(host, uuid).status());
-    SP_LOG(Warning) << "Host audit: stopped the domain of server " << uuid
-                    << " on " << host.hostname << ", which is recorded SHUTOFF";
-    Count("repaired", "shutoff_server_running");
-    return true;
-  }
-  if (server->vm_state == "error" && !running) {
-    // A failed delete or reboot leaves an ERROR server whose shares were
-    // active; once its domain is found not running they are not.
-    int changed = 0;
-    SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) {
-      for (const ShareMapping& m : mappings) {
-        if (m.status != "active") continue;
-        if (UpdateShareMappingStatus(w, m.uuid, m.version, "inactive",
-                                     m.access_id, "")) {
-          ++changed;
-        }
-      }
-      return absl::OkStatus();
-    }));
-    if (!now.mount_points().empty()) {
-      SP_RETURN_IF_ERROR(deps_.agents.ReleaseMounts(host, uuid).status());
-    }
-    if (changed == 0 && now.mount_points().empty()) return false;
-    SP_LOG(Warning) << "Host audit: server " << uuid << " in ERROR on "
-                    << host.hostname << " has its domain " << now.domain_state()
-                    << "; " << changed << " active shares recorded inactive";
-    Count("repaired", "error_server_not_running");
-    return true;
-  }
-  if (!running && !now.mount_points().empty()) {
-    SP_RETURN_IF_ERROR(deps_.agents.ReleaseMounts(host, uuid).status());
-    SP_LOG(Warning) << "Host audit: released the mounts of server " << uuid
-                    << " on " << host.hostname << ", whose domain is "
-                    << now.domain_state();
-    Count("repaired", "mount_without_domain");
-    return true;
+  const Found found{host, uuid, server, mappings, now};
+  switch (ChooseFix(server, host, now)) {
+    case Fix::kNone:
+      return false;
+    case Fix::kRemoveUnknown:
+      return RemoveUnknown(deps_, found);
+    case Fix::kRecordStopped:
+      return RecordStopped(deps_, found);
+    case Fix::kStopDomain:
+      return StopDomain(deps_, found);
+    case Fix::kReleaseErrorShares:
+      return ReleaseErrorShares(deps_, found);
+    case Fix::kReleaseMounts:
+      return ReleaseMounts(deps_, found);
   }
   return false;
 }

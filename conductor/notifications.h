@@ -6,6 +6,7 @@
 #ifndef SHAREPLANE_CONDUCTOR_NOTIFICATIONS_H_
 #define SHAREPLANE_CONDUCTOR_NOTIFICATIONS_H_
 
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -14,6 +15,9 @@ namespace shareplane {
 namespace task::v1 {
 class Task;
 }
+
+struct Flavor;
+struct Server;
 
 struct NotificationOptions {
   bool enabled = true;
@@ -24,11 +28,15 @@ struct NotificationOptions {
 };
 
 // Queues `event_type` (e.g. "instance.share_attach.start") about the task's
-// server, read in `w`. `share_id` non-empty makes it an
-// InstanceActionSharePayload; `fault` non-empty makes it an error with an
-// ExceptionPayload. No-op when disabled or the server is gone.
+// server: `server` as it is in `w` (instance.delete.end shows it deleted),
+// with `flavor`, its flavor (nullopt: gone); the caller holds both, Notify
+// reads neither (only the server's shares, with include_share_mapping).
+// `share_id` non-empty makes it an InstanceActionSharePayload; `fault`
+// non-empty makes it an error with an ExceptionPayload. No-op when
+// disabled.
 void Notify(pqxx::transaction_base& w, const NotificationOptions& options,
             const std::string& event_type, const task::v1::Task& task,
+            const Server& server, const std::optional<Flavor>& flavor,
             const std::string& share_id, const std::string& fault);
 
 }  // namespace shareplane

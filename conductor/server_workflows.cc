@@ -18,18 +18,20 @@ constexpr int kShutdown = 4;
 struct Loaded {
   Server server;
   ComputeHost host;
-  Flavor flavor;
+  std::optional<Flavor> flavor;  // nullopt: gone
   std::vector<ShareMapping> mappings;
 };
 
-// Loads the server if its task_state is `expected_task_state`; nullopt when
-// there is nothing to do: a redelivered task (its event is there), or a
-// request another one overtook (a delete during a stop), whose action then
-// gets `event` saying so.
+// Loads the server if its task_state is `expected_task_state`, and queues
+// `notification`.start about it (none when ""); nullopt when there is
+// nothing to do: a redelivered task (its event is there), or a request
+// another one overtook (a delete during a stop), whose action then gets
+// `event` saying so.
 absl::StatusOr<std::optional<Loaded>> Load(WorkflowDeps& deps,
                                            const task::v1::Task& task,
                                            const std::string& expected,
-                                           const std::string& event) {
+                                           const std::string& event,
+                                           const std::string& notification) {
   std::optional<Loaded> out;
   absl::Status s = deps.db.Transact([&](pqxx::work& w) {
     auto server = GetServer(w, task.server_uuid());
@@ -51,12 +53,15 @@ absl::StatusOr<std::optional<Loaded>> Load(WorkflowDeps& deps,
     }
     auto host =
         server->host.empty() ? std::nullopt : GetComputeHost(w, server->host);
-    auto flavor = GetFlavor(w, server->flavor_id);
     Loaded l;
     l.server = *server;
     if (host) l.host = *host;
-    if (flavor) l.flavor = *flavor;
+    l.flavor = GetFlavor(w, server->flavor_id);
     l.mappings = ListShareMappings(w, server->uuid);
+    if (!notification.empty()) {
+      Notify(w, deps.options.notifications, notification + ".start", task,
+             l.server, l.flavor, "", "");
+    }
     out = std::move(l);
     return absl::OkStatus();
   });
@@ -73,11 +78,10 @@ absl::StatusOr<agent::v1::ServerSpec> BuildSpec(
   spec.set_server_uuid(l.server.uuid);
   spec.set_name(l.server.name);
   spec.set_image_ref(l.server.image_ref);
-  spec.set_vcpus(l.flavor.vcpus);
-  spec.set_memory_mb(l.flavor.ram_mb);
-  auto page = l.flavor.extra_specs.find("hw:mem_page_size");
-  spec.set_huge_pages(page != l.flavor.extra_specs.end() &&
-                      page->second != "small");
+  const Flavor flavor = l.flavor.value_or(Flavor());  // gone: the defaults
+  spec.set_vcpus(flavor.vcpus);
+  spec.set_memory_mb(flavor.ram_mb);
+  spec.set_huge_pages(WantsHugePages(flavor));
   for (const ShareMapping& m : l.mappings) {
     if (!statuses.count(m.status)) continue;
     agent::v1::Filesystem* fs = spec.add_filesystems();
@@ -143,23 +147,16 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
                       error.empty() ? "Success" : "Error", error);
     // Of these only instance.create has an .error event in Nova; a failed
     // power-on shows as the server and its shares in error.
-    if (!notification.empty() && error.empty()) {
-      Notify(w, deps.options.notifications, notification + ".end", task, "",
-             "");
-    } else if (notification == "instance.create") {
-      Notify(w, deps.options.notifications, "instance.create.error", task, "",
+    const std::string notify =
+        !notification.empty() && error.empty() ? notification + ".end"
+        : notification == "instance.create"    ? "instance.create.error"
+                                               : "";
+    if (notify.empty()) return absl::OkStatus();
+    // The server as the update left it (its updated_at is the database's).
+    if (auto now = GetServer(w, l.server.uuid)) {
+      Notify(w, deps.options.notifications, notify, task, *now, l.flavor, "",
              error);
     }
-    return absl::OkStatus();
-  });
-}
-
-absl::Status NotifyStart(WorkflowDeps& deps, const task::v1::Task& task,
-                         const std::string& notification) {
-  if (notification.empty()) return absl::OkStatus();
-  return deps.db.Transact([&](pqxx::work& w) {
-    Notify(w, deps.options.notifications, notification + ".start", task, "",
-           "");
     return absl::OkStatus();
   });
 }
@@ -169,11 +166,10 @@ absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
                          const std::set<std::string>& shares,
                          const std::string& event, bool reboot, bool hard,
                          const std::string& notification = "") {
-  auto loaded = Load(deps, task, task_state, event);
+  auto loaded = Load(deps, task, task_state, event, notification);
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
-  SP_RETURN_IF_ERROR(NotifyStart(deps, task, notification));
   TestPoint("power_on.notified");
   auto spec = BuildSpec(deps, task, l, shares);
   absl::Status s = spec.status();
@@ -222,11 +218,11 @@ absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task) {
 }
 
 absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
-  auto loaded = Load(deps, task, "powering-off", "compute_stop_instance");
+  auto loaded = Load(deps, task, "powering-off", "compute_stop_instance",
+                     "instance.power_off");
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
-  SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.power_off"));
   TestPoint("power_off.notified");
   absl::Status s = deps.agents.PowerOff(l.host, l.server.uuid).status();
   TestPoint("power_off.agent_called");
@@ -251,11 +247,11 @@ absl::Status DeleteFailed(WorkflowDeps& deps, const task::v1::Task& task,
 }
 
 absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
-  auto loaded = Load(deps, task, "deleting", "compute_terminate");
+  auto loaded =
+      Load(deps, task, "deleting", "compute_terminate", "instance.delete");
   if (!loaded.ok()) return loaded.status();
   if (!*loaded) return absl::OkStatus();
   const Loaded& l = **loaded;
-  SP_RETURN_IF_ERROR(NotifyStart(deps, task, "instance.delete"));
   if (!l.host.agent_endpoint.empty()) {
     absl::Status s = deps.agents.PowerOff(l.host, l.server.uuid).status();
     TestPoint("delete.powered_off");
@@ -302,7 +298,9 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
     }
   }
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
-    Notify(w, deps.options.notifications, "instance.delete.end", task, "", "");
+    // As loaded: the mark below compares the version, or all rolls back.
+    Notify(w, deps.options.notifications, "instance.delete.end", task, l.server,
+           l.flavor, "", "");
     if (MarkServerDeleted(w, l.server.uuid, l.server.version)) {
       RecordActionEvent(w, l.server.uuid, task.request_id(),
                         "compute_terminate", "Success", "");

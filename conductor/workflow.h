@@ -8,9 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/core/clock.h"
-#include "common/pg/db.h"
-#include "common/openstack/manila_client.h"
 #include "common/core/retry.h"
+#include "common/openstack/manila_client.h"
+#include "common/pg/db.h"
 #include "common/pg/store.h"
 #include "conductor/notifications.h"
 

@@ -6,7 +6,6 @@
 #include <sys/time.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <future>
 #include <thread>
 #include <vector>
@@ -196,11 +195,11 @@ AmqpPublisher::~AmqpPublisher() = default;
 absl::Status AmqpPublisher::Publish(const std::string& queue,
                                     const std::string& body,
                                     const std::string& message_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (absl::Status s = EnsureChannelLocked(); !s.ok()) return s;
   if (!declared_.count(queue)) {
     absl::Status s = channel_->Declare(queue);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return FailLocked(s);
     declared_.insert(queue);
   }
   return PublishLocked("", queue, body, message_id, /*mandatory=*/true,
@@ -211,19 +210,19 @@ absl::Status AmqpPublisher::PublishToExchange(const std::string& exchange,
                                               const std::string& routing_key,
                                               const std::string& body,
                                               const std::string& message_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (absl::Status s = EnsureChannelLocked(); !s.ok()) return s;
   const std::string key = "exchange:" + exchange;
   if (!declared_.count(key)) {
     absl::Status s = channel_->DeclareExchange(exchange);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return FailLocked(s);
     declared_.insert(key);
   }
   return PublishLocked(exchange, routing_key, body, message_id,
                        /*mandatory=*/false, "application/json");
 }
 
-absl::Status AmqpPublisher::Fail(absl::Status s) {
+absl::Status AmqpPublisher::FailLocked(absl::Status s) {
   channel_.reset();  // reconnect on the next call
   declared_.clear();
   return s;
@@ -249,7 +248,6 @@ absl::Status AmqpPublisher::PublishLocked(const std::string& exchange,
                                           bool mandatory,
                                           const char* content_type) {
   const std::string& queue = routing_key;
-  auto fail = [&](absl::Status s) { return Fail(std::move(s)); };
   amqp_basic_properties_t props;
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
                  AMQP_BASIC_MESSAGE_ID_FLAG;
@@ -262,7 +260,7 @@ absl::Status AmqpPublisher::PublishLocked(const std::string& exchange,
                               amqp_cstring_bytes(routing_key.c_str()),
                               mandatory ? 1 : 0, 0, &props, bytes);
   if (rc != AMQP_STATUS_OK) {
-    return fail(absl::UnavailableError(absl::StrCat(
+    return FailLocked(absl::UnavailableError(absl::StrCat(
         "Publish to '", queue, "' failed: ", amqp_error_string2(rc))));
   }
   const uint64_t tag = next_tag_++;
@@ -276,7 +274,7 @@ absl::Status AmqpPublisher::PublishLocked(const std::string& exchange,
     amqp_maybe_release_buffers(channel_->conn());
     rc = amqp_simple_wait_frame_noblock(channel_->conn(), &frame, &tv);
     if (rc != AMQP_STATUS_OK) {
-      return fail(absl::UnavailableError(
+      return FailLocked(absl::UnavailableError(
           absl::StrCat("No confirm from RabbitMQ for '", queue,
                        "': ", amqp_error_string2(rc))));
     }
@@ -299,11 +297,11 @@ absl::Status AmqpPublisher::PublishLocked(const std::string& exchange,
         break;
       }
       case AMQP_BASIC_NACK_METHOD:
-        return fail(absl::UnavailableError(
+        return FailLocked(absl::UnavailableError(
             absl::StrCat("RabbitMQ nacked the message for '", queue, "'")));
       case AMQP_CHANNEL_CLOSE_METHOD:
       case AMQP_CONNECTION_CLOSE_METHOD:
-        return fail(absl::UnavailableError(absl::StrCat(
+        return FailLocked(absl::UnavailableError(absl::StrCat(
             "RabbitMQ closed the channel publishing to '", queue, "'")));
       default:
         break;
@@ -371,49 +369,52 @@ int FailedRuns(const amqp_basic_properties_t& props) {
 class AmqpConsumer::HandlerThread {
  public:
   HandlerThread() : thread_([this] { Loop(); }) {}
-  ~HandlerThread() {
+  ~HandlerThread() ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stopped_ = true;
+      wake_.Signal();  // Loop is the one waiter
     }
-    cv_.notify_all();
     thread_.join();
   }
-  std::future<Disposition> Submit(std::function<Disposition()> fn) {
+  std::future<Disposition> Submit(std::function<Disposition()> fn)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     std::packaged_task<Disposition()> job(std::move(fn));
     std::future<Disposition> result = job.get_future();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       job_ = std::move(job);
       pending_ = true;
+      wake_.Signal();
     }
-    cv_.notify_all();
     return result;
   }
 
  private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
+  bool StoppedOrPendingLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return stopped_ || pending_;
+  }
+
+  void Loop() ABSL_LOCKS_EXCLUDED(mu_) {
     for (;;) {
-      cv_.wait(lock, [&] { return stopped_ || pending_; });
-      if (pending_) {
-        auto job = std::move(job_);
+      std::packaged_task<Disposition()> job;
+      {
+        MutexLock lock(&mu_);
+        while (!StoppedOrPendingLocked()) wake_.Wait(&mu_);
+        if (!pending_) return;  // stopped, nothing left to run
+        job = std::move(job_);
         pending_ = false;
-        lock.unlock();
-        job();
-        lock.lock();
-        continue;
       }
-      return;
+      job();  // without the lock
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::packaged_task<Disposition()> job_;  // guarded by mu_
-  bool pending_ = false;                   // guarded by mu_
-  bool stopped_ = false;                   // guarded by mu_
-  std::thread thread_;
+  Mutex mu_;
+  CondVar wake_;  // signalled when pending_ or stopped_ is set
+  std::packaged_task<Disposition()> job_ ABSL_GUARDED_BY(mu_);
+  bool pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // started by the constructor, joined by the destructor
 };
 
 AmqpConsumer::~AmqpConsumer() = default;  // joins the handler thread

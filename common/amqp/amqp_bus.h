@@ -6,13 +6,14 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "common/core/clock.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -57,7 +58,7 @@ class AmqpPublisher {
   // on first use) and waits for the broker's confirm. Unavailable when the
   // broker cannot be reached or nacks; the next call reconnects.
   absl::Status Publish(const std::string& queue, const std::string& body,
-                       const std::string& message_id);
+                       const std::string& message_id) ABSL_LOCKS_EXCLUDED(mu_);
   // Publishes a persistent JSON message to the durable topic `exchange`
   // (declared on first use) with `routing_key`, and waits for the confirm.
   // Unroutable messages are dropped by the broker, as notifications are
@@ -65,21 +66,24 @@ class AmqpPublisher {
   absl::Status PublishToExchange(const std::string& exchange,
                                  const std::string& routing_key,
                                  const std::string& body,
-                                 const std::string& message_id);
+                                 const std::string& message_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  absl::Status EnsureChannelLocked();
-  absl::Status Fail(absl::Status s);
+  absl::Status EnsureChannelLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the channel (the next call reconnects) and returns `s`.
+  absl::Status FailLocked(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status PublishLocked(const std::string& exchange,
                              const std::string& routing_key,
                              const std::string& body,
                              const std::string& message_id, bool mandatory,
-                             const char* content_type);
-  AmqpOptions options_;
-  std::mutex mu_;
-  std::unique_ptr<AmqpChannel> channel_;
-  std::set<std::string> declared_;
-  uint64_t next_tag_ = 1;
+                             const char* content_type)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const AmqpOptions options_;
+  Mutex mu_;  // held for a whole publish, confirm included
+  std::unique_ptr<AmqpChannel> channel_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> declared_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_tag_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 struct AmqpMessage {
@@ -122,6 +126,8 @@ class AmqpConsumer {
   // Acks, or moves the message to the retry or dead queue, then acks.
   bool Settle(uint64_t tag, const AmqpMessage& msg, Disposition d);
   class HandlerThread;
+  // Everything below is used by the thread in Run() only (the handler
+  // runs on handler_thread_ and sees none of it): no lock.
   AmqpOptions options_;
   std::string queue_;
   std::string exchange_;

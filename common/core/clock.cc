@@ -12,44 +12,49 @@ RealClock* RealClock::Get() {
 }
 
 TimePoint FakeClock::Now() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return now_;
 }
 
 void FakeClock::SleepFor(Duration d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  TimePoint until = now_ + d;
+  MutexLock lock(&mu_);
+  const TimePoint until = now_ + d;
   ++sleepers_;
-  cv_.notify_all();
-  cv_.wait(lock, [&] { return now_ >= until; });
+  while (now_ < until) advanced_.Wait(&mu_);
   --sleepers_;
 }
 
 void FakeClock::Advance(Duration d) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   now_ += d;
-  cv_.notify_all();
+  advanced_.SignalAll();  // each sleeper checks whether its time has come
 }
 
 int FakeClock::sleepers() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return sleepers_;
 }
 
 void StopSignal::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   stopped_ = true;
-  cv_.notify_all();
+  stopped_cv_.SignalAll();
 }
 
 bool StopSignal::stopped() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stopped_;
 }
 
 bool StopSignal::WaitFor(Duration d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, d, [&] { return stopped_; });
+  MutexLock lock(&mu_);
+  // True iff stopped_ on return, as condition_variable::wait_for with a
+  // predicate (a negative `d` does not wait); `d` runs on the steady clock.
+  const auto deadline = SteadyDeadline(d);
+  while (!stopped_) {
+    if (stopped_cv_.WaitUntil(&mu_, deadline)) return stopped_;
+  }
+  return true;
 }
 
 }  // namespace shareplane

@@ -4,8 +4,9 @@
 #define SHAREPLANE_COMMON_CORE_CLOCK_H_
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -31,31 +32,31 @@ class RealClock : public Clock {
 // Time moves only when Advance() is called; SleepFor blocks until it has.
 class FakeClock : public Clock {
  public:
-  TimePoint Now() override;
-  void SleepFor(Duration d) override;
-  void Advance(Duration d);
+  TimePoint Now() override ABSL_LOCKS_EXCLUDED(mu_);
+  void SleepFor(Duration d) override ABSL_LOCKS_EXCLUDED(mu_);
+  void Advance(Duration d) ABSL_LOCKS_EXCLUDED(mu_);
   // Number of threads currently blocked in SleepFor.
-  int sleepers();
+  int sleepers() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  TimePoint now_{};
-  int sleepers_ = 0;
+  Mutex mu_;
+  CondVar advanced_;  // signalled (all) when now_ moves
+  TimePoint now_ ABSL_GUARDED_BY(mu_) = TimePoint();
+  int sleepers_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A stop flag that sleeping loops can wait on: Stop() wakes them at once.
 class StopSignal {
  public:
-  void Stop();
-  bool stopped();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+  bool stopped() ABSL_LOCKS_EXCLUDED(mu_);
   // Returns true if stopped before `d` passed.
-  bool WaitFor(Duration d);
+  bool WaitFor(Duration d) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopped_ = false;
+  Mutex mu_;
+  CondVar stopped_cv_;  // signalled (all) when stopped_ is set
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace shareplane

@@ -55,7 +55,6 @@ void NotifySystemd(const std::string& state) {
   close(fd);
 }
 
-
 int RunDaemon(int argc, char** argv, const std::string& program,
               const std::string& config_file, const DaemonFactory& create) {
   BlockTerminationSignals();

@@ -95,6 +95,10 @@ Metrics& Metrics::Global() {
               "Compute API requests by method, route template and status"},
              {"shareplane_api_request_duration_seconds",
               "Compute API request latency"},
+             {"shareplane_api_grpc_requests_total",
+              "Public gRPC API calls by RPC and canonical code"},
+             {"shareplane_api_grpc_request_duration_seconds",
+              "Public gRPC API call latency"},
              {"shareplane_workflow_runs_total",
               "Conductor task runs by kind and result (done or requeued)"},
              {"shareplane_workflow_duration_seconds",
@@ -130,14 +134,14 @@ Metrics::Family& Metrics::FamilyLocked(const std::string& name, Kind kind) {
 
 void Metrics::Increment(const std::string& name, const MetricLabels& labels,
                         double v) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   FamilyLocked(name, Kind::kCounter).values[RenderLabels(labels)] += v;
 }
 
 void Metrics::Observe(const std::string& name, const MetricLabels& labels,
                       double seconds) {
   const auto& buckets = MetricBuckets();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Histogram& h =
       FamilyLocked(name, Kind::kHistogram).histograms[RenderLabels(labels)];
   if (h.counts.empty()) h.counts.assign(buckets.size() + 1, 0);
@@ -150,12 +154,12 @@ void Metrics::Observe(const std::string& name, const MetricLabels& labels,
 
 void Metrics::GaugeFunction(const std::string& name, const std::string& help,
                             std::function<double()> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   functions_[name] = {help, std::move(fn)};
 }
 
 void Metrics::Describe(const std::string& name, const std::string& help) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // A family with a description and no samples renders nothing.
   families_[name].help = help;
 }
@@ -164,7 +168,7 @@ std::string Metrics::Render() {
   // Computed gauges run outside the lock (they may query a database).
   std::map<std::string, std::pair<std::string, std::function<double()>>> fns;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     fns = functions_;
   }
   std::string out;
@@ -174,7 +178,7 @@ std::string Metrics::Render() {
     absl::StrAppend(&out, "# HELP ", name, " ", fn.first, "\n# TYPE ", name,
                     " gauge\n", name, " ", Number(v), "\n");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const auto& buckets = MetricBuckets();
   for (const auto& [name, f] : families_) {
     if (f.values.empty() && f.histograms.empty()) continue;

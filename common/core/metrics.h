@@ -6,10 +6,12 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -21,19 +23,20 @@ class Metrics {
 
   // Adds `v` to counter `name` (a name ending in _total).
   void Increment(const std::string& name, const MetricLabels& labels,
-                 double v = 1);
+                 double v = 1) ABSL_LOCKS_EXCLUDED(mu_);
   // Records one observation (seconds) in histogram `name`.
   void Observe(const std::string& name, const MetricLabels& labels,
-               double seconds);
+               double seconds) ABSL_LOCKS_EXCLUDED(mu_);
   // A gauge whose value is computed at each scrape (e.g. outbox depth).
   // A failing `fn` (returning NaN) leaves the gauge out.
   void GaugeFunction(const std::string& name, const std::string& help,
-                     std::function<double()> fn);
+                     std::function<double()> fn) ABSL_LOCKS_EXCLUDED(mu_);
   // HELP text of a metric (Global() describes Shareplane's own).
-  void Describe(const std::string& name, const std::string& help);
+  void Describe(const std::string& name, const std::string& help)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Everything, in the text format (version 0.0.4).
-  std::string Render();
+  std::string Render() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Histogram {
@@ -48,12 +51,14 @@ class Metrics {
     std::map<std::string, double> values;  // rendered labels -> value
     std::map<std::string, Histogram> histograms;
   };
-  Family& FamilyLocked(const std::string& name, Kind kind);
+  Family& FamilyLocked(const std::string& name, Kind kind)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  std::mutex mu_;
-  std::map<std::string, Family> families_;
+  Mutex mu_;
+  std::map<std::string, Family> families_ ABSL_GUARDED_BY(mu_);
+  // The functions run outside mu_: Render copies the map first.
   std::map<std::string, std::pair<std::string, std::function<double()>>>
-      functions_;
+      functions_ ABSL_GUARDED_BY(mu_);
 };
 
 // A request path as a bounded metric label: segments that are not route

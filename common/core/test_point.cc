@@ -8,23 +8,27 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_split.h"
 #include "common/core/log.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 namespace {
 
 struct Armed {
+  // Read from the environment once, in Get()'s initializer, and never
+  // changed after: read without the lock.
   std::set<std::string> crash;
   std::set<std::string> pause;
   std::string pause_dir;
-  std::mutex mu;
-  std::set<std::string> paused;  // points already paused at once
+  Mutex mu;
+  // Points already paused at once.
+  std::set<std::string> paused ABSL_GUARDED_BY(mu);
   bool any() const { return !crash.empty() || !pause.empty(); }
 };
 
@@ -53,7 +57,7 @@ Armed& Get() {
 
 void Pause(Armed& a, const std::string& name) {
   {
-    std::lock_guard<std::mutex> lock(a.mu);
+    MutexLock lock(&a.mu);
     if (!a.paused.insert(name).second) return;
   }
   namespace fs = std::filesystem;

@@ -2,9 +2,7 @@
 // Boost 1.74's asio uses std::exchange without including <utility>.
 // clang-format off
 #include <utility>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <boost/asio.hpp>
@@ -12,10 +10,12 @@
 #include <boost/beast/http.hpp>
 // clang-format on
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/http/http.h"
 #include "common/core/log.h"
+#include "common/core/mutex.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 namespace {
@@ -122,33 +122,38 @@ class WorkerPool {
   ~WorkerPool() { Stop(); }
 
   // False when the queue is full or the pool stopped.
-  bool TrySubmit(std::function<void()> job) {
-    std::lock_guard<std::mutex> lock(mu_);
+  bool TrySubmit(std::function<void()> job) ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
     if (stopped_ || queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(job));
-    cv_.notify_one();
+    work_.Signal();  // one job, one worker
     return true;
   }
 
   // Runs what is running to its end, drops what is queued.
-  void Stop() {
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (stopped_) return;
       stopped_ = true;
       queue_.clear();
+      work_.SignalAll();
     }
-    cv_.notify_all();
+    // Only the one call that set stopped_ gets here.
     for (auto& t : threads_) t.join();
   }
 
  private:
-  void Work() {
+  bool StoppedOrQueuedLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return stopped_ || !queue_.empty();
+  }
+
+  void Work() ABSL_LOCKS_EXCLUDED(mu_) {
     for (;;) {
       std::function<void()> job;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
+        MutexLock lock(&mu_);
+        while (!StoppedOrQueuedLocked()) work_.Wait(&mu_);
         if (stopped_) return;
         job = std::move(queue_.front());
         queue_.pop_front();
@@ -158,10 +163,12 @@ class WorkerPool {
   }
 
   const size_t max_queued_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopped_ = false;                     // guarded by mu_
+  Mutex mu_;
+  CondVar work_;  // signalled when a job is queued or the pool stops
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Filled by the constructor, joined by the one Stop() that stops the
+  // pool: no lock.
   std::vector<std::thread> threads_;
 };
 

@@ -7,9 +7,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/http/http.h"
 #include "common/core/json_body.h"
 #include "common/core/log.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 namespace {
@@ -154,7 +154,7 @@ absl::Status KeystoneSession::AuthenticateLocked() {
 }
 
 absl::StatusOr<std::string> KeystoneSession::Token() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (token_.empty() || clock_.Now() >= renew_at_) {
     absl::Status s = AuthenticateLocked();
     if (!s.ok()) return s;
@@ -163,7 +163,7 @@ absl::StatusOr<std::string> KeystoneSession::Token() {
 }
 
 void KeystoneSession::Invalidate(const std::string& token) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (token == token_) token_.clear();
 }
 
@@ -171,7 +171,7 @@ absl::StatusOr<std::string> KeystoneSession::Endpoint(
     const std::vector<std::string>& service_types) {
   auto token = Token();
   if (!token.ok()) return token.status();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const json catalog =
       ParseJson(catalog_json_).value_or(json(json::value_t::discarded));
   if (!catalog.is_array()) return absl::NotFoundError("no service catalog");
@@ -196,7 +196,7 @@ absl::StatusOr<std::string> KeystoneSession::Endpoint(
 }
 
 int KeystoneSession::issued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return issued_;
 }
 

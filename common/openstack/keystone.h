@@ -7,13 +7,14 @@
 
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "common/core/clock.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -56,27 +57,29 @@ class KeystoneSession {
   // A valid token, from the cache or freshly issued. Codes: Unauthenticated
   // (credentials refused), Unavailable (Keystone unreachable or 5xx),
   // InvalidArgument (incomplete options).
-  absl::StatusOr<std::string> Token();
+  absl::StatusOr<std::string> Token() ABSL_LOCKS_EXCLUDED(mu_);
   // Forgets `token` after a service refused it (401): the next Token()
   // authenticates again. A newer token is kept.
-  void Invalidate(const std::string& token);
+  void Invalidate(const std::string& token) ABSL_LOCKS_EXCLUDED(mu_);
   // URL of the first catalog service whose type is in `service_types`, for
   // the configured interface and region. Authenticates if needed.
   absl::StatusOr<std::string> Endpoint(
-      const std::vector<std::string>& service_types);
+      const std::vector<std::string>& service_types) ABSL_LOCKS_EXCLUDED(mu_);
   // Times Keystone issued a token to this session (for tests and metrics).
-  int issued() const;
+  int issued() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  absl::Status AuthenticateLocked();
+  // Asks Keystone for a token with the lock held: concurrent callers wait
+  // for this one's token instead of each asking.
+  absl::Status AuthenticateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const KeystoneOptions options_;
   Clock& clock_;
-  mutable std::mutex mu_;
-  std::string token_;
-  TimePoint renew_at_{};
-  std::string catalog_json_;
-  int issued_ = 0;
+  mutable Mutex mu_;
+  std::string token_ ABSL_GUARDED_BY(mu_);
+  TimePoint renew_at_ ABSL_GUARDED_BY(mu_) = TimePoint();
+  std::string catalog_json_ ABSL_GUARDED_BY(mu_);
+  int issued_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace shareplane

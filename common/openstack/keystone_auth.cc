@@ -3,10 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "common/http/http.h"
 #include "common/core/json_body.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "common/http/http.h"
 
 namespace shareplane {
 namespace {
@@ -69,7 +69,7 @@ absl::StatusOr<KeystoneIdentity> TokenValidator::Validate(
   }
   const std::string key = TokenDigest(token);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
       if (clock_.Now() < it->second.until) {
@@ -158,7 +158,7 @@ absl::StatusOr<KeystoneIdentity> TokenValidator::Ask(const std::string& token) {
 void TokenValidator::Remember(const std::string& key, bool valid,
                               const KeystoneIdentity& identity) {
   if (options_.cache_time <= Duration::zero()) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = cache_.try_emplace(key);
   if (!inserted) ages_.erase(it->second.age);
   it->second.valid = valid;

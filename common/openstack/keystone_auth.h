@@ -8,13 +8,14 @@
 
 #include <chrono>
 #include <list>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "common/core/clock.h"
+#include "common/core/mutex.h"
 #include "common/openstack/keystone.h"
 
 namespace shareplane {
@@ -51,7 +52,8 @@ class TokenValidator {
   // credentials).
   // Each answer from Keystone counts in shareplane_keystone_validations_total
   // (result: valid, invalid, unavailable).
-  absl::StatusOr<KeystoneIdentity> Validate(const std::string& token);
+  absl::StatusOr<KeystoneIdentity> Validate(const std::string& token)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Entry {
@@ -60,19 +62,22 @@ class TokenValidator {
     TimePoint until{};
     std::list<std::string>::iterator age;
   };
-  // Asks Keystone (Ask) and counts the answer.
-  absl::StatusOr<KeystoneIdentity> Fetch(const std::string& token);
-  absl::StatusOr<KeystoneIdentity> Ask(const std::string& token);
+  // Asks Keystone (Ask) and counts the answer; without the lock, so
+  // validations of different tokens do not wait for each other.
+  absl::StatusOr<KeystoneIdentity> Fetch(const std::string& token)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<KeystoneIdentity> Ask(const std::string& token)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void Remember(const std::string& key, bool valid,
-                const KeystoneIdentity& identity);
+                const KeystoneIdentity& identity) ABSL_LOCKS_EXCLUDED(mu_);
 
   const TokenValidatorOptions options_;
   Clock& clock_;
-  KeystoneSession session_;
-  mutable std::mutex mu_;
+  KeystoneSession session_;  // thread-safe by itself
+  mutable Mutex mu_;
   // Keyed by the SHA-256 of the token, so the cache never holds tokens.
-  std::unordered_map<std::string, Entry> cache_;
-  std::list<std::string> ages_;  // oldest first
+  std::unordered_map<std::string, Entry> cache_ ABSL_GUARDED_BY(mu_);
+  std::list<std::string> ages_ ABSL_GUARDED_BY(mu_);  // oldest first
 };
 
 // The identity a validated token describes, parsed from Keystone's

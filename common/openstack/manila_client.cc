@@ -5,10 +5,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/http/http.h"
 #include "common/core/json_body.h"
-#include "common/openstack/keystone.h"
 #include "common/core/metrics.h"
+#include "common/http/http.h"
+#include "common/openstack/keystone.h"
 
 namespace shareplane {
 namespace {
@@ -39,6 +39,91 @@ ManilaAccessRule RuleFromJson(const json& j) {
   return r;
 }
 
+// [manila] endpoint, or when unset Manila's in the Keystone catalog.
+absl::StatusOr<std::string> ManilaEndpoint(const std::string& configured,
+                                           KeystoneSession* keystone) {
+  if (!configured.empty()) return configured;
+  if (keystone == nullptr) {
+    return absl::FailedPreconditionError("[manila] endpoint is not set");
+  }
+  auto found = keystone->Endpoint({"shared-file-system", "sharev2", "share"});
+  if (!found.ok()) return found.status();
+  std::string endpoint = *found;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  return endpoint;
+}
+
+// The request with Manila's headers: the user's token with the service
+// token, or the service token alone.
+HttpClientRequest ManilaRequest(const std::string& method,
+                                const std::string& url, const std::string& body,
+                                Duration timeout, const ManilaAuth& auth,
+                                const std::string& service_token) {
+  HttpClientRequest req;
+  req.method = method;
+  req.url = url;
+  req.body = body;
+  req.timeout = timeout;
+  req.headers = {{"X-OpenStack-Manila-API-Version", "2.82"},
+                 {"Accept", "application/json"}};
+  if (!body.empty()) {
+    req.headers.emplace_back("Content-Type", "application/json");
+  }
+  if (!auth.request_id.empty()) {
+    req.headers.emplace_back("X-OpenStack-Request-ID", auth.request_id);
+  }
+  if (!auth.token.empty()) {
+    req.headers.emplace_back("X-Auth-Token", auth.token);
+    if (!service_token.empty()) {
+      req.headers.emplace_back("X-Service-Token", service_token);
+    }
+  } else {
+    req.headers.emplace_back("X-Auth-Token", service_token);
+  }
+  return req;
+}
+
+// The call's duration, and its failure by HTTP code or "unreachable".
+void ObserveCall(const std::string& method, const std::string& path,
+                 std::chrono::steady_clock::time_point started,
+                 const absl::StatusOr<HttpResponse>& resp) {
+  const MetricLabels labels = {{"method", method},
+                               {"call", RouteTemplate(path)}};
+  Metrics::Global().Observe(
+      "shareplane_manila_request_duration_seconds", labels,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count());
+  if (!resp.ok() || resp->status >= 400) {
+    MetricLabels error = labels;
+    error.emplace_back("code", resp.ok() ? std::to_string(resp->status)
+                                         : std::string("unreachable"));
+    Metrics::Global().Increment("shareplane_manila_errors_total", error);
+  }
+}
+
+// An error answer (`code` 300 and up) as a status coded by its meaning.
+absl::Status ErrorForCode(int code, const std::string& msg) {
+  switch (code) {
+    case 400:
+      // "Share access ip:H exists." when the grant is already there.
+      if (absl::StrContains(msg, " exists.")) {
+        return absl::AlreadyExistsError(msg);
+      }
+      return absl::InvalidArgumentError(msg);
+    case 401:
+      return absl::UnauthenticatedError(msg);
+    case 403:
+      return absl::PermissionDeniedError(msg);
+    case 404:
+      return absl::NotFoundError(msg);
+    case 409:
+      return absl::FailedPreconditionError(msg);
+    default:
+      return code >= 500 ? absl::UnavailableError(msg)
+                         : absl::InternalError(msg);
+  }
+}
+
 }  // namespace
 
 struct ManilaClient::Reply {
@@ -66,61 +151,21 @@ absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
     const std::string& method, const std::string& path, const std::string& body,
     const ManilaAuth& auth) {
   KeystoneSession* keystone = options_.keystone;
-  std::string endpoint = options_.endpoint;
-  if (endpoint.empty()) {
-    if (keystone == nullptr) {
-      return absl::FailedPreconditionError("[manila] endpoint is not set");
-    }
-    auto found = keystone->Endpoint({"shared-file-system", "sharev2", "share"});
-    if (!found.ok()) return found.status();
-    endpoint = *found;
-    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-  }
+  auto endpoint = ManilaEndpoint(options_.endpoint, keystone);
+  if (!endpoint.ok()) return endpoint.status();
   absl::StatusOr<HttpResponse> resp;
   // A service token Manila refuses (revoked, expired early) is renewed once.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    HttpClientRequest req;
-    req.method = method;
-    req.url = endpoint + path;
-    req.body = body;
-    req.timeout = options_.timeout;
-    req.headers = {{"X-OpenStack-Manila-API-Version", "2.82"},
-                   {"Accept", "application/json"}};
-    if (!body.empty()) {
-      req.headers.emplace_back("Content-Type", "application/json");
-    }
-    if (!auth.request_id.empty()) {
-      req.headers.emplace_back("X-OpenStack-Request-ID", auth.request_id);
-    }
     std::string service_token = auth.service_token;
     if (keystone != nullptr) {
       auto token = keystone->Token();
       if (!token.ok()) return token.status();
       service_token = *token;
     }
-    if (!auth.token.empty()) {
-      req.headers.emplace_back("X-Auth-Token", auth.token);
-      if (!service_token.empty()) {
-        req.headers.emplace_back("X-Service-Token", service_token);
-      }
-    } else {
-      req.headers.emplace_back("X-Auth-Token", service_token);
-    }
     const auto started = std::chrono::steady_clock::now();
-    resp = HttpFetch(req);
-    const MetricLabels labels = {{"method", method},
-                                 {"call", RouteTemplate(path)}};
-    Metrics::Global().Observe("shareplane_manila_request_duration_seconds",
-                              labels,
-                              std::chrono::duration<double>(
-                                  std::chrono::steady_clock::now() - started)
-                                  .count());
-    if (!resp.ok() || resp->status >= 400) {
-      MetricLabels error = labels;
-      error.emplace_back("code", resp.ok() ? std::to_string(resp->status)
-                                           : std::string("unreachable"));
-      Metrics::Global().Increment("shareplane_manila_errors_total", error);
-    }
+    resp = HttpFetch(ManilaRequest(method, *endpoint + path, body,
+                                   options_.timeout, auth, service_token));
+    ObserveCall(method, path, started, resp);
     if (resp.ok() && resp->status == 401 && keystone != nullptr &&
         attempt == 0) {
       keystone->Invalidate(service_token);
@@ -142,27 +187,9 @@ absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
     }
     return reply;
   }
-  std::string msg = absl::StrCat("Manila ", method, " ", path, " answered ",
-                                 code, ": ", FaultMessage(resp->body));
-  switch (code) {
-    case 400:
-      // "Share access ip:H exists." when the grant is already there.
-      if (absl::StrContains(msg, " exists.")) {
-        return absl::AlreadyExistsError(msg);
-      }
-      return absl::InvalidArgumentError(msg);
-    case 401:
-      return absl::UnauthenticatedError(msg);
-    case 403:
-      return absl::PermissionDeniedError(msg);
-    case 404:
-      return absl::NotFoundError(msg);
-    case 409:
-      return absl::FailedPreconditionError(msg);
-    default:
-      return code >= 500 ? absl::UnavailableError(msg)
-                         : absl::InternalError(msg);
-  }
+  return ErrorForCode(
+      code, absl::StrCat("Manila ", method, " ", path, " answered ", code, ": ",
+                         FaultMessage(resp->body)));
 }
 
 absl::StatusOr<ManilaShare> ManilaClient::GetShare(const std::string& id,

@@ -110,14 +110,20 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Connect() {
   }
 }
 
+bool Database::ConnectionFreeLocked() const {
+  return !idle_.empty() || in_use_ < options_.pool_size;
+}
+
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Acquire() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_for(lock, options_.acquire_timeout, [&] {
-        return !idle_.empty() || in_use_ < options_.pool_size;
-      })) {
-    return absl::UnavailableError(absl::StrCat(
-        "All ", options_.pool_size, " database connections stayed busy for ",
-        options_.acquire_timeout.count(), " ms"));
+  MutexLock lock(&mu_);
+  const auto deadline = SteadyDeadline(options_.acquire_timeout);
+  while (!ConnectionFreeLocked()) {
+    // Timed out: fails unless a connection came free all the same.
+    if (released_.WaitUntil(&mu_, deadline) && !ConnectionFreeLocked()) {
+      return absl::UnavailableError(absl::StrCat(
+          "All ", options_.pool_size, " database connections stayed busy for ",
+          options_.acquire_timeout.count(), " ms"));
+    }
   }
   ++in_use_;
   if (!idle_.empty()) {
@@ -129,10 +135,10 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Database::Acquire() {
 }
 
 void Database::Release(std::unique_ptr<pqxx::connection> conn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   --in_use_;
   if (conn && conn->is_open()) idle_.push_back(std::move(conn));
-  cv_.notify_one();
+  released_.Signal();  // one connection free: one Acquire can have it
 }
 
 absl::Status Database::Transact(

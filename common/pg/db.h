@@ -4,17 +4,17 @@
 #define SHAREPLANE_COMMON_PG_DB_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -38,13 +38,15 @@ class Database {
   // deadlock: retry the whole call), Unavailable (cannot reach the server),
   // FailedPrecondition (other constraint violations), Internal (other SQL
   // errors), or whatever `fn` returned.
-  absl::Status Transact(const std::function<absl::Status(pqxx::work&)>& fn);
+  absl::Status Transact(const std::function<absl::Status(pqxx::work&)>& fn)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Runs `fn` without a transaction (each statement commits by itself), for
   // reads that need no snapshot across statements: saves BEGIN and COMMIT
   // round trips on hot read paths. Same codes as Transact.
   absl::Status Read(
-      const std::function<absl::Status(pqxx::transaction_base&)>& fn);
+      const std::function<absl::Status(pqxx::transaction_base&)>& fn)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Gives `fn` a dedicated connection outside the pool, for LISTEN loops.
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect();
@@ -52,14 +54,17 @@ class Database {
   const std::string& conninfo() const { return options_.conninfo; }
 
  private:
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
-  void Release(std::unique_ptr<pqxx::connection> conn);
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire()
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Release(std::unique_ptr<pqxx::connection> conn) ABSL_LOCKS_EXCLUDED(mu_);
+  // What Acquire waits for: an idle connection, or room to open one.
+  bool ConnectionFreeLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  Options options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
-  int in_use_ = 0;
+  Options options_;  // set at construction, read-only after
+  Mutex mu_;
+  CondVar released_;  // signalled when Release frees a connection
+  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+  int in_use_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A session-level PostgreSQL advisory lock on (`space`, `key`), held from

@@ -1,5 +1,6 @@
 #include "common/pg/store.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,21 @@
 #include "common/pg/store_sql.h"
 
 namespace shareplane {
+
+bool WantsHugePages(const Flavor& flavor) {
+  auto it = flavor.extra_specs.find("hw:mem_page_size");
+  return it != flavor.extra_specs.end() && it->second != "small";
+}
+
+bool IsHostUp(const ComputeHost& host, double service_down_time) {
+  return host.heartbeat_age_seconds >= 0 &&
+         host.heartbeat_age_seconds < service_down_time;
+}
+
+bool HasTrait(const ComputeHost& host, const std::string& trait) {
+  return std::find(host.traits.begin(), host.traits.end(), trait) !=
+         host.traits.end();
+}
 namespace {
 
 using namespace store_sql;

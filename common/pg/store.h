@@ -26,6 +26,11 @@ struct Flavor {
   std::string description;
 };
 
+// The flavor backs guest memory with huge pages (hw:mem_page_size set and
+// not "small"): shared memory for virtiofs without a backing file. The one
+// rule for the API's share check and the conductor's domain spec.
+bool WantsHugePages(const Flavor& flavor);
+
 struct ComputeHost {
   std::string hostname;
   std::string storage_ip;
@@ -41,6 +46,13 @@ struct ComputeHost {
   int vcpus = 0;
   std::string updated_at;  // last heartbeat, ISO 8601 UTC
 };
+
+// A compute host is up while its last heartbeat is younger than
+// `service_down_time` seconds: the one rule for scheduling, starts,
+// os-services, os-hypervisors, host_status, the host audit and
+// `shareplane-manage service list`.
+bool IsHostUp(const ComputeHost& host, double service_down_time);
+bool HasTrait(const ComputeHost& host, const std::string& trait);
 
 struct Server {
   std::string uuid;

@@ -58,6 +58,7 @@ Result Load(Stack& stack, int conns, int seconds,
       r.errors += errors;
     });
   }
+  // Kept sleep: the measurement lasts `seconds`.
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   stop = true;
   for (auto& t : threads) t.join();

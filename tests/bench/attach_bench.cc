@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
         }
       });
     }
+    // Kept sleep: the measurement lasts `seconds`.
     std::this_thread::sleep_for(std::chrono::seconds(seconds));
     stop = true;
     for (auto& t : threads) t.join();

@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
       statuses[i] = resp.ok() ? resp->status : -1;
     });
   }
-  // Let every attach reach its Manila call before measuring.
+  // Let every attach reach its Manila call before measuring. Kept sleep:
+  // neither the API nor the emulator shows how many calls are under way,
+  // and the attaches stay in the emulator for latency_ms, well past it.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const int port = std::stoi(stack.api_url().substr(17));
   struct Probe {

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&] {
         for (int i; (i = next++) < total;) {
-          if (rate > 0) {
+          if (rate > 0) {  // kept: paces the load at `rate` per second
             std::this_thread::sleep_until(
                 t0 + std::chrono::duration_cast<Steady::duration>(
                          std::chrono::duration<double>(i / rate)));

@@ -160,6 +160,11 @@ class Campaign {
     }
   }
 
+  // Kept sleeps, all of them the campaign's timeline rather than waits for
+  // a state: how long a fault lasts (an API down for a second, an agent
+  // stopped for 12 s, a latency spike for half a phase), when in a phase it
+  // strikes, the clients' think time, and the period of the polls in
+  // Settle and of the invariants' re-checks (each check is many calls).
   static void Sleep(int ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   }
@@ -297,6 +302,7 @@ class Campaign {
     } catch (const std::exception& e) {
       std::cerr << "chaos: injecting '" << name << "': " << e.what() << "\n";
     }
+    // Kept: the phase lasts phase_seconds whatever happens in it.
     std::this_thread::sleep_until(start +
                                   std::chrono::seconds(options_.phase_seconds));
     stop = true;

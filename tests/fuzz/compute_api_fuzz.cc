@@ -9,10 +9,10 @@
 #include "api-service/authenticator.h"
 #include "api-service/compute_api.h"
 #include "common/core/config.h"
-#include "common/http/http.h"
 #include "common/core/log.h"
-#include "common/pg/pg_settings.h"
+#include "common/http/http.h"
 #include "common/openstack/openstack_settings.h"
+#include "common/pg/pg_settings.h"
 
 namespace shareplane {
 namespace {
@@ -24,6 +24,8 @@ struct Api {
   Policy policy = Policy::Defaults();
   std::unique_ptr<Authenticator> auth;
   std::unique_ptr<ApiDeps> deps;
+  std::unique_ptr<ShareService> share_service;
+  std::unique_ptr<ServerService> server_service;
   std::unique_ptr<SharesApi> shares;
   std::unique_ptr<ServersApi> servers;
   std::unique_ptr<ResourcesApi> resources;
@@ -42,8 +44,10 @@ struct Api {
     manila = std::make_unique<ManilaClient>(ManilaOptionsFrom(config, nullptr));
     auth = std::move(*MakeAuthenticator(config));
     deps = std::make_unique<ApiDeps>(ApiDeps{*db, *manila, policy, "fuzz"});
-    shares = std::make_unique<SharesApi>(*deps);
-    servers = std::make_unique<ServersApi>(*deps);
+    share_service = std::make_unique<ShareService>(*deps);
+    server_service = std::make_unique<ServerService>(*deps);
+    shares = std::make_unique<SharesApi>(*share_service);
+    servers = std::make_unique<ServersApi>(*deps, *server_service);
     resources = std::make_unique<ResourcesApi>(*deps);
     compute =
         std::make_unique<ComputeApi>(*auth, *shares, *servers, *resources);

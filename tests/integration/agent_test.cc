@@ -23,7 +23,6 @@ TEST_CASE("the compute agent registers its host and serves its facts",
   Stack stack;
   stack.StartConductor();
   stack.StartCompute();
-  INFO(stack.Logs());
 
   std::optional<ComputeHost> host;
   REQUIRE(stack.db()
@@ -107,7 +106,6 @@ TEST_CASE("the agent plane is mutual TLS and each side checks the other's name",
   Stack stack;
   stack.StartConductor();
   stack.StartCompute();  // registered over mutual TLS, as hv1
-  INFO(stack.Logs());
   auto facts = [&](std::shared_ptr<grpc::Channel> channel) {
     agent::v1::HostFacts reply;
     return agent::v1::ComputeAgent::NewStub(channel)->GetHostFacts(Ctx().get(),
@@ -196,7 +194,6 @@ TEST_CASE("a daemon of the agent plane without a certificate does not start",
   Stack plain("[compute]\ngrpc_insecure = true\n");
   plain.StartConductor();
   plain.StartCompute();
-  INFO(plain.Logs());
   CHECK(absl::StrContains(plain.ConductorLog(), "grpc_insecure = true"));
   CHECK(absl::StrContains(plain.Logs(),
                           "the compute agent speaks plaintext gRPC"));
@@ -207,7 +204,6 @@ TEST_CASE("every agent RPC works step by step on libvirt's test driver",
   Stack stack;
   stack.StartConductor();
   stack.StartCompute();
-  INFO(stack.Logs());
   auto stub = agent::v1::ComputeAgent::NewStub(stack.AgentChannel());
   auto ctx = [] {
     auto c = std::make_unique<grpc::ClientContext>();

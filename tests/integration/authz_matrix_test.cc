@@ -227,7 +227,6 @@ std::string Table(const std::vector<Cell>& cells, const std::string& prefix) {
 TEST_CASE("the authorization matrix holds for every route and caller",
           "[integration][keystone]") {
   Matrix m;
-  INFO(m.stack().Logs());
   const std::string create =
       R"({"server": {"name": "m", "flavorRef": "m1.test", "networks": "none"}})";
   auto rest = [&](const std::string& method, std::string path_template,

@@ -37,7 +37,6 @@ TEST_CASE(
   stack.StartEmulator();
   stack.StartConductor();
   stack.StartApi();
-  INFO(stack.Logs());
   const std::string server = stack.CreateServer();
   const std::string running = stack.CreateServer("hv1", "active");
   const std::string share = stack.CreateShare();

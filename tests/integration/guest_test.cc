@@ -130,7 +130,6 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   Guest guest(stack);
   const std::string& id = guest.id();
 
@@ -161,7 +160,7 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
       },
       std::chrono::seconds(120));
   if (!wrote) {
-    FAIL("guest console:\n" << Slurp(console) << "\n" << stack.Logs());
+    FAIL("guest console:\n" << Slurp(console));
   }
   for (const auto& [tag, dir] : dir_of) {
     INFO(tag);
@@ -232,7 +231,6 @@ TEST_CASE("a QEMU guest reads and writes a CephFS share through virtiofs",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   Guest guest(stack);
 
   // A CephFS share whose directory holds a file written into CephFS.
@@ -249,7 +247,7 @@ TEST_CASE("a QEMU guest reads and writes a CephFS share through virtiofs",
                    "written by the guest through data\n";
           },
           std::chrono::seconds(120))) {
-    FAIL("guest console:\n" << Slurp(console) << "\n" << stack.Logs());
+    FAIL("guest console:\n" << Slurp(console));
   }
   CHECK(Slurp(dir + "/from-guest.txt") ==
         "written by the guest through data\n");
@@ -267,7 +265,6 @@ TEST_CASE("the agent reconnects to a restarted libvirtd", "[e2e][guest]") {
   Stack stack(GuestConfig(work, ""));
   stack.StartConductor();
   stack.StartCompute();
-  INFO(stack.Logs());
   auto stub = agent::v1::ComputeAgent::NewStub(stack.AgentChannel());
   auto state = [&] {
     grpc::ClientContext ctx;

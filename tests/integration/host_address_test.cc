@@ -45,7 +45,6 @@ TEST_CASE("a host cannot change the address its granted rules are for",
   stack.StopCompute();
   stack.SetExtraConfig("[compute]\nstorage_ip = 192.0.2.77\n");
   stack.StartCompute();
-  INFO(stack.Logs());
   REQUIRE(WaitUntil([&] {
     return stack.Logs().find(
                "The conductor refused this host: Host hv1 is "
@@ -88,7 +87,6 @@ TEST_CASE("host set-ip moves every rule to the new address with no gap",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   // Two NFS shares on one running server, and one on a stopped one.
   const std::string running = stack.BootServer(/*stopped=*/true);
   const std::string stopped = stack.BootServer(/*stopped=*/true);
@@ -117,6 +115,9 @@ TEST_CASE("host set-ip moves every rule to the new address with no gap",
         if (active == 0) ++gaps;
       }
       ++samples;
+      // Kept sleep: the sampling period. A gap is a state that may last
+      // a moment at any time, so the watcher samples throughout, paced
+      // not to flood the emulator; no condition ends it but the move's.
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });

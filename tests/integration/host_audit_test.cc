@@ -49,7 +49,6 @@ TEST_CASE("a server whose host lost its domain is recorded SHUTOFF",
   // The host goes down hard and comes back without its guests.
   stack.KillCompute();
   stack.StartCompute();
-  INFO(stack.Logs());
   REQUIRE(stack.HostState().domains_size() == 0);
   // The audit notices: the server is SHUTOFF, its share inactive, and its
   // actions say why; a start brings it all back.
@@ -94,7 +93,6 @@ TEST_CASE("the host audit removes a domain the database does not know",
   agent::v1::PowerReply reply;
   REQUIRE(stub->PowerOn(&ctx, req, &reply).ok());
   REQUIRE(stack.HostState().domains_size() == 2);
-  INFO(stack.Logs());
   REQUIRE(WaitUntil([&] {
     agent::v1::HostState h = stack.HostState();
     return h.domains_size() == 1 && h.mounts_size() == 0;
@@ -124,7 +122,6 @@ TEST_CASE("the host audit stops a domain that runs for a SHUTOFF server",
   agent::v1::PowerReply reply;
   REQUIRE(stub->StartServer(&ctx, req, &reply).ok());
   REQUIRE(reply.domain_state() == "running");
-  INFO(stack.Logs());
   REQUIRE(WaitUntil([&] {
     agent::v1::HostState h = stack.HostState();
     return h.domains_size() == 1 && h.domains(0).domain_state() == "shutoff";
@@ -145,7 +142,6 @@ TEST_CASE(
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   const std::string id = stack.BootServer(/*stopped=*/true);
   const std::string share = stack.CreateShare();
   stack.AttachShare(id, share);

@@ -1,6 +1,6 @@
 // Deterministic races: the conductor is paused at a named step of one
-// workflow (common/core/test_point.h) while the racing request is made, then let
-// go. Each case is an interleaving that was reported against a running
+// workflow (common/core/test_point.h) while the racing request is made, then
+// let go. Each case is an interleaving that was reported against a running
 // stack (issue 13); each asserts what the user sees once both settle.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -12,10 +12,6 @@ using namespace shareplane::testing;
 using json = nlohmann::json;
 
 namespace {
-
-std::string AttachBody(const std::string& share) {
-  return json{{"share", {{"share_id", share}}}}.dump();
-}
 
 bool StatusIs(Stack& stack, const std::string& id, const std::string& status) {
   return stack.ServerStatus(id) == status;
@@ -68,13 +64,9 @@ class Paused {
   void Action(const std::string& body) {
     HttpResponse r = stack_.Api("POST", base() + "/action", body);
     INFO(r.body);
-    INFO(stack_.Logs());
     REQUIRE(r.status == 202);
   }
-  void WaitPaused() {
-    INFO(stack_.Logs());
-    REQUIRE(stack_.WaitPaused(point_));
-  }
+  void WaitPaused() { REQUIRE(stack_.WaitPaused(point_)); }
   void Resume() { stack_.Resume(point_); }
   // Attaches `share` (201) and waits until the conductor is paused.
   HttpResponse AttachAndPause(const std::string& share) {
@@ -111,7 +103,6 @@ TEST_CASE("share requests while a start or hard reboot runs are 409",
     r = stack.Api("DELETE", p.base() + "/shares/" + p.attached());
     CHECK(r.status == 409);
     p.Resume();
-    INFO(stack.Logs());
     REQUIRE(WaitUntil([&] { return StatusIs(stack, p.server(), "ACTIVE"); }));
     // What the server shows is what the host runs: the attached share is
     // active and mounted, the refused one is nowhere.
@@ -135,7 +126,6 @@ TEST_CASE("an attach while a delete runs is 409 and leaves nothing",
   CHECK_THAT(r.body, Catch::Contains("while it is in task_state deleting"));
   p.Resume();
   REQUIRE(WaitUntil([&] { return stack.Api("GET", p.base()).status == 404; }));
-  INFO(stack.Logs());
   REQUIRE(WaitUntil([&] { return stack.ManilaRules(p.attached()).empty(); }));
   CHECK(stack.ManilaLocks(p.attached()).empty());
   CHECK(stack.ManilaRules(other).empty());
@@ -152,7 +142,6 @@ TEST_CASE("a delete during an attach's grant ends both with nothing left",
   REQUIRE(stack.ManilaRules(share).size() == 1);
   REQUIRE(stack.Api("DELETE", p.base()).status == 204);
   p.Resume();
-  INFO(stack.Logs());
   REQUIRE(WaitUntil([&] { return stack.Api("GET", p.base()).status == 404; }));
   REQUIRE(WaitUntil([&] {
     return stack.ManilaRules(share).empty() &&
@@ -175,7 +164,6 @@ TEST_CASE("a detach during an attach's grant: both end, with events",
   HttpResponse d = stack.Api("DELETE", p.base() + "/shares/" + share);
   REQUIRE(d.status == 200);
   p.Resume();
-  INFO(stack.Logs());
   REQUIRE(
       WaitUntil([&] { return stack.ShareStatus(p.server(), share).empty(); }));
   REQUIRE(WaitUntil([&] { return stack.ManilaRules(share).empty(); }));
@@ -212,7 +200,6 @@ TEST_CASE("a start during an attach's grant is 409 until the attach ends",
       [&] { return stack.ShareStatus(p.server(), share) == "inactive"; }));
   p.Action(R"({"os-start": null})");
   REQUIRE(WaitUntil([&] { return StatusIs(stack, p.server(), "ACTIVE"); }));
-  INFO(stack.Logs());
   CHECK(stack.ShareStatus(p.server(), share) == "active");
   CHECK(stack.ShareStatus(p.server(), p.attached()) == "active");
   CHECK(stack.MountPoints().size() == 2);
@@ -229,7 +216,6 @@ TEST_CASE("a second delete during a delete has its own action, which ends",
   REQUIRE(second.status == 204);
   p.Resume();
   REQUIRE(WaitUntil([&] { return stack.Api("GET", p.base()).status == 404; }));
-  INFO(stack.Logs());
   for (const HttpResponse* r : {&first, &second}) {
     const std::string id = r->Header("x-openstack-request-id");
     REQUIRE(WaitUntil([&] {

@@ -3,8 +3,8 @@
 // its catalog gives Manila's endpoint, and the Manila emulator validates
 // every token with Keystone as Manila's keystonemiddleware does.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/core/ids.h"
 #include "tests/support/stack.h"
@@ -63,7 +63,6 @@ TEST_CASE("the conductor calls Manila with a cached Keystone service token",
   RegisterKeystoneEndpoint(region, "sharev2", stack.manila_url());
   stack.StartEmulator(30, {"--keystone_url=" + Ks().keystone_url});
   stack.StartConductor();
-  INFO(stack.Logs());
 
   // Shares of alice's project, made by Keystone's admin.
   auto create_share = [&] {
@@ -123,8 +122,15 @@ TEST_CASE("the conductor calls Manila with a cached Keystone service token",
                {{"user", {{"enabled", false}}}}, admin);
   KeystoneCall("PATCH", "/users/" + service_user_id,
                {{"user", {{"enabled", true}}}}, admin);
-  // Tokens issued in the revocation's second count as revoked too.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  // Tokens issued in the revocation's second count as revoked too (Keystone
+  // compares whole seconds): the conductor's next token must come from a
+  // later second than the calls above.
+  const auto revoked = std::chrono::system_clock::now();
+  REQUIRE(WaitUntil([&] {
+    return std::chrono::system_clock::now() >=
+           std::chrono::floor<std::chrono::seconds>(revoked) +
+               std::chrono::seconds(1);
+  }));
   const std::string third = create_share();
   attach(third);
   CHECK(Count(stack.ConductorLog(), "Keystone issued a service token") == 2);

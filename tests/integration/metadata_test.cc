@@ -17,7 +17,6 @@ TEST_CASE("the metadata API lists a signed guest's shares",
   stack.StartEmulator();
   stack.StartConductor();
   stack.StartApi();
-  INFO(stack.Logs());
   const std::string server = stack.CreateServer();
   const std::string other = stack.CreateServer();
   const std::string data = stack.CreateShare(), logs = stack.CreateShare();

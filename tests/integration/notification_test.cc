@@ -37,7 +37,6 @@ TEST_CASE("attach, start, stop and detach emit versioned notifications",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   const std::string server = stack.CreateServer("hv1");
   const std::string share = stack.CreateShare();
   const std::string base = "/v2.1/servers/" + server;
@@ -103,7 +102,6 @@ TEST_CASE("server create and delete emit versioned notifications",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   REQUIRE(stack
               .Api("POST", "/v2.1/flavors",
                    R"({"flavor": {"name": "m1.tiny", "ram": 256, "vcpus": 1,

@@ -34,7 +34,6 @@ TEST_CASE("every daemon serves /healthcheck and /metrics",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
 
   const json ok_checks = {{"database", "OK"}, {"rabbitmq", "OK"}};
   int status = 0;

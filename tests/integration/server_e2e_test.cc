@@ -32,7 +32,6 @@ TEST_CASE("a server lives through create, attach, start, stop and delete",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   // An admin adds a flavor; the user boots a server from it.
   HttpResponse f = stack.Api(
       "POST", "/v2.1/flavors",
@@ -134,7 +133,6 @@ TEST_CASE("a server that fits no host is created in ERROR",
           "[integration][e2e]") {
   Stack stack;
   stack.StartApi();
-  INFO(stack.Logs());
   REQUIRE(stack
               .Api("POST", "/v2.1/flavors",
                    R"({"flavor": {"name": "huge", "ram": 999999, "vcpus": 1,
@@ -324,7 +322,6 @@ TEST_CASE("a start that meets a restarting agent waits for it, not ERROR",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  INFO(stack.Logs());
   REQUIRE(stack
               .Api("POST", "/v2.1/flavors",
                    R"({"flavor": {"name": "m1.tiny", "ram": 256, "vcpus": 1,

@@ -11,6 +11,7 @@
 using namespace shareplane;
 using shareplane::testing::ScopedDatabase;
 using shareplane::testing::TestFlavor;
+using shareplane::testing::WaitUntil;
 
 namespace {
 
@@ -153,33 +154,44 @@ TEST_CASE("relays take turns and claim each outbox row once, in order",
               })
               .ok());
   std::vector<OutboxRow> a, b;
-  std::atomic<bool> a_claimed{false}, a_committing{false};
-  // The first relay claims 6 rows, publishes slowly, marks them sent.
+  std::atomic<bool> a_claimed{false}, a_ended{false}, a_committing{false};
+  // The first relay claims 6 rows, publishes until the second relay waits
+  // for its turn, marks them sent. Its thread only records what it saw:
+  // the assertions are the test's thread's.
+  absl::Status a_status;
+  bool b_waited = false;
   std::thread first([&] {
-    REQUIRE(d.db()
-                .Transact([&](pqxx::work& w) {
-                  a = ClaimUnsentOutbox(w, 6);
-                  a_claimed = true;
-                  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                  a_committing = true;
-                  std::vector<int64_t> ids;
-                  for (auto& r : a) ids.push_back(r.id);
-                  MarkOutboxSent(w, ids);
-                  return absl::OkStatus();
-                })
-                .ok());
+    a_status = d.db().Transact([&](pqxx::work& w) {
+      a = ClaimUnsentOutbox(w, 6);
+      a_claimed = true;
+      // A backend that waits for a lock this transaction holds.
+      b_waited = WaitUntil([&] {
+        return w.exec1(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND "
+                    "pg_backend_pid() = ANY(pg_blocking_pids(pid))")[0]
+                   .as<int>() > 0;
+      });
+      a_committing = true;
+      std::vector<int64_t> ids;
+      for (auto& r : a) ids.push_back(r.id);
+      MarkOutboxSent(w, ids);
+      return absl::OkStatus();
+    });
+    a_ended = true;
   });
-  while (!a_claimed) std::this_thread::yield();
+  while (!a_claimed && !a_ended) std::this_thread::yield();
   // A second relay waits for its turn, then sees only the rest.
-  REQUIRE(d.db()
-              .Transact([&](pqxx::work& w) {
-                b = ClaimUnsentOutbox(w, 100);
-                // Only after the first relay's commit.
-                CHECK(a_committing);
-                return absl::OkStatus();
-              })
-              .ok());
+  bool b_after_commit = false;
+  const absl::Status b_status = d.db().Transact([&](pqxx::work& w) {
+    b = ClaimUnsentOutbox(w, 100);
+    b_after_commit = a_committing;  // only after the first relay's commit
+    return absl::OkStatus();
+  });
   first.join();
+  REQUIRE(a_status.ok());
+  REQUIRE(b_status.ok());
+  CHECK(b_waited);
+  CHECK(b_after_commit);
   REQUIRE(a.size() == 6);
   REQUIRE(b.size() == 4);
   CHECK(a[0].payload == std::string("\0\1payload", 9));

@@ -1,6 +1,7 @@
 // The Manila emulator's data model, its JSON state file and its caller
-// authentication, shared by the files of the emulator (emulator.cc serves
-// the routes). Internal to tests/manila-emulator.
+// authentication, shared by the files of the emulator (emulator.cc,
+// access_rules.cc and resource_locks.cc serve the routes). Internal to
+// tests/manila-emulator.
 #ifndef SHAREPLANE_TESTS_MANILA_EMULATOR_MODEL_H_
 #define SHAREPLANE_TESTS_MANILA_EMULATOR_MODEL_H_
 

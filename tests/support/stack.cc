@@ -17,10 +17,11 @@
 #include "absl/strings/str_split.h"
 #include "common/amqp/amqp_bus.h"
 #include "common/core/clock.h"
-#include "common/grpc/grpc_server.h"
 #include "common/core/ids.h"
+#include "common/grpc/grpc_server.h"
 #include "common/pg/store.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
+#include "tests/support/failure_logs.h"
 #include "tests/support/pki.h"
 
 namespace shareplane::testing {
@@ -39,9 +40,13 @@ Stack::Stack(std::string extra_config)
   config_path_ = WriteConfig(Config());
   apis_[0] = Daemon{api_port_, grpc_port_, metadata_port_, 0, nullptr};
   computes_["hv1"] = Daemon{compute_port_, 0, 0, compute_ops_port_, nullptr};
+  // Last: a constructor that throws leaves nothing registered.
+  failure_logs_key_ = FailureLogs::Add([this] { return LogTails(); });
 }
 
 Stack::~Stack() {
+  // First: waits for a print in progress, then no listener reads the stack.
+  FailureLogs::Remove(failure_logs_key_);
   apis_.clear();
   conductor_.reset();
   computes_.clear();

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "shareplane/agent/v1/agent.pb.h"
@@ -145,6 +146,9 @@ class Stack {
   double CpuSeconds(const std::string& daemon) const;
   // Logs of every daemon, for failure messages.
   std::string Logs() const;
+  // The last `lines` lines (at most `max_bytes`) of each daemon's log, as
+  // the failure listener prints them (tests/support/failure_logs.h).
+  std::string LogTails(size_t lines = 200, size_t max_bytes = 64 << 10) const;
   // The process ids of the running daemons.
   std::vector<pid_t> Pids() const;
   // The daemons' INI file.
@@ -174,6 +178,7 @@ class Stack {
   std::unique_ptr<Process> emulator_, conductor_;
   std::map<int, Daemon> apis_;
   std::map<std::string, Daemon> computes_;
+  int failure_logs_key_ = 0;  // in FailureLogs while the stack lives
 };
 
 // The fixture's Keystone (tests/support/keystone): a project-scoped token
@@ -197,6 +202,15 @@ void RegisterKeystoneEndpoint(const std::string& region,
 std::string ExpiredKeystoneToken(const std::string& user,
                                  const std::string& project);
 
+// What the fixture's broker holds in `queue` (a passive declare): messages
+// ready for delivery (not those delivered and unacked) and consumers.
+// nullopt when the queue does not exist or the broker does not answer.
+struct QueueCounts {
+  int messages = 0;
+  int consumers = 0;
+};
+std::optional<QueueCounts> InspectQueue(const std::string& queue);
+
 // Collects the versioned notifications published on `exchange`; the
 // constructor returns once its queue is bound (probes are dropped).
 class NotificationListener {
@@ -208,6 +222,10 @@ class NotificationListener {
   std::vector<std::string> EventTypes();
   // The first message of `event_type`, or null.
   nlohmann::json Message(const std::string& event_type);
+  // Returns once every message the broker took for the exchange before
+  // the call has arrived (a probe published now has: the queue is FIFO);
+  // false if the probe did not arrive within `timeout`.
+  bool Sync(std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
  private:
   struct State;

@@ -66,6 +66,30 @@ std::string Stack::Logs() const {
   return out;
 }
 
+std::string Stack::LogTails(size_t lines, size_t max_bytes) const {
+  std::string out;
+  for (const Process* p : Processes()) {
+    const std::string log = p->Log();
+    // Back from the end over `lines` line ends (a last line without one
+    // counts too), and no further than `max_bytes`.
+    size_t start = log.size();
+    size_t kept = 0;
+    while (start > 0 && log.size() - start < max_bytes) {
+      if (log[start - 1] == '\n' && start != log.size() && ++kept == lines) {
+        break;
+      }
+      --start;
+    }
+    absl::StrAppend(&out, "---- ", p->name());
+    if (start > 0) {
+      absl::StrAppend(&out, " (", start, " earlier bytes left out)");
+    }
+    absl::StrAppend(&out, "\n", absl::string_view(log).substr(start));
+    if (!log.empty() && log.back() != '\n') out += '\n';
+  }
+  return out;
+}
+
 agent::v1::HostState Stack::HostState(const std::string& host) const {
   auto stub = agent::v1::ComputeAgent::NewStub(AgentChannel(host));
   grpc::ClientContext ctx;

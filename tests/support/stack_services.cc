@@ -1,9 +1,13 @@
 // Test helpers around the fixture's Keystone (tokens, identity calls,
 // service-user configuration, endpoints, expired tokens) and the
 // notification listener; declared in stack.h.
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/amqp/amqp_bus.h"
@@ -98,7 +102,58 @@ std::string ExpiredKeystoneToken(const std::string& user,
   return token;
 }
 
+namespace {
+
+// The fixture's broker, as a client's options.
+AmqpOptions Broker() {
+  AmqpOptions options;
+  options.url = TestServices::Get().amqp_url;
+  return options;
+}
+
+// A message of event type "probe" (left out of Messages()) carrying
+// `marker`.
+std::string Probe(const std::string& marker) {
+  return nlohmann::json{
+      {"oslo.version", "2.0"},
+      {"oslo.message",
+       nlohmann::json{{"event_type", "probe"}, {"marker", marker}}.dump()}}
+      .dump();
+}
+
+}  // namespace
+
+std::optional<QueueCounts> InspectQueue(const std::string& queue) {
+  const std::string& url = TestServices::Get().amqp_url;
+  std::vector<char> buf(url.begin(), url.end());  // parsed in place
+  buf.push_back('\0');
+  amqp_connection_info info;
+  if (amqp_parse_url(buf.data(), &info) != AMQP_STATUS_OK) return std::nullopt;
+  amqp_connection_state_t conn = amqp_new_connection();
+  std::optional<QueueCounts> out;
+  amqp_socket_t* socket = amqp_tcp_socket_new(conn);
+  if (socket != nullptr &&
+      amqp_socket_open(socket, info.host, info.port) == AMQP_STATUS_OK &&
+      amqp_login(conn, info.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
+                 info.user, info.password)
+              .reply_type == AMQP_RESPONSE_NORMAL &&
+      amqp_channel_open(conn, 1) != nullptr) {
+    const amqp_queue_declare_ok_t* ok =
+        amqp_queue_declare(conn, 1, amqp_cstring_bytes(queue.c_str()),
+                           /*passive=*/1, 0, 0, 0, amqp_empty_table);
+    if (ok != nullptr) {
+      out = QueueCounts{static_cast<int>(ok->message_count),
+                        static_cast<int>(ok->consumer_count)};
+      amqp_channel_close(conn, 1, AMQP_REPLY_SUCCESS);
+    }
+    amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
+  }
+  amqp_destroy_connection(conn);
+  return out;
+}
+
 struct NotificationListener::State {
+  std::string exchange;
   std::mutex mu;
   std::vector<nlohmann::json> messages;
   StopSignal stop;
@@ -108,9 +163,9 @@ struct NotificationListener::State {
 NotificationListener::NotificationListener(const std::string& exchange)
     : state_(std::make_unique<State>()) {
   State* st = state_.get();
+  st->exchange = exchange;
   st->thread = std::thread([st, exchange] {
-    AmqpConsumer consumer({TestServices::Get().amqp_url},
-                          UniqueName("test.notifications"), exchange,
+    AmqpConsumer consumer(Broker(), UniqueName("test.notifications"), exchange,
                           "versioned_notifications.*");
     consumer.Run(
         [st](const AmqpMessage& m) {
@@ -122,12 +177,10 @@ NotificationListener::NotificationListener(const std::string& exchange)
   });
   // The queue must be bound before anything is published: publish probes
   // until one arrives.
-  AmqpPublisher probe({TestServices::Get().amqp_url});
+  AmqpPublisher probe(Broker());
   if (!WaitUntil([&] {
-        (void)probe.PublishToExchange(
-            exchange, "versioned_notifications.info",
-            R"({"oslo.version": "2.0", "oslo.message": "{\"event_type\": \"probe\"}"})",
-            "probe");
+        (void)probe.PublishToExchange(exchange, "versioned_notifications.info",
+                                      Probe("probe"), "probe");
         std::lock_guard<std::mutex> lock(st->mu);
         return !st->messages.empty();
       })) {
@@ -163,6 +216,29 @@ nlohmann::json NotificationListener::Message(const std::string& event_type) {
     if (m["event_type"] == event_type) return m;
   }
   return nullptr;
+}
+
+bool NotificationListener::Sync(std::chrono::milliseconds timeout) {
+  const std::string marker = UniqueName("sync");
+  AmqpPublisher publisher(Broker());
+  if (!publisher
+           .PublishToExchange(state_->exchange, "versioned_notifications.info",
+                              Probe(marker), marker)
+           .ok()) {
+    return false;
+  }
+  return WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(state_->mu);
+        for (const auto& m : state_->messages) {
+          if (nlohmann::json::parse(m["oslo.message"].get<std::string>())
+                  .value("marker", "") == marker) {
+            return true;
+          }
+        }
+        return false;
+      },
+      timeout);
 }
 
 }  // namespace shareplane::testing

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -328,6 +329,12 @@ HttpResponse Http(
     throw std::runtime_error(std::string(resp.status().message()));
   }
   return *resp;
+}
+
+std::string AttachBody(const std::string& share, const std::string& tag) {
+  nlohmann::json s = {{"share_id", share}};
+  if (!tag.empty()) s["tag"] = tag;
+  return nlohmann::json{{"share", s}}.dump();
 }
 
 }  // namespace shareplane::testing

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "common/pg/db.h"
 #include "common/http/http.h"
+#include "common/pg/db.h"
 #include "common/pg/store.h"
 
 namespace shareplane::testing {
@@ -75,6 +75,9 @@ Flavor TestFlavor(const std::string& id);
 int FreePort();
 // A unique name for queues and the like.
 std::string UniqueName(const std::string& prefix);
+
+// The body of POST /servers/{id}/shares: {"share": {"share_id", "tag"?}}.
+std::string AttachBody(const std::string& share, const std::string& tag = "");
 
 // A child process started with an argv (never a shell); output goes to a
 // log file kept for failure reports. Terminated (SIGTERM, then SIGKILL) at

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "common/openstack/manila_client.h"
 #include "common/core/retry.h"
+#include "common/openstack/manila_client.h"
 
 using namespace shareplane;
 

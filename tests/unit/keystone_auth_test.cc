@@ -86,6 +86,10 @@ struct FakeKeystone {
     std::lock_guard<std::mutex> lock(mu);
     return validations;
   }
+  int Issued() {
+    std::lock_guard<std::mutex> lock(mu);
+    return issued;
+  }
 };
 
 }  // namespace
@@ -138,13 +142,16 @@ TEST_CASE("token validation caches results within their bounds", "[unit]") {
   }
   clock.Advance(std::chrono::seconds(301));
   CHECK(validator.Validate("good").ok());
-  CHECK(keystone.issued == 2);
+  CHECK(keystone.Issued() == 2);
 
   // A result is never used past the token's own expiry, however long the
   // cache time: a token with a minute to live is asked about again after
   // that minute (on the validator's clock), when Keystone says it expired.
-  keystone.short_expiry =
-      std::chrono::system_clock::now() + std::chrono::seconds(60);
+  {
+    std::lock_guard<std::mutex> lock(keystone.mu);  // the server reads it
+    keystone.short_expiry =
+        std::chrono::system_clock::now() + std::chrono::seconds(60);
+  }
   REQUIRE(validator.Validate("short").ok());
   const int before = keystone.Validations();
   clock.Advance(std::chrono::seconds(50));

@@ -19,6 +19,16 @@ std::string TempDir() {
   return dir;
 }
 
+// Mount options under `base` (NFS mounts with `nfs_options`), the rest
+// the defaults.
+MountOptions MountsAt(const std::string& base,
+                      const std::string& nfs_options = "") {
+  MountOptions o;
+  o.base = base;
+  o.nfs_mount_options = nfs_options;
+  return o;
+}
+
 // A mount helper script recording its argv, one argument per line.
 std::string Helper(const std::string& dir, const std::string& body) {
   const std::string path = dir + "/helper";
@@ -62,7 +72,7 @@ TEST_CASE("exports that could inject mount options are refused", "[unit]") {
   // The manager refuses before creating or mounting anything.
   InMemoryMounter mounter;
   const std::string base = TempDir();
-  MountManager mounts(mounter, {base, "", ""});
+  MountManager mounts(mounter, MountsAt(base));
   auto refused = mounts.Acquire("s1", {"-oremount:/x", "NFS", "", ""});
   CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(mounter.history().empty());
@@ -73,7 +83,7 @@ TEST_CASE("exports that could inject mount options are refused", "[unit]") {
 TEST_CASE("the mount helper gets the argv mount(8) would", "[unit]") {
   const std::string dir = TempDir();
   SystemMounter mounter(Helper(dir, "exit 0"), 5);
-  MountManager mounts(mounter, {dir + "/mnt", "vers=4.1", ""});
+  MountManager mounts(mounter, MountsAt(dir + "/mnt", "vers=4.1"));
   // The helper "mounts" nothing, so the point never shows in mountinfo;
   // what matters here is the command line it was given.
   auto point = mounts.Acquire("s1", {"192.0.2.1:/shares/a", "NFS", "", ""});
@@ -112,7 +122,7 @@ TEST_CASE("CephFS through ceph-fuse gets a keyring, never the key on argv",
           "[unit]") {
   const std::string base = TempDir();
   InMemoryMounter mounter;
-  MountOptions options{base, "", ""};
+  MountOptions options = MountsAt(base);
   options.ceph_mount_type = "fuse";
   options.ceph_conf = "/etc/ceph/test.conf";
   MountManager mounts(mounter, options);

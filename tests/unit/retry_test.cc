@@ -9,16 +9,20 @@ using namespace shareplane;
 TEST_CASE("retry stops at the first success", "[unit]") {
   FakeClock clock;
   std::atomic<int> calls{0};  // read by the advancer thread
+  // Until Retry returns, however many calls it made (a Retry that gave up
+  // early must fail the checks below, not leave the advancer spinning).
+  std::atomic<bool> done{false};
   std::thread advancer([&] {
-    while (calls.load() < 3) {
+    while (!done.load()) {
       if (clock.sleepers() > 0) clock.Advance(std::chrono::seconds(10));
       std::this_thread::yield();
     }
   });
   absl::Status s = Retry(clock, RetryPolicy{}, [&] {
-    ++calls;
-    return calls < 3 ? absl::UnavailableError("down") : absl::OkStatus();
+    const int n = ++calls;
+    return n < 3 ? absl::UnavailableError("down") : absl::OkStatus();
   });
+  done = true;
   advancer.join();
   CHECK(s.ok());
   CHECK(calls.load() == 3);

@@ -39,6 +39,13 @@ agent::v1::ServerSpec Spec(
   return spec;
 }
 
+// Mount options under `base`, the rest the defaults.
+MountOptions MountsAt(const std::string& base) {
+  MountOptions o;
+  o.base = base;
+  return o;
+}
+
 std::string XmlOf(Hypervisor& hv, const std::string& uuid) {
   const auto all = hv.ListDomainXml();
   for (const auto& xml : *all) {
@@ -73,7 +80,7 @@ TEST_CASE(
   const std::string base = mkdtemp(tmpl);
   LibvirtHypervisor hv("test:///default");
   InMemoryMounter mounter;
-  MountManager mounts(mounter, {base, "", ""});
+  MountManager mounts(mounter, MountsAt(base));
   ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
   const std::string a = "11111111-0000-0000-0000-000000000001";
   const std::string b = "11111111-0000-0000-0000-000000000002";
@@ -108,7 +115,7 @@ TEST_CASE(
   CHECK_FALSE(mounter.IsMounted(MountPointFor(base, "10.0.0.5:/two")));
 
   // After an agent restart the counts come back from the running domains.
-  MountManager recovered(mounter, {base, "", ""});
+  MountManager recovered(mounter, MountsAt(base));
   ServerDriver again(hv, recovered, {"test", "memfd", "", "", ""});
   REQUIRE(again.Recover(mounter).ok());
   CHECK(recovered.Users(MountPointFor(base, "10.0.0.5:/one")) == 1);
@@ -136,7 +143,7 @@ TEST_CASE("a failed mount leaves the server without mounts or domain",
   const std::string base = mkdtemp(tmpl);
   LibvirtHypervisor hv("test:///default");
   FailingMounter mounter;
-  MountManager mounts(mounter, {base, "", ""});
+  MountManager mounts(mounter, MountsAt(base));
   ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
   const std::string uuid = "22222222-0000-0000-0000-000000000001";
   auto on = driver.PowerOn(Spec(uuid, {{"good:/x", "a"}, {"bad:/x", "b"}}));
@@ -291,17 +298,33 @@ TEST_CASE("a guest that ignores ACPI delays only its own server's calls",
   const std::string base = mkdtemp(tmpl);
   StallingHypervisor hv;
   InMemoryMounter mounter;
-  MountManager mounts(mounter, {base, "", ""});
+  MountManager mounts(mounter, MountsAt(base));
   ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
   const std::string a = "33333333-0000-0000-0000-00000000000a";
   const std::string b = "33333333-0000-0000-0000-00000000000b";
   REQUIRE(driver.PowerOn(Spec(a, {{"192.0.2.1:/a", "a"}})).ok());
   hv.stalled = "instance-" + a;
-  std::thread stop_a([&] { CHECK(driver.PowerOff(a).ok()); });
+  // A's stop runs on its own thread, which only records how it ended:
+  // assertions are the test thread's.
+  bool a_stop_ok = false;
+  std::thread stop_a([&] { a_stop_ok = driver.PowerOff(a).ok(); });
+  auto release_a = [&] {
+    {
+      std::lock_guard<std::mutex> lock(hv.mu);
+      hv.released = true;
+    }
+    hv.cv.notify_all();
+  };
+  bool stalled = false;
   {
     std::unique_lock<std::mutex> lock(hv.mu);
-    REQUIRE(hv.cv.wait_for(lock, std::chrono::seconds(20),
-                           [&] { return hv.stopping; }));
+    stalled = hv.cv.wait_for(lock, std::chrono::seconds(20),
+                             [&] { return hv.stopping; });
+  }
+  if (!stalled) {
+    release_a();
+    stop_a.join();  // before failing: a joinable thread must not unwind
+    FAIL("A's stop never reached its guest");
   }
   // While A's stop waits for its guest, B starts and stops: it used to
   // wait behind A on one host-wide lock.
@@ -329,10 +352,10 @@ TEST_CASE("a guest that ignores ACPI delays only its own server's calls",
   {
     std::lock_guard<std::mutex> lock(hv.mu);
     CHECK_FALSE(hv.released);  // A is still stopping throughout
-    hv.released = true;
   }
-  hv.cv.notify_all();
+  release_a();
   stop_a.join();
+  CHECK(a_stop_ok);
   CHECK(driver.State(a)->domain_state() == "shutoff");
   std::filesystem::remove_all(base);
 }
@@ -342,7 +365,7 @@ TEST_CASE("recovery unmounts what no running domain uses", "[unit]") {
   const std::string base = mkdtemp(tmpl);
   LibvirtHypervisor hv("test:///default");
   InMemoryMounter mounter;
-  MountManager mounts(mounter, {base, "", ""});
+  MountManager mounts(mounter, MountsAt(base));
   ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
   const std::string a = "44444444-0000-0000-0000-00000000000a";
   REQUIRE(driver.PowerOn(Spec(a, {{"192.0.2.7:/kept", "k"}})).ok());
@@ -353,7 +376,7 @@ TEST_CASE("recovery unmounts what no running domain uses", "[unit]") {
               .Mount({"mount", "-t", "nfs", "192.0.2.7:/leaked", leftover},
                      leftover)
               .ok());
-  MountManager after(mounter, {base, "", ""});
+  MountManager after(mounter, MountsAt(base));
   ServerDriver restarted(hv, after, {"test", "memfd", "", "", ""});
   REQUIRE(restarted.Recover(mounter).ok());
   CHECK_FALSE(mounter.IsMounted(leftover));
@@ -378,7 +401,7 @@ TEST_CASE("an agent whose recovery failed refuses changes until it succeeds",
   const std::string base = mkdtemp(tmpl);
   DownHypervisor hv;
   InMemoryMounter mounter;
-  MountManager mounts(mounter, {base, "", ""});
+  MountManager mounts(mounter, MountsAt(base));
   ServerDriver driver(hv, mounts, {"test", "memfd", "", "", ""});
   const std::string a = "55555555-0000-0000-0000-00000000000a";
   CHECK_FALSE(driver.Recover(mounter).ok());
