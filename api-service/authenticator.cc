@@ -80,6 +80,8 @@ absl::StatusOr<std::unique_ptr<Authenticator>> MakeAuthenticator(
   const std::string strategy =
       config.GetString("api", "auth_strategy", "keystone");
   if (strategy == "noauth" || strategy == "noauth2") {
+    SP_LOG(Warning) << "[api] auth_strategy = " << strategy
+                    << ": callers' identity headers are trusted (tests only)";
     return std::unique_ptr<Authenticator>(new NoauthAuthenticator());
   }
   if (strategy != "keystone") {

@@ -219,8 +219,7 @@ int ServiceList(Manage& m) {
   m.out << "Binary             Host                 Status    State  Updated "
            "At\n";
   for (const auto& h : *hosts) {
-    const bool up =
-        h.heartbeat_age_seconds >= 0 && h.heartbeat_age_seconds < down_after;
+    const bool up = IsHostUp(h, down_after);
     std::string host = h.hostname;
     host.resize(std::max<size_t>(host.size(), 20), ' ');
     m.out << "shareplane-compute " << host << " "

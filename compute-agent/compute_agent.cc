@@ -343,6 +343,10 @@ absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
   const std::string driver =
       config.GetString("compute", "mount_driver", "system");
   if (driver == "memory") {
+    // A test hook: nothing is mounted. Said at every start, like
+    // grpc_insecure.
+    SP_LOG(Warning) << "[compute] mount_driver = memory: shares are not "
+                       "mounted (in-memory twin for tests)";
     parts->mounter = std::make_unique<InMemoryMounter>();
   } else if (driver == "system") {
     parts->mounter = std::make_unique<SystemMounter>(

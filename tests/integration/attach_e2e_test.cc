@@ -122,10 +122,10 @@ TEST_CASE("racing attaches of one share to one server give one 201 and 409s",
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      codes[i] = stack
-                     .Api("POST", "/v2.1/servers/" + server + "/shares",
-                          AttachBody(share, "t" + std::to_string(i)))
-                     .status;
+      codes[i] = StatusOf([&] {
+        return stack.Api("POST", "/v2.1/servers/" + server + "/shares",
+                         AttachBody(share, "t" + std::to_string(i)));
+      });
     });
   }
   for (auto& t : threads) t.join();

@@ -41,14 +41,14 @@ TEST_CASE("concurrent creates never overcommit a host", "[integration][e2e]") {
   std::vector<std::thread> threads;
   for (int i = 0; i < kCreates; ++i) {
     threads.emplace_back([&, i] {
-      statuses[i] = stack
-                        .Api("POST", "/v2.1/servers",
-                             json{{"server",
-                                   {{"name", "race-" + std::to_string(i)},
-                                    {"flavorRef", "m1.gig"},
-                                    {"networks", "none"}}}}
-                                 .dump())
-                        .status;
+      statuses[i] = StatusOf([&] {
+        return stack.Api("POST", "/v2.1/servers",
+                         json{{"server",
+                               {{"name", "race-" + std::to_string(i)},
+                                {"flavorRef", "m1.gig"},
+                                {"networks", "none"}}}}
+                             .dump());
+      });
     });
   }
   for (auto& t : threads) t.join();
@@ -89,17 +89,15 @@ TEST_CASE("concurrent extra-spec updates keep every key",
     threads.emplace_back([&, i] {
       const std::string key = "k" + std::to_string(i);
       // Half set through the collection, half through the key's route.
-      statuses[i] =
-          i % 2 == 0
-              ? stack
-                    .Api("POST", "/v2.1/flavors/m1.specs/os-extra_specs",
-                         json{{"extra_specs", {{key, "v"}}}}.dump(),
-                         "admin:admin")
-                    .status
-              : stack
-                    .Api("PUT", "/v2.1/flavors/m1.specs/os-extra_specs/" + key,
-                         json{{key, "v"}}.dump(), "admin:admin")
-                    .status;
+      statuses[i] = StatusOf([&] {
+        return i % 2 == 0
+                   ? stack.Api("POST", "/v2.1/flavors/m1.specs/os-extra_specs",
+                               json{{"extra_specs", {{key, "v"}}}}.dump(),
+                               "admin:admin")
+                   : stack.Api("PUT",
+                               "/v2.1/flavors/m1.specs/os-extra_specs/" + key,
+                               json{{key, "v"}}.dump(), "admin:admin");
+      });
     });
   }
   for (auto& t : threads) t.join();

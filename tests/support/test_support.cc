@@ -337,4 +337,12 @@ std::string AttachBody(const std::string& share, const std::string& tag) {
   return nlohmann::json{{"share", s}}.dump();
 }
 
+int StatusOf(const std::function<HttpResponse()>& call) {
+  try {
+    return call().status;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 }  // namespace shareplane::testing

@@ -76,6 +76,11 @@ int FreePort();
 // A unique name for queues and the like.
 std::string UniqueName(const std::string& prefix);
 
+// The status `call` answers, or -1 when it throws (a transport failure):
+// for calls on other threads, where neither an assertion nor an exception
+// may escape.
+int StatusOf(const std::function<HttpResponse()>& call);
+
 // The body of POST /servers/{id}/shares: {"share": {"share_id", "tag"?}}.
 std::string AttachBody(const std::string& share, const std::string& tag = "");
 
