@@ -357,7 +357,7 @@ ServerDriver::ServerLock::ServerLock(ServerDriver& driver,
     : mu_(driver.MutexOf(uuid)) {
   bool locked = false;
   while (true) {
-    locked = mu_->try_lock_for(std::chrono::milliseconds(50));
+    locked = mu_->TryLockFor(std::chrono::milliseconds(50));
     // A call whose caller is gone does nothing, also once it has the lock
     // (an agent that was stopped or stalled finds such calls waiting).
     if (CallCancelled()) {
@@ -371,21 +371,20 @@ ServerDriver::ServerLock::ServerLock(ServerDriver& driver,
     } else {
       continue;
     }
-    if (locked) mu_->unlock();
+    if (locked) mu_->Unlock();
     mu_.reset();
     return;
   }
 }
 
 ServerDriver::ServerLock::~ServerLock() {
-  if (mu_) mu_->unlock();
+  if (mu_) mu_->Unlock();
 }
 
-std::shared_ptr<std::timed_mutex> ServerDriver::MutexOf(
-    const std::string& uuid) {
+std::shared_ptr<TimedMutex> ServerDriver::MutexOf(const std::string& uuid) {
   MutexLock lock(&locks_mu_);
   auto& mu = locks_[uuid];
-  if (!mu) mu = std::make_shared<std::timed_mutex>();
+  if (!mu) mu = std::make_shared<TimedMutex>();
   return mu;
 }
 

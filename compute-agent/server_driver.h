@@ -8,7 +8,6 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>  // std::timed_mutex
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -136,10 +135,10 @@ class ServerDriver {
     const absl::Status& status() const { return status_; }
 
    private:
-    std::shared_ptr<std::timed_mutex> mu_;
+    std::shared_ptr<TimedMutex> mu_;
     absl::Status status_;
   };
-  std::shared_ptr<std::timed_mutex> MutexOf(const std::string& uuid)
+  std::shared_ptr<TimedMutex> MutexOf(const std::string& uuid)
       ABSL_LOCKS_EXCLUDED(locks_mu_);
   absl::Status CheckRecovered() const;
 
@@ -149,7 +148,7 @@ class ServerDriver {
   std::atomic<bool> recovered_{true};  // false while Recover has not succeeded
   Mutex locks_mu_;
   // One entry per server this host has seen (a few bytes each).
-  std::map<std::string, std::shared_ptr<std::timed_mutex>> locks_
+  std::map<std::string, std::shared_ptr<TimedMutex>> locks_
       ABSL_GUARDED_BY(locks_mu_);
 };
 

@@ -150,3 +150,22 @@ TEST_CASE("StopSignal::WaitFor times out, and Stop() ends it early", "[unit]") {
   CHECK(waited < std::chrono::seconds(10));
   CHECK(stop.WaitFor(std::chrono::hours(1)));  // stopped: no wait
 }
+
+TEST_CASE("TimedMutex waits for its holder, or gives up at the timeout",
+          "[unit]") {
+  TimedMutex mu;
+  REQUIRE(mu.TryLockFor(milliseconds(0)));
+  const auto start = steady_clock::now();
+  CHECK_FALSE(mu.TryLockFor(milliseconds(50)));  // held: times out
+  CHECK(steady_clock::now() - start >= milliseconds(50));
+
+  bool got = false;  // written by the waiter
+  std::thread waiter([&] { got = mu.TryLockFor(std::chrono::seconds(30)); });
+  mu.Unlock();  // the waiter takes it, however it is scheduled
+  waiter.join();
+  CHECK(got);
+  CHECK_FALSE(mu.TryLockFor(milliseconds(0)));  // the waiter holds it now
+  mu.Unlock();
+  CHECK(mu.TryLockFor(milliseconds(0)));
+  mu.Unlock();
+}
