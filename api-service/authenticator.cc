@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "api-service/faults.h"
 #include "common/core/log.h"
 #include "common/openstack/keystone_auth.h"
 #include "common/openstack/openstack_settings.h"
@@ -64,9 +65,7 @@ class KeystoneAuthenticator : public Authenticator {
       SP_LOG(Info) << "Rejecting request: " << s.message();
       return absl::UnauthenticatedError(kUnauthorized);
     }
-    return absl::UnavailableError(
-        "The server is currently unavailable. Please try again at a later "
-        "time.");
+    return absl::UnavailableError(kServiceUnavailableMessage);
   }
 
   TokenValidator validator_;

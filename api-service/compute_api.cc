@@ -115,7 +115,7 @@ HttpResponse ComputeApi::Handle(const HttpRequest& req) {
   // keystonemiddleware's 503 ({"error": ...}, a fixed text) stays in that
   // middleware's form, as a Nova deployment answers it.
   const bool middleware_error = resp.body.rfind("{\"error\":", 0) == 0;
-  if (resp.status >= 500 && resp.status != 501 && !middleware_error) {
+  if (IsServerError(resp.status) && !middleware_error) {
     // The cause goes to the log; the caller gets a fixed message and the
     // request id to quote.
     SP_LOG(Error) << "Answering " << resp.status << " to " << req.method << " "

@@ -34,11 +34,11 @@ const char* FaultName(int code) {
   }
 }
 
+}  // namespace
+
 bool IsServerError(int http_status) {
   return http_status >= 500 && http_status != 501;
 }
-
-}  // namespace
 
 HttpResponse JsonResponse(int status, const nlohmann::ordered_json& body) {
   return HttpResponse{

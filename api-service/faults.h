@@ -27,6 +27,10 @@ inline constexpr char kServerErrorMessage[] =
 inline constexpr char kServiceUnavailableMessage[] =
     "The server is currently unavailable. Please try again at a later time.";
 
+// A 5xx whose cause the caller must not see: every one but 501 (refused
+// actions keep their message).
+bool IsServerError(int http_status);
+
 // The fault for a service call's status: HttpStatusFor(code) (status.h's
 // one table) and the status's message as the reason.
 HttpResponse FaultFromStatus(const absl::Status& status);
