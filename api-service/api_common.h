@@ -28,6 +28,9 @@ struct ApiDeps {
   int service_down_time = 60;
   double ram_allocation_ratio = 1.5;
   double cpu_allocation_ratio = 16.0;
+  // Shares attach to and detach from running servers on hosts that can
+  // hot-plug them ([api] live_share_attach; false: Nova's 409).
+  bool live_share_attach = true;
 };
 
 // "Invalid input for field/attribute <field>. Value: <v>. <why>"

@@ -22,6 +22,7 @@ void ToProto(const ShareMapping& m, const RequestContext& ctx,
   out->set_share_id(m.share_id);
   out->set_status(m.status);
   out->set_tag(m.tag);
+  out->set_access_level(m.access_level);
   if (ctx.is_admin) {
     out->set_uuid(m.uuid);
     out->set_export_location(m.export_location);
@@ -45,6 +46,7 @@ class ComputeService final : public apipb::Compute::Service {
         a->set_share_id(m.share_id);
         a->set_status(m.status);
         a->set_tag(m.tag);
+        a->set_access_level(m.access_level);
       }
       return absl::OkStatus();
     });
@@ -55,7 +57,8 @@ class ComputeService final : public apipb::Compute::Service {
     return Serve(ctx, "AttachShare", [&](const RequestContext& rc) {
       SP_ASSIGN_OR_RETURN(
           ShareMapping m,
-          shares_.Attach(rc, {req->server_id(), req->share_id(), req->tag()}));
+          shares_.Attach(rc, {req->server_id(), req->share_id(), req->tag(),
+                              req->access_level()}));
       ToProto(m, rc, out);
       return absl::OkStatus();
     });

@@ -116,7 +116,10 @@ json MakeAttachShare() {
   return Object(
       {{"share",
         Object({{"share_id", {{"format", "uuid"}}},
-                {"tag", {{"type", "string"}, {"pattern", kPatternShareTag}}}},
+                {"tag", {{"type", "string"}, {"pattern", kPatternShareTag}}},
+                // Our extension (BEYOND.md section 3): Nova's 2.97 schema
+                // has no such key, so its clients never send it.
+                {"access_level", {{"type", "string"}, {"enum", {"rw", "ro"}}}}},
                {"share_id"})}},
       {"share"});
 }

@@ -55,10 +55,12 @@ absl::StatusOr<ShareMapping> LoadMapping(pqxx::transaction_base& w,
 absl::StatusOr<AttachShareRequest> ValidateAttachShare(AttachShareRequest req) {
   nlohmann::json share = {{"share_id", req.share_id}};
   if (!req.tag.empty()) share["tag"] = req.tag;
+  if (!req.access_level.empty()) share["access_level"] = req.access_level;
   SP_RETURN_IF_ERROR(
       ValidateJson(nlohmann::json{{"share", share}}, AttachShareSchema()));
   req.share_id = absl::AsciiStrToLower(req.share_id);
   if (req.tag.empty()) req.tag = req.share_id;
+  if (req.access_level.empty()) req.access_level = "rw";
   return req;
 }
 
@@ -79,6 +81,24 @@ absl::Status CheckHostSupportsShares(pqxx::transaction_base& w,
   std::optional<Flavor> flavor = GetFlavor(w, server.flavor_id);
   if (flavor && WantsHugePages(*flavor)) return absl::OkStatus();
   return unsupported;
+}
+
+absl::Status CheckShareableState(pqxx::transaction_base& w,
+                                 const Server& server, const std::string& op,
+                                 bool live) {
+  if (server.vm_state == "stopped") return absl::OkStatus();
+  if (server.vm_state == "error" && op == "delete share") {
+    return absl::OkStatus();
+  }
+  if (live && server.vm_state == "active" && !server.host.empty()) {
+    std::optional<ComputeHost> host = GetComputeHost(w, server.host);
+    if (host && HasTrait(*host, "CUSTOM_VIRTIOFS_HOTPLUG")) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("Cannot '", op, "' instance ", server.uuid,
+                   " while it is in vm_state ", server.vm_state));
 }
 
 ShareService::ShareService(const ApiDeps& deps) : deps_(deps) {}
@@ -125,14 +145,31 @@ absl::StatusOr<Server> ShareService::CheckAttachable(
     bool lock) {
   SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, lock));
   SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "create", server));
-  if (server.vm_state != "stopped") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("Cannot 'create share' instance ", server_id,
-                     " while it is in vm_state ", server.vm_state));
-  }
+  SP_RETURN_IF_ERROR(
+      CheckShareableState(w, server, "create share", deps_.live_share_attach));
   SP_RETURN_IF_ERROR(CheckNoTaskState("create share", server));
   SP_RETURN_IF_ERROR(CheckHostSupportsShares(w, server));
   return server;
+}
+
+bool ShareService::ManilaUpdatesLevels(const RequestContext& ctx) {
+  auto minor = deps_.manila.MaxMicroversionMinor(
+      {ctx.auth_token, ctx.service_token, ctx.log_request_id()});
+  return minor.ok() && *minor >= 88;
+}
+
+absl::Status ShareService::CheckLevelChange(pqxx::work& w, const Server& server,
+                                            const ShareMapping& m,
+                                            bool manila_updates) {
+  if (manila_updates || m.access_level != "rw") return absl::OkStatus();
+  const RuleUsers users =
+      OtherRuleUsers(w, m.share_id, "", server.host, m.share_proto != "CEPHFS");
+  if (users.active == 0 || users.level != "ro") return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("Share ", m.share_id,
+                   " is attached read-only to a running server on this host; a "
+                   "read-write attachment needs Manila's access-level update "
+                   "(microversion 2.88), which this Manila does not have"));
 }
 
 absl::StatusOr<ShareMapping> ShareService::CheckShare(
@@ -172,6 +209,7 @@ absl::StatusOr<ShareMapping> ShareService::CheckShare(
   m.status = "attaching";
   m.share_proto = proto;
   m.export_location = *export_location;
+  m.access_level = req.access_level;
   return m;
 }
 
@@ -184,11 +222,15 @@ absl::StatusOr<ShareMapping> ShareService::Attach(
   }));
   // No transaction is open while Manila answers.
   SP_ASSIGN_OR_RETURN(ShareMapping m, CheckShare(ctx, req));
+  // Only a read-write attachment can need a rule raised; asked once.
+  const bool manila_updates =
+      req.access_level == "ro" || ManilaUpdatesLevels(ctx);
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     // Re-check under a row lock: the server may have started meanwhile.
     SP_ASSIGN_OR_RETURN(Server server,
                         CheckAttachable(w, ctx, req.server_id, true));
     m.server_uuid = server.uuid;
+    SP_RETURN_IF_ERROR(CheckLevelChange(w, server, m, manila_updates));
     InsertShareMapping(w, m);
     InsertInstanceAction(w, ctx.request_id, server.uuid, "attach_share",
                          ctx.project_id, ctx.user_id);
@@ -213,11 +255,8 @@ absl::Status ShareService::Detach(const RequestContext& ctx,
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, server_id, true));
     SP_RETURN_IF_ERROR(Authorize(deps_, ctx, "delete", server));
-    if (server.vm_state != "stopped" && server.vm_state != "error") {
-      return absl::FailedPreconditionError(
-          absl::StrCat("Cannot 'delete share' instance ", server_id,
-                       " while it is in vm_state ", server.vm_state));
-    }
+    SP_RETURN_IF_ERROR(CheckShareableState(w, server, "delete share",
+                                           deps_.live_share_attach));
     SP_RETURN_IF_ERROR(CheckNoTaskState("delete share", server));
     SP_ASSIGN_OR_RETURN(ShareMapping m, LoadMapping(w, server, share_id));
     // A detach already under way gets one more task, as Nova sends one

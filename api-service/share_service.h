@@ -22,6 +22,8 @@ struct AttachShareRequest {
   std::string server_id;
   std::string share_id;
   std::string tag;  // empty: the share id
+  // "rw" (empty: the default) or "ro", our extension (BEYOND.md section 3).
+  std::string access_level;
 };
 
 // The request as the schema of POST /servers/{id}/shares sees it (the one
@@ -50,6 +52,13 @@ class ShareService {
                                          const RequestContext& ctx,
                                          const std::string& server_id,
                                          bool lock);
+  // The share's rule on the server's host would have to become read-write
+  // while a running guest uses it read-only, and Manila cannot change a
+  // rule in place (no 2.88): FailedPrecondition.
+  absl::Status CheckLevelChange(pqxx::work& w, const Server& server,
+                                const ShareMapping& m, bool manila_updates);
+  // Manila has its access-level update (microversion 2.88).
+  bool ManilaUpdatesLevels(const RequestContext& ctx);
   // Manila's share as the caller sees it, available, with an export
   // location and a protocol we mount: the mapping to record.
   absl::StatusOr<ShareMapping> CheckShare(const RequestContext& ctx,
@@ -62,6 +71,13 @@ class ShareService {
 // guest memory (a memory backing file, memfd, or the flavor's huge pages).
 absl::Status CheckHostSupportsShares(pqxx::transaction_base& w,
                                      const Server& server);
+// Whether `server`'s vm_state takes share attach and detach ("create
+// share"/"delete share" for the message): stopped always (and error for a
+// detach); active when `live` and the host hot-plugs
+// (CUSTOM_VIRTIOFS_HOTPLUG, BEYOND.md section 2). Nova's 409 otherwise.
+absl::Status CheckShareableState(pqxx::transaction_base& w,
+                                 const Server& server, const std::string& op,
+                                 bool live);
 
 }  // namespace shareplane
 

@@ -21,6 +21,8 @@ ojson MappingJson(const ShareMapping& m, const RequestContext& ctx,
   j["status"] = m.status;
   if (detailed && ctx.is_admin) j["export_location"] = m.export_location;
   j["tag"] = m.tag;
+  // Only read-only attachments say so: Nova's bodies stay as they are.
+  if (m.access_level == "ro") j["access_level"] = "ro";
   return j;
 }
 
@@ -34,15 +36,15 @@ bool IsValidTag(const std::string& tag) {
   return true;
 }
 
-absl::StatusOr<std::pair<std::string, std::string>> ParseAttachBody(
-    const std::string& body) {
+absl::StatusOr<AttachShareRequest> ParseAttachBody(const std::string& body) {
   auto j = ParseAndValidate(body, AttachShareSchema());
   if (!j.ok()) return j.status();
   const nlohmann::json& share = (*j)["share"];
-  std::string share_id =
-      absl::AsciiStrToLower(share["share_id"].get<std::string>());
-  std::string tag = share.value("tag", share_id);
-  return std::make_pair(share_id, tag);
+  AttachShareRequest req;
+  req.share_id = absl::AsciiStrToLower(share["share_id"].get<std::string>());
+  req.tag = share.value("tag", req.share_id);
+  req.access_level = share.value("access_level", "rw");
+  return req;
 }
 
 SharesApi::SharesApi(ShareService& service) : service_(service) {}
@@ -75,7 +77,8 @@ HttpResponse SharesApi::Attach(const RequestContext& ctx,
   // service validates the fields it takes again, for every front.
   auto parsed = ParseAttachBody(req.body);
   if (!parsed.ok()) return FaultFromStatus(parsed.status());
-  auto m = service_.Attach(ctx, {server_id, parsed->first, parsed->second});
+  parsed->server_id = server_id;
+  auto m = service_.Attach(ctx, *parsed);
   if (!m.ok()) return FaultFromStatus(m.status());
   return JsonResponse(201, ojson{{"share", MappingJson(*m, ctx, true)}});
 }

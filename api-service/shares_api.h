@@ -31,10 +31,10 @@ class SharesApi {
   ShareService& service_;
 };
 
-// Schema validation of the attach body; returns (share_id, tag) with the tag
-// defaulted to the share id. InvalidArgument with Nova's message otherwise.
-absl::StatusOr<std::pair<std::string, std::string>> ParseAttachBody(
-    const std::string& body);
+// Schema validation of the attach body; returns the request (no server id
+// yet) with the tag defaulted to the share id and the access level to
+// "rw". InvalidArgument with Nova's message otherwise.
+absl::StatusOr<AttachShareRequest> ParseAttachBody(const std::string& body);
 bool IsValidTag(const std::string& tag);
 
 }  // namespace shareplane

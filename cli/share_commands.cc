@@ -14,6 +14,7 @@ absl::Status ServerAddShare(Ctx& c) {
   const std::string id = (*server)["id"];
   json share = {{"share_id", c.args.positional[1]}};
   if (c.args.Has("--tag")) share["tag"] = c.args.Get("--tag");
+  if (c.args.Has("--read-only")) share["access_level"] = "ro";
   auto r =
       c.api.Call("POST", "/servers/" + id + "/shares", json{{"share", share}});
   if (!r.ok()) return r.status();
@@ -40,8 +41,11 @@ absl::Status ServerRemoveShare(Ctx& c) {
   auto r = c.api.Call("DELETE", "/servers/" + id + "/shares/" + Path(share_id));
   if (!r.ok()) return r.status();
   if (!c.args.Has("--wait")) return absl::OkStatus();
+  // Back to active: a running guest did not let go of the device in time
+  // (the server's actions say why).
   return WaitFor(c, "share detachment",
-                 [&] { return ShareStatus(c, id, share_id); }, {""}, {"error"});
+                 [&] { return ShareStatus(c, id, share_id); }, {""},
+                 {"error", "active"});
 }
 
 absl::Status ServerShareList(Ctx& c) {

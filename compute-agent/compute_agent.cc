@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -11,6 +12,7 @@
 #include "common/core/log.h"
 #include "common/core/metrics.h"
 #include "common/core/mutex.h"
+#include "common/core/status.h"
 #include "common/grpc/grpc_server.h"
 #include "common/http/http.h"
 #include "common/http/ops.h"
@@ -18,6 +20,7 @@
 #include "compute-agent/host_facts.h"
 #include "compute-agent/mount_manager.h"
 #include "compute-agent/server_driver.h"
+#include "compute-agent/twin_hypervisor.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
 
 namespace shareplane {
@@ -171,6 +174,21 @@ class AgentService final : public agentpb::ComputeAgent::Service {
     return Answer(driver_.State(req->server_uuid()), reply);
   }
 
+  grpc::Status AttachFilesystem(grpc::ServerContext* ctx,
+                                const agentpb::FilesystemRequest* req,
+                                agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
+    return Answer(
+        driver_.AttachFilesystem(req->server_uuid(), req->filesystem()), reply);
+  }
+  grpc::Status DetachFilesystem(grpc::ServerContext* ctx,
+                                const agentpb::FilesystemRequest* req,
+                                agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
+    return Answer(
+        driver_.DetachFilesystem(req->server_uuid(), req->filesystem()), reply);
+  }
+
   grpc::Status GetHostState(grpc::ServerContext* ctx,
                             const agentpb::GetHostStateRequest*,
                             agentpb::HostState* reply) override {
@@ -210,6 +228,11 @@ DomainOptions DomainOptionsFrom(const Config& c) {
   o.emulator = c.GetString("libvirt", "emulator", "");
   o.image_dir = c.GetString("compute", "image_dir", "");
   o.console_dir = c.GetString("compute", "console_log_dir", "");
+  o.pcie_ports = std::clamp(
+      static_cast<int>(c.GetInt("libvirt", "num_pcie_ports", o.pcie_ports)), 0,
+      28);
+  o.hot_unplug_timeout = std::chrono::seconds(
+      std::max<int64_t>(1, c.GetInt("compute", "hot_unplug_timeout", 30)));
   return o;
 }
 
@@ -221,6 +244,32 @@ MountOptions MountOptionsFrom(const Config& c) {
   o.ceph_mount_type = c.GetString("libvirt", "ceph_mount_type", "kernel");
   o.ceph_conf = c.GetString("libvirt", "ceph_conf", "");
   return o;
+}
+
+// [compute] hypervisor_driver: libvirt (the default) or twin (tests).
+absl::StatusOr<std::unique_ptr<Hypervisor>> HypervisorFrom(const Config& c) {
+  const std::string driver =
+      c.GetString("compute", "hypervisor_driver", "libvirt");
+  if (driver == "twin") {
+    const std::string dir = c.GetString("compute", "hypervisor_twin_dir", "");
+    if (dir.empty()) {
+      return absl::InvalidArgumentError(
+          "[compute] hypervisor_driver = twin needs hypervisor_twin_dir");
+    }
+    SP_LOG(Warning) << "[compute] hypervisor_driver = twin: no guest runs "
+                       "(a stateful libvirt twin for tests), steered from "
+                    << dir;
+    return std::make_unique<TwinHypervisor>(dir);
+  }
+  if (driver != "libvirt") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("[compute] hypervisor_driver must be libvirt or twin, "
+                     "not '",
+                     driver, "'"));
+  }
+  return std::make_unique<LibvirtHypervisor>(
+      c.GetString("libvirt", "connection_uri", "qemu:///system"),
+      std::chrono::seconds(c.GetInt("compute", "shutdown_timeout", 60)));
 }
 
 }  // namespace
@@ -333,13 +382,11 @@ absl::StatusOr<std::unique_ptr<ComputeAgent>> ComputeAgent::Create(
     const Config& config, std::unique_ptr<Hypervisor> hypervisor) {
   auto parts = std::make_unique<Parts>();
   parts->config = config;
-  parts->hypervisor =
-      hypervisor
-          ? std::move(hypervisor)
-          : std::make_unique<LibvirtHypervisor>(
-                config.GetString("libvirt", "connection_uri", "qemu:///system"),
-                std::chrono::seconds(
-                    config.GetInt("compute", "shutdown_timeout", 60)));
+  if (hypervisor) {
+    parts->hypervisor = std::move(hypervisor);
+  } else {
+    SP_ASSIGN_OR_RETURN(parts->hypervisor, HypervisorFrom(config));
+  }
   const std::string driver =
       config.GetString("compute", "mount_driver", "system");
   if (driver == "memory") {

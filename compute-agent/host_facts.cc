@@ -52,7 +52,10 @@ std::vector<std::string> ComputeTraits(const HypervisorInfo& info,
                                        const HostSettings& settings,
                                        bool virtiofsd_present) {
   constexpr unsigned long kV = 1000000, kM = 1000;
-  const bool test = info.type == "TEST" || info.type == "Test";
+  // The test driver and the agent's twin (twin_hypervisor.h) need no
+  // QEMU or virtiofsd.
+  const bool test =
+      info.type == "TEST" || info.type == "Test" || info.type == "TWIN";
   const bool qemu = info.type == "QEMU";
   std::vector<std::string> traits;
   if (info.libvirt_version >= 6 * kV + 2 * kM &&
@@ -67,6 +70,14 @@ std::vector<std::string> ComputeTraits(const HypervisorInfo& info,
       info.libvirt_version >= 4 * kV + 10 * kM &&
       (test || (qemu && info.hypervisor_version >= 4 * kV))) {
     traits.push_back("CUSTOM_MEM_BACKING_MEMFD");
+  }
+  // Live attach and detach: hot-plug, and shared memory in every domain
+  // (memfd or a file), so a server started without shares takes one later.
+  const bool virtio_fs = std::find(traits.begin(), traits.end(),
+                                   "COMPUTE_STORAGE_VIRTIO_FS") != traits.end();
+  if (virtio_fs && info.device_hotplug &&
+      (settings.shared_memory == "memfd" || settings.shared_memory == "file")) {
+    traits.push_back("CUSTOM_VIRTIOFS_HOTPLUG");
   }
   return traits;
 }

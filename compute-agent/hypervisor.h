@@ -21,7 +21,14 @@ struct HypervisorInfo {
   unsigned long hypervisor_version = 0;
   int64_t memory_mb = 0;
   int vcpus = 0;
+  // Devices can be hot-plugged into running domains: QEMU under libvirt
+  // >= 7.9.0 (virtiofs hot-plug); never libvirt's test driver, which
+  // refuses virDomainAttachDeviceFlags.
+  bool device_hotplug = false;
 };
+
+// The first libvirt that hot-plugs virtiofs filesystems.
+inline constexpr unsigned long kLibvirtVirtiofsHotplug = 7009000;
 
 std::string VersionString(unsigned long v);
 
@@ -50,6 +57,21 @@ class Hypervisor {
       const std::string& name) = 0;
   // Inactive XML of every defined domain, for recovery at start.
   virtual absl::StatusOr<std::vector<std::string>> ListDomainXml() = 0;
+  // One domain's XML: the running domain's (`live`) or its persistent
+  // definition's. NotFound when there is no such domain.
+  virtual absl::StatusOr<std::string> GetDomainXml(const std::string& name,
+                                                   bool live) = 0;
+  // Hot-plugs one device into the running domain (`live`) and/or its
+  // definition (`config`).
+  virtual absl::Status AttachDevice(const std::string& name,
+                                    const std::string& device_xml, bool live,
+                                    bool config) = 0;
+  // Asks for the device's removal and returns once libvirt took the
+  // request: the running domain lets go of it when the guest does, so
+  // callers poll GetDomainXml(live) to see it gone.
+  virtual absl::Status DetachDevice(const std::string& name,
+                                    const std::string& device_xml, bool live,
+                                    bool config) = 0;
 };
 
 // Thread-safe; reconnects if the connection was lost.
@@ -77,6 +99,17 @@ class LibvirtHypervisor : public Hypervisor {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::vector<std::string>> ListDomainXml() override
       ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::string> GetDomainXml(const std::string& name,
+                                           bool live) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AttachDevice(const std::string& name,
+                            const std::string& device_xml, bool live,
+                            bool config) override ABSL_LOCKS_EXCLUDED(mu_);
+  // Calls libvirt without the connection lock: it may wait seconds for
+  // the guest.
+  absl::Status DetachDevice(const std::string& name,
+                            const std::string& device_xml, bool live,
+                            bool config) override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -68,6 +68,8 @@ absl::StatusOr<HypervisorInfo> LibvirtHypervisor::Info() {
     info.memory_mb = static_cast<int64_t>(node.memory / 1024);
     info.vcpus = static_cast<int>(node.cpus);
   }
+  info.device_hotplug =
+      info.type == "QEMU" && info.libvirt_version >= kLibvirtVirtiofsHotplug;
   return info;
 }
 
@@ -239,6 +241,64 @@ absl::StatusOr<std::vector<std::string>> LibvirtHypervisor::ListDomainXml() {
   }
   free(domains);
   return out;
+}
+
+absl::StatusOr<std::string> LibvirtHypervisor::GetDomainXml(
+    const std::string& name, bool live) {
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  if (d.ptr == nullptr) {
+    return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
+  }
+  char* xml = virDomainGetXMLDesc(d.ptr, live ? 0 : VIR_DOMAIN_XML_INACTIVE);
+  if (xml == nullptr) return LibvirtError("virDomainGetXMLDesc");
+  std::string out(xml);
+  free(xml);
+  return out;
+}
+
+namespace {
+unsigned int AffectFlags(bool live, bool config) {
+  return (live ? VIR_DOMAIN_AFFECT_LIVE : 0) |
+         (config ? VIR_DOMAIN_AFFECT_CONFIG : 0);
+}
+}  // namespace
+
+absl::Status LibvirtHypervisor::AttachDevice(const std::string& name,
+                                             const std::string& device_xml,
+                                             bool live, bool config) {
+  MutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  if (d.ptr == nullptr) {
+    return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
+  }
+  if (virDomainAttachDeviceFlags(d.ptr, device_xml.c_str(),
+                                 AffectFlags(live, config)) < 0) {
+    return LibvirtError("virDomainAttachDeviceFlags");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LibvirtHypervisor::DetachDevice(const std::string& name,
+                                             const std::string& device_xml,
+                                             bool live, bool config) {
+  ReleasableMutexLock lock(&mu_);
+  if (absl::Status s = EnsureConnectedLocked(); !s.ok()) return s;
+  // The domain keeps its connection alive while the lock is released.
+  Domain d(virDomainLookupByName(Conn(conn_), name.c_str()));
+  lock.Release();
+  if (d.ptr == nullptr) {
+    return absl::NotFoundError(absl::StrCat("No domain '", name, "'"));
+  }
+  // libvirt waits a few seconds for the guest, then answers 0 and lets
+  // the removal finish in the background.
+  if (virDomainDetachDeviceFlags(d.ptr, device_xml.c_str(),
+                                 AffectFlags(live, config)) < 0) {
+    return LibvirtError("virDomainDetachDeviceFlags");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace shareplane

@@ -74,7 +74,7 @@ std::vector<std::vector<std::string>> InMemoryMounter::history() {
 }
 
 std::string MountPointFor(const std::string& base,
-                          const std::string& export_location) {
+                          const std::string& export_location, bool read_only) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(export_location.data(), export_location.size(), digest, &length,
@@ -83,7 +83,7 @@ std::string MountPointFor(const std::string& base,
   for (unsigned int i = 0; i < length; ++i) {
     absl::StrAppendFormat(&hex, "%02x", digest[i]);
   }
-  return base + "/" + hex;
+  return base + "/" + hex + (read_only ? "-ro" : "");
 }
 
 absl::Status ValidateExport(const ExportSpec& e) {
@@ -122,6 +122,14 @@ absl::Status ValidateExport(const ExportSpec& e) {
   return absl::OkStatus();
 }
 
+namespace {
+// A -o value with "ro" first for read-only mounts.
+std::string WithReadOnly(bool read_only, const std::string& options) {
+  if (!read_only) return options;
+  return options.empty() ? "ro" : "ro," + options;
+}
+}  // namespace
+
 std::vector<std::string> MountArgv(const ExportSpec& e,
                                    const std::string& mount_point,
                                    const MountOptions& options,
@@ -135,22 +143,24 @@ std::vector<std::string> MountArgv(const ExportSpec& e,
     argv.insert(argv.end(), {"--id", e.cephx_id, "--keyring", secret_file, "-m",
                              e.export_location.substr(0, path), "-r",
                              e.export_location.substr(path + 1)});
-    if (!options.ceph_mount_options.empty()) {
-      argv.insert(argv.end(), {"-o", options.ceph_mount_options});
-    }
+    const std::string fuse_opts =
+        WithReadOnly(e.read_only, options.ceph_mount_options);
+    if (!fuse_opts.empty()) argv.insert(argv.end(), {"-o", fuse_opts});
     argv.push_back(mount_point);
     return argv;
   }
   if (e.share_proto == "CEPHFS") {
-    std::string opts = options.ceph_mount_options;
+    std::string opts = WithReadOnly(e.read_only, options.ceph_mount_options);
     absl::StrAppend(&opts, opts.empty() ? "" : ",", "name=", e.cephx_id,
                     ",secretfile=", secret_file);
     return {"mount", "-t", "ceph", "-o", opts, e.export_location, mount_point};
   }
   std::vector<std::string> argv = {"mount", "-t", "nfs"};
-  if (!options.nfs_mount_options.empty()) {
+  const std::string nfs_opts =
+      WithReadOnly(e.read_only, options.nfs_mount_options);
+  if (!nfs_opts.empty()) {
     argv.push_back("-o");
-    argv.push_back(options.nfs_mount_options);
+    argv.push_back(nfs_opts);
   }
   argv.push_back(e.export_location);
   argv.push_back(mount_point);
@@ -164,7 +174,8 @@ absl::StatusOr<std::string> MountManager::Acquire(const std::string& server,
                                                   const ExportSpec& e) {
   absl::Status valid = ValidateExport(e);
   if (!valid.ok()) return valid;
-  const std::string point = MountPointFor(options_.base, e.export_location);
+  const std::string point =
+      MountPointFor(options_.base, e.export_location, e.read_only);
   MutexLock lock(&mu_);
   if (!mounter_.IsMounted(point)) {
     std::error_code ec;
@@ -202,30 +213,43 @@ absl::StatusOr<std::string> MountManager::Acquire(const std::string& server,
   return point;
 }
 
+absl::Status MountManager::UnmountLocked(const std::string& point) {
+  absl::Status s = mounter_.Unmount(point);
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("Failed to unmount '", point,
+                                               "': ", s.message()));
+  }
+  SP_LOG(Info) << "Unmounted " << point;
+  std::error_code ec;
+  std::filesystem::remove(point + ".secret", ec);
+  std::filesystem::remove(point, ec);
+  users_.erase(point);
+  return absl::OkStatus();
+}
+
 absl::Status MountManager::ReleaseServer(const std::string& server) {
   MutexLock lock(&mu_);
   absl::Status result;
-  for (auto it = users_.begin(); it != users_.end();) {
-    it->second.erase(server);
-    if (!it->second.empty()) {
-      ++it;
-      continue;
-    }
-    absl::Status s = mounter_.Unmount(it->first);
-    if (!s.ok()) {
-      result = absl::Status(
-          s.code(),
-          absl::StrCat("Failed to unmount '", it->first, "': ", s.message()));
-      ++it;  // keep it: the next release retries
-      continue;
-    }
-    SP_LOG(Info) << "Unmounted " << it->first;
-    std::error_code ec;
-    std::filesystem::remove(it->first + ".secret", ec);
-    std::filesystem::remove(it->first, ec);
-    it = users_.erase(it);
+  std::vector<std::string> unused;
+  for (auto& [point, users] : users_) {
+    users.erase(server);
+    if (users.empty()) unused.push_back(point);
+  }
+  // A point that fails to unmount is kept: the next release retries.
+  for (const std::string& point : unused) {
+    if (absl::Status s = UnmountLocked(point); !s.ok()) result = s;
   }
   return result;
+}
+
+absl::Status MountManager::Release(const std::string& server,
+                                   const std::string& mount_point) {
+  MutexLock lock(&mu_);
+  auto it = users_.find(mount_point);
+  if (it == users_.end()) return absl::OkStatus();
+  it->second.erase(server);
+  if (!it->second.empty()) return absl::OkStatus();
+  return UnmountLocked(mount_point);
 }
 
 void MountManager::Adopt(const std::string& server,

@@ -68,6 +68,9 @@ struct ExportSpec {
   std::string share_proto;  // NFS or CEPHFS
   std::string cephx_id;
   std::string cephx_key;  // secret: written to a 0600 file, never logged
+  // A read-only attachment: mounted with -o ro on a point of its own, so
+  // every write in the guest fails with EROFS.
+  bool read_only = false;
 };
 
 struct MountOptions {
@@ -80,8 +83,11 @@ struct MountOptions {
   std::string ceph_conf;  // ceph-fuse -c, when set
 };
 
+// <base>/<md5 hex of the export>, with "-ro" for the read-only mount (a
+// host may hold a read-only and a read-write mount of one export).
 std::string MountPointFor(const std::string& base,
-                          const std::string& export_location);
+                          const std::string& export_location,
+                          bool read_only = false);
 
 // Refuses exports that could smuggle options or extra arguments into the
 // mount command line: NFS "host:/path", CephFS "mon[,mon...]:/path" (mons
@@ -91,7 +97,7 @@ absl::Status ValidateExport(const ExportSpec& e);
 
 // The mount(8) argv for an export (the CephFS secret as secretfile=), or
 // the ceph-fuse argv (the secret in a keyring file) with ceph_mount_type
-// fuse.
+// fuse; "ro" first in the -o value of a read-only export.
 std::vector<std::string> MountArgv(const ExportSpec& e,
                                    const std::string& mount_point,
                                    const MountOptions& options,
@@ -109,6 +115,10 @@ class MountManager {
   // Drops every use by `server`; unmounts points nobody uses any more.
   absl::Status ReleaseServer(const std::string& server)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops `server`'s use of one point (a live detach); unmounts it when
+  // nobody uses it any more. OK when the server did not use it.
+  absl::Status Release(const std::string& server,
+                       const std::string& mount_point) ABSL_LOCKS_EXCLUDED(mu_);
   // Recovery: records `server` as a user of an already mounted point.
   void Adopt(const std::string& server, const std::string& mount_point)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -125,6 +135,9 @@ class MountManager {
   // Also held across the mounter's calls in Acquire and ReleaseServer, so
   // that a point's mount or unmount and its users change together.
   Mutex mu_;
+  // Unmounts an unused point; keeps it (and answers why) when that fails.
+  absl::Status UnmountLocked(const std::string& point)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // point -> servers
   std::map<std::string, std::set<std::string>> users_ ABSL_GUARDED_BY(mu_);
 };

@@ -3,41 +3,17 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/core/log.h"
 #include "common/core/status.h"
 #include "compute-agent/call_scope.h"
+#include "compute-agent/twin_hypervisor.h"
 
 namespace shareplane {
 namespace {
-
-std::string XmlEscape(const std::string& in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // Values of attribute `attr` on elements named `element`, in order.
 std::vector<std::string> Attributes(const std::string& xml,
@@ -61,147 +37,17 @@ std::vector<std::string> Attributes(const std::string& xml,
   return out;
 }
 
+ExportSpec ExportOf(const agent::v1::Filesystem& fs) {
+  return {fs.export_location(), fs.share_proto(), fs.cephx_id(), fs.cephx_key(),
+          fs.read_only()};
+}
+
+bool HasFilesystem(const std::string& xml, const std::string& tag) {
+  const std::vector<std::string> tags = FilesystemTags(xml);
+  return std::find(tags.begin(), tags.end(), tag) != tags.end();
+}
+
 }  // namespace
-
-std::string DomainName(const std::string& server_uuid) {
-  return "instance-" + server_uuid;
-}
-
-absl::StatusOr<BootImage> ResolveImage(const std::string& image_dir,
-                                       const std::string& image_ref) {
-  BootImage image;
-  if (image_dir.empty() || image_ref.empty()) return image;
-  if (image_ref == "." || image_ref == ".." ||
-      image_ref.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
-                                  "QRSTUVWXYZ0123456789._-") !=
-          std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Invalid image name '", image_ref, "'"));
-  }
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(image_dir) / image_ref;
-  std::error_code ec;
-  if (fs::is_regular_file(dir / "vmlinuz", ec)) {
-    image.kernel = (dir / "vmlinuz").string();
-    if (fs::is_regular_file(dir / "initrd.img", ec)) {
-      image.initrd = (dir / "initrd.img").string();
-    }
-    std::ifstream in(dir / "cmdline");
-    std::getline(in, image.cmdline);
-    return image;
-  }
-  const fs::path disk = fs::path(image_dir) / (image_ref + ".qcow2");
-  if (fs::is_regular_file(disk, ec)) {
-    image.disk = disk.string();
-    return image;
-  }
-  return absl::NotFoundError(
-      absl::StrCat("Image '", image_ref, "' not found in ", image_dir));
-}
-
-DomainModel DomainModelFor(const agent::v1::ServerSpec& spec,
-                           const std::vector<std::string>& mount_points,
-                           const DomainOptions& options,
-                           const BootImage& image) {
-  DomainModel m;
-  m.type = options.virt_type;
-  m.name = DomainName(spec.server_uuid());
-  m.uuid = spec.server_uuid();
-  m.title = spec.name();
-  m.memory_mb = spec.memory_mb();
-  m.vcpus = spec.vcpus();
-  m.backing = spec.huge_pages()                  ? MemoryBacking::kHugePages
-              : options.shared_memory == "file"  ? MemoryBacking::kFile
-              : options.shared_memory == "memfd" ? MemoryBacking::kMemfd
-                                                 : MemoryBacking::kNone;
-  m.boot = image;
-  m.emulator = options.emulator;
-  if (!options.console_dir.empty()) {
-    m.console_log = absl::StrCat(options.console_dir, "/", m.name, ".log");
-  }
-  for (int i = 0; i < spec.filesystems_size(); ++i) {
-    m.filesystems.push_back({mount_points[i], spec.filesystems(i).tag()});
-  }
-  return m;
-}
-
-std::string DomainXml(const DomainModel& m) {
-  // Every value goes through XmlEscape; numbers are printed as numbers.
-  std::string xml = absl::StrCat(
-      "<domain type='", XmlEscape(m.type), "'>\n  <name>", XmlEscape(m.name),
-      "</name>\n  <uuid>", XmlEscape(m.uuid), "</uuid>\n  <title>",
-      XmlEscape(m.title), "</title>\n  <memory unit='MiB'>", m.memory_mb,
-      "</memory>\n  <vcpu>", m.vcpus, "</vcpu>\n");
-  switch (m.backing) {
-    case MemoryBacking::kHugePages:
-      absl::StrAppend(&xml,
-                      "  <memoryBacking><hugepages/><access mode='shared'/>"
-                      "</memoryBacking>\n");
-      break;
-    case MemoryBacking::kFile:
-    case MemoryBacking::kMemfd:
-      absl::StrAppend(&xml, "  <memoryBacking><source type='",
-                      m.backing == MemoryBacking::kFile ? "file" : "memfd",
-                      "'/><access mode='shared'/></memoryBacking>\n");
-      break;
-    case MemoryBacking::kNone:
-      break;
-  }
-  if (m.boot.kernel.empty()) {
-    absl::StrAppend(&xml, "  <os><type arch='x86_64'>hvm</type></os>\n");
-  } else {
-    absl::StrAppend(&xml,
-                    "  <os><type arch='x86_64' machine='q35'>hvm</type>"
-                    "<kernel>",
-                    XmlEscape(m.boot.kernel), "</kernel>");
-    if (!m.boot.initrd.empty()) {
-      absl::StrAppend(&xml, "<initrd>", XmlEscape(m.boot.initrd), "</initrd>");
-    }
-    absl::StrAppend(&xml, "<cmdline>", XmlEscape(m.boot.cmdline),
-                    "</cmdline></os>\n");
-  }
-  if (m.backing == MemoryBacking::kHugePages) {
-    // Shared NUMA memory access, as huge-page virtiofs requires.
-    absl::StrAppend(&xml, "  <cpu><numa><cell id='0' cpus='0-",
-                    std::max(0, m.vcpus - 1), "' memory='", m.memory_mb,
-                    "' unit='MiB' memAccess='shared'/></numa></cpu>\n");
-  }
-  absl::StrAppend(&xml, "  <features><acpi/></features>\n  <devices>\n");
-  if (!m.emulator.empty()) {
-    absl::StrAppend(&xml, "    <emulator>", XmlEscape(m.emulator),
-                    "</emulator>\n");
-  }
-  if (!m.boot.disk.empty()) {
-    absl::StrAppend(&xml,
-                    "    <disk type='file' device='disk'><driver name='qemu' "
-                    "type='qcow2'/><source file='",
-                    XmlEscape(m.boot.disk),
-                    "'/><target dev='vda' bus='virtio'/></disk>\n");
-  }
-  if (!m.console_log.empty()) {
-    const std::string log = XmlEscape(m.console_log);
-    absl::StrAppend(&xml, "    <serial type='file'><source path='", log,
-                    "'/><target port='0'/></serial>\n"
-                    "    <console type='file'><source path='",
-                    log, "'/><target type='serial' port='0'/></console>\n");
-  }
-  for (const auto& fs : m.filesystems) {
-    absl::StrAppend(&xml,
-                    "    <filesystem type='mount' accessmode='passthrough'>"
-                    "<driver type='virtiofs'/><source dir='",
-                    XmlEscape(fs.source), "'/><target dir='", XmlEscape(fs.tag),
-                    "'/></filesystem>\n");
-  }
-  absl::StrAppend(&xml, "  </devices>\n</domain>\n");
-  return xml;
-}
-
-std::string BuildDomainXml(const agent::v1::ServerSpec& spec,
-                           const std::vector<std::string>& mount_points,
-                           const DomainOptions& options,
-                           const BootImage& image) {
-  return DomainXml(DomainModelFor(spec, mount_points, options, image));
-}
 
 ServerDriver::ServerDriver(Hypervisor& hypervisor, MountManager& mounts,
                            DomainOptions options)
@@ -307,8 +153,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOnLocked(
   const std::string& uuid = spec.server_uuid();
   std::vector<std::string> points;
   for (const auto& fs : spec.filesystems()) {
-    auto point = mounts_.Acquire(uuid, {fs.export_location(), fs.share_proto(),
-                                        fs.cephx_id(), fs.cephx_key()});
+    auto point = mounts_.Acquire(uuid, ExportOf(fs));
     if (!point.ok()) {
       // Leave nothing half-done: the server holds no mount it cannot use.
       (void)mounts_.ReleaseServer(uuid);
@@ -439,8 +284,7 @@ absl::StatusOr<std::string> ServerDriver::EnsureMount(
   ServerLock lock(*this, uuid);
   SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
-  auto point = mounts_.Acquire(uuid, {fs.export_location(), fs.share_proto(),
-                                      fs.cephx_id(), fs.cephx_key()});
+  auto point = mounts_.Acquire(uuid, ExportOf(fs));
   if (!point.ok()) {
     return absl::Status(point.status().code(),
                         absl::StrCat("Failed to mount share '", fs.share_id(),
@@ -467,8 +311,8 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Define(
   const std::vector<std::string> held = mounts_.MountPointsOf(uuid);
   std::vector<std::string> points;
   for (const auto& fs : spec.filesystems()) {
-    const std::string point =
-        MountPointFor(mounts_.options().base, fs.export_location());
+    const std::string point = MountPointFor(
+        mounts_.options().base, fs.export_location(), fs.read_only());
     if (std::find(held.begin(), held.end(), point) == held.end()) {
       return absl::FailedPreconditionError(
           absl::StrCat("Share '", fs.share_id(), "' is not mounted for server ",
@@ -516,6 +360,112 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Undefine(
   SP_RETURN_IF_ERROR(CheckRecovered());
   SP_RETURN_IF_ERROR(hypervisor_.UndefineDomain(DomainName(uuid)));
   return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::AttachFilesystem(
+    const std::string& uuid, const agent::v1::Filesystem& fs) {
+  ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
+  SP_RETURN_IF_ERROR(CheckRecovered());
+  const std::string name = DomainName(uuid);
+  SP_ASSIGN_OR_RETURN(DomainState state, hypervisor_.GetDomainState(name));
+  if (state != DomainState::kRunning) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Server ", uuid, " is not running (",
+                     DomainStateName(state), "): nothing to hot-plug into"));
+  }
+  SP_ASSIGN_OR_RETURN(const std::string live,
+                      hypervisor_.GetDomainXml(name, true));
+  SP_ASSIGN_OR_RETURN(const std::string config,
+                      hypervisor_.GetDomainXml(name, false));
+  const bool in_live = HasFilesystem(live, fs.tag());
+  const bool in_config = HasFilesystem(config, fs.tag());
+  auto point = mounts_.Acquire(uuid, ExportOf(fs));
+  if (!point.ok()) {
+    return absl::Status(point.status().code(),
+                        absl::StrCat("Failed to mount share '", fs.share_id(),
+                                     "': ", point.status().message()));
+  }
+  if (in_live && in_config) return Reply(uuid);  // done before
+  absl::Status s = hypervisor_.AttachDevice(
+      name, FilesystemXml({*point, fs.tag()}), !in_live, !in_config);
+  if (!s.ok()) {
+    // The guest keeps running without it; the mount goes unless the
+    // device made it into the guest before.
+    if (!in_live) (void)mounts_.Release(uuid, *point);
+    return absl::Status(
+        s.code(), absl::StrCat("Failed to hot-plug share '", fs.share_id(),
+                               "' into server ", uuid, ": ", s.message()));
+  }
+  SP_LOG(Info) << "Hot-plugged share " << fs.share_id() << " (tag '" << fs.tag()
+               << "'" << (fs.read_only() ? ", read-only" : "") << ") into "
+               << name;
+  return Reply(uuid);
+}
+
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::DetachFilesystem(
+    const std::string& uuid, const agent::v1::Filesystem& fs) {
+  ServerLock lock(*this, uuid);
+  SP_RETURN_IF_ERROR(lock.status());
+  SP_RETURN_IF_ERROR(CheckRecovered());
+  const std::string name = DomainName(uuid);
+  const std::string point = MountPointFor(mounts_.options().base,
+                                          fs.export_location(), fs.read_only());
+  SP_ASSIGN_OR_RETURN(DomainState state, hypervisor_.GetDomainState(name));
+  bool in_live = false;
+  if (state != DomainState::kAbsent) {
+    SP_ASSIGN_OR_RETURN(const std::string config,
+                        hypervisor_.GetDomainXml(name, false));
+    if (state == DomainState::kRunning) {
+      SP_ASSIGN_OR_RETURN(const std::string live,
+                          hypervisor_.GetDomainXml(name, true));
+      in_live = HasFilesystem(live, fs.tag());
+    }
+    const bool in_config = HasFilesystem(config, fs.tag());
+    if (in_live || in_config) {
+      absl::Status s = hypervisor_.DetachDevice(
+          name, FilesystemXml({point, fs.tag()}), in_live, in_config);
+      if (!s.ok()) {
+        return absl::Status(
+            s.code(), absl::StrCat("Failed to unplug share '", fs.share_id(),
+                                   "' from ", name, ": ", s.message()));
+      }
+    }
+  }
+  if (in_live) SP_RETURN_IF_ERROR(AwaitUnplugged(name, fs));
+  SP_RETURN_IF_ERROR(mounts_.Release(uuid, point));
+  SP_LOG(Info) << "Unplugged share " << fs.share_id() << " (tag '" << fs.tag()
+               << "') from " << name;
+  return Reply(uuid);
+}
+
+absl::Status ServerDriver::AwaitUnplugged(const std::string& name,
+                                          const agent::v1::Filesystem& fs) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline =
+      std::min(start + options_.hot_unplug_timeout, CallDeadline());
+  while (true) {
+    SP_ASSIGN_OR_RETURN(const std::string live,
+                        hypervisor_.GetDomainXml(name, true));
+    if (!HasFilesystem(live, fs.tag())) return absl::OkStatus();
+    if (CallCancelled()) {
+      return absl::CancelledError(
+          absl::StrCat("The caller gave up while share '", fs.share_id(),
+                       "' was leaving ", name));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "Share '", fs.share_id(), "' (tag '", fs.tag(),
+          "') is still in the running server after ",
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - start)
+                  .count() /
+              1000.0,
+          " s: the guest did not let go of the device (unmount it in the "
+          "guest first); it stays attached"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 // Without the server's lock: the conductor asks while a call it gave up on

@@ -6,6 +6,7 @@
 #define SHAREPLANE_COMPUTE_AGENT_SERVER_DRIVER_H_
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +32,12 @@ struct DomainOptions {
   // Serial console logs, <console_dir>/<domain>.log ([compute]
   // console_log_dir); empty: no serial device.
   std::string console_dir;
+  // pcie-root-port controllers of q35 domains, for hot-plugged shares
+  // ([libvirt] num_pcie_ports, as Nova's; 0: libvirt's default).
+  int pcie_ports = 8;
+  // How long a live detach waits for the guest to let go of the device
+  // ([compute] hot_unplug_timeout).
+  std::chrono::milliseconds hot_unplug_timeout{std::chrono::seconds(30)};
 };
 
 // What a domain boots from, resolved from the image directory.
@@ -58,6 +65,9 @@ struct DomainModel {
   BootImage boot;
   std::string emulator;
   std::string console_log;  // serial console file, "" for none
+  int pcie_ports = 0;       // spare pcie-root-port controllers (q35)
+  // A kernel boot runs on q35 (PCIe); the rest on libvirt's default.
+  bool q35() const { return !boot.kernel.empty(); }
   struct Filesystem {
     std::string source;  // the host mount point
     std::string tag;     // what the guest mounts
@@ -74,6 +84,9 @@ DomainModel DomainModelFor(const agent::v1::ServerSpec& spec,
                            const BootImage& image = {});
 // libvirt domain XML for the model; every value escaped.
 std::string DomainXml(const DomainModel& model);
+// One <filesystem> device (virtiofs), as DomainXml renders it and as a
+// hot-plug sends it.
+std::string FilesystemXml(const DomainModel::Filesystem& fs);
 
 // DomainXml(DomainModelFor(...)). The domain XML for `spec` with the shares
 // at `mount_points` (same order as spec.filesystems()). Memory backing: huge
@@ -115,6 +128,11 @@ class ServerDriver {
   absl::StatusOr<agent::v1::PowerReply> State(const std::string& uuid);
   // Every server domain with its state, every mount with its users.
   absl::StatusOr<agent::v1::HostState> HostState();
+  // Live attach and detach of one share (see agent.proto).
+  absl::StatusOr<agent::v1::PowerReply> AttachFilesystem(
+      const std::string& uuid, const agent::v1::Filesystem& fs);
+  absl::StatusOr<agent::v1::PowerReply> DetachFilesystem(
+      const std::string& uuid, const agent::v1::Filesystem& fs);
 
  private:
   absl::StatusOr<agent::v1::PowerReply> Reply(const std::string& uuid);
@@ -123,6 +141,10 @@ class ServerDriver {
   absl::StatusOr<agent::v1::PowerReply> PowerOnLocked(
       const agent::v1::ServerSpec& spec);
   absl::StatusOr<agent::v1::PowerReply> PowerOffLocked(const std::string& uuid);
+  // Polls the running domain until the share's device is gone, for at most
+  // hot_unplug_timeout (FailedPrecondition then) or the call's deadline.
+  absl::Status AwaitUnplugged(const std::string& name,
+                              const agent::v1::Filesystem& fs);
 
   // One lifecycle operation at a time per server; different servers run
   // side by side (a guest that ignores ACPI delays only its own stop).

@@ -165,6 +165,29 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::GetServerState(
                      "GetServerState", {"running", "shutoff", "absent"});
 }
 
+absl::StatusOr<agentpb::PowerReply> AgentClient::AttachFilesystem(
+    const ComputeHost& host, const std::string& server_uuid,
+    const agentpb::Filesystem& fs) {
+  agentpb::FilesystemRequest req;
+  req.set_server_uuid(server_uuid);
+  *req.mutable_filesystem() = fs;
+  // The domain's state does not tell whether the device went in.
+  return impl_->Call(host, server_uuid, req,
+                     &agentpb::ComputeAgent::Stub::AttachFilesystem,
+                     "AttachFilesystem", {});
+}
+
+absl::StatusOr<agentpb::PowerReply> AgentClient::DetachFilesystem(
+    const ComputeHost& host, const std::string& server_uuid,
+    const agentpb::Filesystem& fs) {
+  agentpb::FilesystemRequest req;
+  req.set_server_uuid(server_uuid);
+  *req.mutable_filesystem() = fs;
+  return impl_->Call(host, server_uuid, req,
+                     &agentpb::ComputeAgent::Stub::DetachFilesystem,
+                     "DetachFilesystem", {});
+}
+
 absl::StatusOr<agentpb::HostState> AgentClient::GetHostState(
     const ComputeHost& host) {
   return impl_->CallOnce<agentpb::GetHostStateRequest,

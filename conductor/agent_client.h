@@ -39,6 +39,13 @@ class AgentClient {
       const ComputeHost& host, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> GetServerState(
       const ComputeHost& host, const std::string& server_uuid);
+  // Live attach and detach of one share of a running server.
+  virtual absl::StatusOr<agent::v1::PowerReply> AttachFilesystem(
+      const ComputeHost& host, const std::string& server_uuid,
+      const agent::v1::Filesystem& fs);
+  virtual absl::StatusOr<agent::v1::PowerReply> DetachFilesystem(
+      const ComputeHost& host, const std::string& server_uuid,
+      const agent::v1::Filesystem& fs);
   // One call each, never retried (the host audit asks again next pass).
   virtual absl::StatusOr<agent::v1::HostState> GetHostState(
       const ComputeHost& host);

@@ -1,10 +1,14 @@
 // Attach: grant the server's host access to the share in Manila (locked
-// rule), wait for it to be active, then mark the mapping inactive.
+// rule, at the level its attachments need), wait for it to be active, then
+// mark the mapping inactive; on a running server hot-plug it first and mark
+// it active.
 #include "absl/strings/str_cat.h"
 #include "common/core/log.h"
 #include "common/core/status.h"
 #include "common/core/test_point.h"
+#include "conductor/agent_client.h"
 #include "conductor/workflow.h"
+#include "shareplane/agent/v1/agent.pb.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
@@ -16,6 +20,78 @@ struct Loaded {
   std::optional<Flavor> flavor;  // the server's, for its notifications
   ComputeHost host;
 };
+
+// A read-only rule a read-write attachment needs raised: in place where
+// Manila updates access levels (2.88), so its read-only users keep access
+// throughout. An older Manila can only revoke and grant again, which is
+// refused while another attachment uses the rule (the API answers 409
+// first; this is the race behind it); with none, the rule is revoked and
+// the caller's loop grants it again once it is gone.
+absl::Status RaiseToReadWrite(WorkflowDeps& deps, const ManilaAuth& auth,
+                              const Loaded& l, const ManilaAccessRule& rule,
+                              int others_active) {
+  if (ManilaUpdatesAccessLevel(deps, auth)) {
+    SP_RETURN_IF_ERROR(deps.manila.UpdateAccessLevel(rule.id, "rw", auth));
+    SP_LOG(Info) << "Access rule " << rule.id << " of share "
+                 << l.mapping.share_id << " raised to rw";
+    TestPoint("access_level.updated");
+    return absl::OkStatus();
+  }
+  if (others_active > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Share ", l.mapping.share_id,
+        " is attached read-only to a running server on this host; a "
+        "read-write attachment needs Manila's access-level update "
+        "(microversion 2.88), which this Manila does not have"));
+  }
+  SP_RETURN_IF_ERROR(deps.manila.DenyAccess(l.mapping.share_id, rule.id, auth));
+  return absl::UnavailableError(
+      "the read-only rule is being revoked to be granted read-write");
+}
+
+// What the attach found under the share's lock, with the grant recorded.
+struct GrantPlan {
+  bool attaching = false;        // the mapping still is
+  bool address_changed = false;  // the host's address is not the target's
+  std::string level;             // the highest any of the rule's users needs
+  int others_active = 0;         // other attachments in use with the rule
+};
+
+// The grant is recorded under the lock, before Manila is asked: a detach's
+// ForgetAccessGrant cannot drop it in between, and a rule granted by a
+// conductor that then died is never unaccounted for.
+absl::StatusOr<GrantPlan> RecordGrant(WorkflowDeps& deps,
+                                      const task::v1::Task& task,
+                                      const Loaded& l,
+                                      const AccessTarget& target) {
+  GrantPlan plan;
+  plan.level = l.mapping.access_level;
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) -> absl::Status {
+    // The address granted to is the host's until this commits (a
+    // registration that would change it waits, then sees the grant).
+    if (target.type == "ip") {
+      auto address =
+          LockComputeHostAddress(w, l.host.hostname, /*exclusive=*/false);
+      if (!address || *address != target.to) {
+        plan.address_changed = true;
+        return absl::OkStatus();
+      }
+    }
+    auto current = GetShareMapping(w, l.mapping.uuid);
+    plan.attaching = current && current->status == "attaching";
+    if (plan.attaching) {
+      RecordAccessGrant(w, {l.mapping.share_id, target.type, target.to,
+                            task.project_id(), task.user_id()});
+      const RuleUsers users =
+          OtherRuleUsers(w, l.mapping.share_id, l.mapping.uuid, l.host.hostname,
+                         l.mapping.share_proto != "CEPHFS");
+      if (users.level == "rw") plan.level = "rw";
+      plan.others_active = users.active;
+    }
+    return absl::OkStatus();
+  }));
+  return plan;
+}
 
 // Finds or creates the rule under the share's session lock, so a
 // concurrent detach on the same host cannot revoke it in between; Manila is
@@ -33,29 +109,10 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
   SP_RETURN_IF_ERROR(share_lock.status());
   // A detach that ran first (it takes the same lock) must not be followed
   // by a grant nobody will revoke.
-  // The grant is recorded here, under the lock, before Manila is asked: a
-  // detach's ForgetAccessGrant cannot drop it in between, and a rule
-  // granted by a conductor that then died is never unaccounted for.
-  bool attaching = false, address_changed = false;
-  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) -> absl::Status {
-    // The address granted to is the host's until this commits (a
-    // registration that would change it waits, then sees the grant).
-    if (target.type == "ip") {
-      auto address =
-          LockComputeHostAddress(w, l.host.hostname, /*exclusive=*/false);
-      if (!address || *address != target.to) {
-        address_changed = true;
-        return absl::OkStatus();
-      }
-    }
-    auto current = GetShareMapping(w, l.mapping.uuid);
-    attaching = current && current->status == "attaching";
-    if (attaching) {
-      RecordAccessGrant(w, {l.mapping.share_id, target.type, target.to,
-                            task.project_id(), task.user_id()});
-    }
-    return absl::OkStatus();
-  }));
+  SP_ASSIGN_OR_RETURN(const GrantPlan plan, RecordGrant(deps, task, l, target));
+  const bool attaching = plan.attaching, address_changed = plan.address_changed;
+  const std::string& needed = plan.level;
+  const int others_active = plan.others_active;
   if (address_changed) {
     rerun = true;  // loaded with the old address: load again
     return absl::FailedPreconditionError("the host's storage address changed");
@@ -72,6 +129,14 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
           if (IsBeingDenied(*rule)) {
             return absl::UnavailableError("access rule is being revoked");
           }
+          if (rule->access_level == "ro" && needed == "rw") {
+            if (!share_lock.Verify().ok()) {
+              rerun = true;
+              return absl::FailedPreconditionError("share lock lost");
+            }
+            SP_RETURN_IF_ERROR(
+                RaiseToReadWrite(deps, auth, l, *rule, others_active));
+          }
           rule_id = rule->id;
           return absl::OkStatus();
         }
@@ -85,7 +150,7 @@ absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
         auto created = deps.manila.AllowAccess(
             l.mapping.share_id, target.type, target.to,
             absl::StrCat("Locked by shareplane for server ", l.server.uuid),
-            auth);
+            needed, auth);
         if (created.status().code() == absl::StatusCode::kAlreadyExists) {
           return absl::UnavailableError("access rule appeared meanwhile");
         }
@@ -152,6 +217,38 @@ absl::Status RecordSettled(WorkflowDeps& deps, const task::v1::Task& task,
                           m.status == "error" ? m.error_message : "");
     return absl::OkStatus();
   });
+}
+
+absl::Status HotPlug(WorkflowDeps& deps, const task::v1::Task& task,
+                     const Loaded& l) {
+  SP_ASSIGN_OR_RETURN(const agent::v1::Filesystem fs,
+                      FilesystemFor(deps, task, l.mapping, l.host));
+  return deps.agents.AttachFilesystem(l.host, l.server.uuid, fs).status();
+}
+
+// The rule is active: a running server gets the share at once (BEYOND.md
+// section 2), then the mapping is recorded active; a stopped one's
+// inactive.
+absl::Status Complete(WorkflowDeps& deps, const task::v1::Task& task,
+                      const Loaded& l, const std::string& rule_id) {
+  std::string status = "inactive";
+  if (l.server.vm_state == "active") {
+    if (absl::Status h = HotPlug(deps, task, l); !h.ok()) {
+      std::string reason =
+          absl::StrCat("Failed to attach share '", l.mapping.share_id,
+                       "' to the running server: ", h.message());
+      SP_LOG(Warning) << reason;
+      return Finish(deps, task, l, "error", rule_id, reason);
+    }
+    status = "active";
+    TestPoint("attach.hot_plugged");
+  }
+  SP_LOG(Info) << "Share " << l.mapping.share_id << " attached to server "
+               << l.server.uuid << " (rule " << rule_id << ", " << status
+               << ")";
+  SP_RETURN_IF_ERROR(Finish(deps, task, l, status, rule_id, ""));
+  TestPoint("attach.recorded");
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -222,11 +319,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     return Finish(deps, task, l, "error", "", reason);
   }
   TestPoint("attach.rule_active");
-  SP_LOG(Info) << "Share " << l.mapping.share_id << " attached to server "
-               << l.server.uuid << " (rule " << *rule_id << ")";
-  SP_RETURN_IF_ERROR(Finish(deps, task, l, "inactive", *rule_id, ""));
-  TestPoint("attach.recorded");
-  return absl::OkStatus();
+  return Complete(deps, task, l, *rule_id);
 }
 
 }  // namespace shareplane

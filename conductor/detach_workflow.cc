@@ -1,10 +1,13 @@
-// Detach: revoke the host's access rule unless another mapping still relies
-// on it (NFS: same host; CephFS: anywhere), then delete the mapping.
+// Detach: on a running server, unplug the share first; then revoke the
+// host's access rule unless another mapping still relies on it (NFS: same
+// host; CephFS: anywhere), then delete the mapping.
 #include "absl/strings/str_cat.h"
 #include "common/core/log.h"
 #include "common/core/status.h"
 #include "common/core/test_point.h"
+#include "conductor/agent_client.h"
 #include "conductor/workflow.h"
+#include "shareplane/agent/v1/agent.pb.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
@@ -79,16 +82,57 @@ absl::Status RecordOutcome(WorkflowDeps& deps, const task::v1::Task& task,
   });
 }
 
+// A live unplug that did not finish (the guest held on past
+// hot_unplug_timeout, or the agent failed): the share stays attached and in
+// use, nothing is revoked, and the action says why.
+absl::Status RecordStillAttached(WorkflowDeps& deps, const task::v1::Task& task,
+                                 const ShareMapping& m,
+                                 const std::optional<Flavor>& flavor,
+                                 const std::string& reason) {
+  SP_LOG(Warning) << reason;
+  return deps.db.Transact([&](pqxx::work& w) -> absl::Status {
+    if (!UpdateShareMappingStatus(w, m.uuid, m.version, "active", "", "")) {
+      if (!GetShareMapping(w, m.uuid)) {
+        RecordActionEventOnce(w, m.server_uuid, task.request_id(),
+                              "compute_detach_share", "Success",
+                              "The share was no longer attached.");
+        return absl::OkStatus();
+      }
+      return absl::AbortedError(
+          "The mapping changed while detaching; the task runs again");
+    }
+    RecordActionEvent(w, m.server_uuid, task.request_id(),
+                      "compute_detach_share", "Error", reason);
+    if (auto server = GetServer(w, task.server_uuid())) {
+      Notify(w, deps.options.notifications, "instance.share_detach.error", task,
+             *server, flavor, m.share_id, reason);
+    }
+    return absl::OkStatus();
+  });
+}
+
+// Unplugs the share from the running server before anything is revoked.
+absl::Status Unplug(WorkflowDeps& deps, const task::v1::Task& task,
+                    const ShareMapping& m, const ComputeHost& host) {
+  SP_ASSIGN_OR_RETURN(const agent::v1::Filesystem fs,
+                      FilesystemFor(deps, task, m, host, /*with_key=*/false));
+  return deps.agents.DetachFilesystem(host, m.server_uuid, fs).status();
+}
+
 }  // namespace
 
 absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   std::optional<ShareMapping> m;
-  std::optional<Flavor> flavor;  // the server's, for its notifications
+  std::optional<Flavor> flavor;           // the server's, for its notifications
+  std::optional<ComputeHost> running_on;  // the host of a running server
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
     m = GetShareMapping(w, task.mapping_uuid());
     if (!m || m->status != "detaching") return absl::OkStatus();
     if (auto server = GetServer(w, task.server_uuid())) {
       flavor = GetFlavor(w, server->flavor_id);
+      if (server->vm_state == "active" && !server->host.empty()) {
+        running_on = GetComputeHost(w, server->host);
+      }
       Notify(w, deps.options.notifications, "instance.share_detach.start", task,
              *server, flavor, m->share_id, "");
     }
@@ -97,6 +141,17 @@ absl::Status RunDetach(WorkflowDeps& deps, const task::v1::Task& task) {
   if (!m) return RecordAlreadyDetached(deps, task);
   if (m->status != "detaching") return RecordSettled(deps, task, *m);
   TestPoint("detach.notified");
+  // A running guest lets go of the device first (BEYOND.md section 2):
+  // nothing is revoked while the domain still has it.
+  if (running_on) {
+    if (absl::Status u = Unplug(deps, task, *m, *running_on); !u.ok()) {
+      return RecordStillAttached(
+          deps, task, *m, flavor,
+          absl::StrCat("Failed to detach share '", m->share_id,
+                       "' from the running server: ", u.message()));
+    }
+    TestPoint("detach.unplugged");
+  }
   // Serialize with attaches of the same share deciding on the same rule;
   // the decision is read again under the lock, Manila called outside any
   // transaction, the outcome recorded in a transaction of its own.

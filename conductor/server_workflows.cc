@@ -84,25 +84,8 @@ absl::StatusOr<agent::v1::ServerSpec> BuildSpec(
   spec.set_huge_pages(WantsHugePages(flavor));
   for (const ShareMapping& m : l.mappings) {
     if (!statuses.count(m.status)) continue;
-    agent::v1::Filesystem* fs = spec.add_filesystems();
-    fs->set_mapping_uuid(m.uuid);
-    fs->set_share_id(m.share_id);
-    fs->set_export_location(m.export_location);
-    fs->set_tag(m.tag);
-    fs->set_share_proto(m.share_proto);
-    if (m.share_proto == "CEPHFS") {
-      const AccessTarget target = AccessTargetFor(m, l.host, deps.options);
-      auto rules =
-          deps.manila.ListAccessRules(m.share_id, AuthFor(task, deps.options));
-      if (!rules.ok()) return rules.status();
-      auto rule = FindRule(*rules, target);
-      if (!rule || rule->access_key.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "No active cephx access for share '", m.share_id, "'"));
-      }
-      fs->set_cephx_id(target.to);
-      fs->set_cephx_key(rule->access_key);
-    }
+    SP_ASSIGN_OR_RETURN(*spec.add_filesystems(),
+                        FilesystemFor(deps, task, m, l.host));
   }
   return spec;
 }

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/core/config.h"
 #include "common/core/log.h"
 #include "common/core/status.h"
 #include "common/core/test_point.h"
+#include "shareplane/agent/v1/agent.pb.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
@@ -101,23 +103,95 @@ bool IsBeingDenied(const ManilaAccessRule& rule) {
   return rule.state == "queued_to_deny" || rule.state == "denying";
 }
 
+namespace {
+
+// The rule kept for other mappings drops to the level they need ("ro" once
+// the last read-write one left), where Manila can change it in place.
+absl::Status KeepRuleAt(WorkflowDeps& deps, const task::v1::Task& task,
+                        const ShareMapping& m, const AccessTarget& target,
+                        const std::string& level) {
+  if (level != "ro") return absl::OkStatus();
+  const ManilaAuth auth = AuthFor(task, deps.options);
+  SP_ASSIGN_OR_RETURN(auto rules,
+                      deps.manila.ListAccessRules(m.share_id, auth));
+  auto rule = FindRule(rules, target);
+  if (!rule || rule->access_level == level || IsBeingDenied(*rule)) {
+    return absl::OkStatus();
+  }
+  if (!ManilaUpdatesAccessLevel(deps, auth)) {
+    SP_LOG(Info) << "Share " << m.share_id << " keeps its rw rule for "
+                 << "read-only attachments: Manila has no access-level update "
+                 << "(2.88)";
+    return absl::OkStatus();
+  }
+  return SetRuleLevel(deps, task, m.share_id, *rule, level);
+}
+
+}  // namespace
+
+bool ManilaUpdatesAccessLevel(WorkflowDeps& deps, const ManilaAuth& auth) {
+  auto minor = deps.manila.MaxMicroversionMinor(auth);
+  return minor.ok() && *minor >= 88;
+}
+
+absl::Status SetRuleLevel(WorkflowDeps& deps, const task::v1::Task& task,
+                          const std::string& share_id,
+                          const ManilaAccessRule& rule,
+                          const std::string& level) {
+  const ManilaAuth auth = AuthFor(task, deps.options);
+  SP_RETURN_IF_ERROR(
+      Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
+        return deps.manila.UpdateAccessLevel(rule.id, level, auth);
+      }));
+  SP_LOG(Info) << "Access rule " << rule.id << " of share " << share_id
+               << " is now " << level << " (was " << rule.access_level << ")";
+  TestPoint("access_level.updated");
+  return WaitActive(deps, task, share_id, {rule.access_type, rule.access_to});
+}
+
+absl::StatusOr<agent::v1::Filesystem> FilesystemFor(WorkflowDeps& deps,
+                                                    const task::v1::Task& task,
+                                                    const ShareMapping& m,
+                                                    const ComputeHost& host,
+                                                    bool with_key) {
+  agent::v1::Filesystem fs;
+  fs.set_mapping_uuid(m.uuid);
+  fs.set_share_id(m.share_id);
+  fs.set_export_location(m.export_location);
+  fs.set_tag(m.tag);
+  fs.set_share_proto(m.share_proto);
+  fs.set_read_only(m.access_level == "ro");
+  if (m.share_proto != "CEPHFS" || !with_key) return fs;
+  const AccessTarget target = AccessTargetFor(m, host, deps.options);
+  SP_ASSIGN_OR_RETURN(auto rules, deps.manila.ListAccessRules(
+                                      m.share_id, AuthFor(task, deps.options)));
+  auto rule = FindRule(rules, target);
+  if (!rule || rule->access_key.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("No active cephx access for share '", m.share_id, "'"));
+  }
+  fs.set_cephx_id(target.to);
+  fs.set_cephx_key(rule->access_key);
+  return fs;
+}
+
 absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
                                   const task::v1::Task& task,
                                   const ShareMapping& m,
                                   const ComputeHost& host) {
   const bool per_host = m.share_proto != "CEPHFS";
-  int users = 0;
+  RuleUsers users;
   SP_RETURN_IF_ERROR(deps.db.Read([&](pqxx::transaction_base& w) {
-    users = CountOtherRuleUsers(w, m.share_id, m.uuid, host.hostname, per_host);
+    users = OtherRuleUsers(w, m.share_id, m.uuid, host.hostname, per_host);
     return absl::OkStatus();
   }));
-  if (users > 0) {
-    SP_LOG(Info) << "Access rule of share " << m.share_id
-                 << " is still used by other mappings; keeping it";
-    return absl::OkStatus();
-  }
   AccessTarget target = AccessTargetFor(m, host, deps.options);
   const ManilaAuth auth = AuthFor(task, deps.options);
+  if (users.count > 0) {
+    SP_LOG(Info) << "Access rule of share " << m.share_id
+                 << " is still used by other mappings; keeping it";
+    return KeepRuleAt(deps, task, m, target, users.level);
+  }
   SP_RETURN_IF_ERROR(
       Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
         auto rules = deps.manila.ListAccessRules(m.share_id, auth);

@@ -21,6 +21,9 @@ class Config;
 namespace task::v1 {
 class Task;
 }
+namespace agent::v1 {
+class Filesystem;
+}
 
 struct WorkflowOptions {
   // How long a grant may take to become active before the mapping errors.
@@ -82,13 +85,31 @@ absl::Status WaitActive(WorkflowDeps& deps, const task::v1::Task& task,
                         const AccessTarget& target);
 
 // Revokes the mapping's access rule unless another mapping still relies on
-// it (NFS: same host; CephFS: anywhere), then forgets the grant. Call under
-// the share's SessionLock (kShareLockSpace); Manila is called outside any
-// transaction.
+// it (NFS: same host; CephFS: anywhere), then forgets the grant. A rule
+// kept for others drops to "ro" when only read-only attachments are left
+// (Manila >= 2.88; older ones keep it "rw"). Call under the share's
+// SessionLock (kShareLockSpace); Manila is called outside any transaction.
 absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
                                   const task::v1::Task& task,
                                   const ShareMapping& m,
                                   const ComputeHost& host);
+
+// Manila's access-level update (microversion 2.88) is there.
+bool ManilaUpdatesAccessLevel(WorkflowDeps& deps, const ManilaAuth& auth);
+// Changes the rule's level in place and waits until it is active again.
+absl::Status SetRuleLevel(WorkflowDeps& deps, const task::v1::Task& task,
+                          const std::string& share_id,
+                          const ManilaAccessRule& rule,
+                          const std::string& level);
+
+// The share as the agent mounts it on `host` (CephFS: with the cephx key
+// from Manila's rule list, unless `with_key` is false: an unmount needs
+// none).
+absl::StatusOr<agent::v1::Filesystem> FilesystemFor(WorkflowDeps& deps,
+                                                    const task::v1::Task& task,
+                                                    const ShareMapping& m,
+                                                    const ComputeHost& host,
+                                                    bool with_key = true);
 
 // A Manila rule granted by Shareplane (so carrying its lock) that no
 // attachment uses any more.

@@ -115,6 +115,9 @@ const std::vector<OptionDoc>& AllOptions() {
       {"api", "api", "max_queued_requests", "256",
        "Requests each worker pool queues before answering 503."},
       {"api", "api", "grpc_listen", "<listen>", "Address of the gRPC API."},
+      {"api", "api", "live_share_attach", "true",
+       "Attach and detach shares on running servers whose host hot-plugs "
+       "them (CUSTOM_VIRTIOFS_HOTPLUG); false: Nova's 409."},
       {"api", "api", "grpc_listen_port", "8779", "Port of the gRPC API."},
       {"api", "api", "auth_strategy", "keystone",
        "keystone, or noauth2 (trusts the caller's headers: tests only)."},
@@ -217,6 +220,16 @@ const std::vector<OptionDoc>& AllOptions() {
        "Directory of serial console logs; empty: none."},
       {"compute", "compute", "shutdown_timeout", "60",
        "Seconds a graceful stop may take before the domain is destroyed."},
+      {"compute", "compute", "hot_unplug_timeout", "30",
+       "Seconds a live detach waits for the guest to let go of the device; "
+       "then the share stays attached (active) with an Error event."},
+      {"compute", "compute", "hypervisor_driver", "libvirt",
+       "libvirt, or twin (a stateful libvirt twin for tests: no guest runs)."},
+      {"compute", "compute", "hypervisor_twin_dir", "",
+       "The twin's control directory (fail-attach, stuck-detach files)."},
+      {"compute", "libvirt", "num_pcie_ports", "8",
+       "pcie-root-port controllers of q35 domains, for hot-plugged shares "
+       "(0-28; 0: libvirt's default, which leaves one free)."},
       {"compute", "libvirt", "connection_uri", "qemu:///system",
        "libvirt URI (test:///default for the test driver)."},
       {"compute", "libvirt", "virt_type", "<test for test:///, else kvm>",

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/core/json_body.h"
@@ -14,6 +15,10 @@ namespace shareplane {
 namespace {
 
 using json = nlohmann::json;
+
+// The access-level update (PUT /share-access-rules/{id}) came with 2.88;
+// every other call is made at 2.82.
+constexpr absl::string_view kUpdateAccessMicroversion = "2.88";
 
 std::string S(const json& j, const char* key) {
   auto it = j.find(key);
@@ -58,13 +63,14 @@ absl::StatusOr<std::string> ManilaEndpoint(const std::string& configured,
 HttpClientRequest ManilaRequest(const std::string& method,
                                 const std::string& url, const std::string& body,
                                 Duration timeout, const ManilaAuth& auth,
-                                const std::string& service_token) {
+                                const std::string& service_token,
+                                absl::string_view microversion) {
   HttpClientRequest req;
   req.method = method;
   req.url = url;
   req.body = body;
   req.timeout = timeout;
-  req.headers = {{"X-OpenStack-Manila-API-Version", "2.82"},
+  req.headers = {{"X-OpenStack-Manila-API-Version", std::string(microversion)},
                  {"Accept", "application/json"}};
   if (!body.empty()) {
     req.headers.emplace_back("Content-Type", "application/json");
@@ -81,6 +87,38 @@ HttpClientRequest ManilaRequest(const std::string& method,
     req.headers.emplace_back("X-Auth-Token", service_token);
   }
   return req;
+}
+
+// Where version discovery answers: the endpoint up to its /v2 (dropping a
+// /{project_id} after it, as catalogs often have), else the endpoint.
+std::string VersionsUrl(const std::string& endpoint) {
+  for (size_t at = endpoint.find("/v2"); at != std::string::npos;
+       at = endpoint.find("/v2", at + 1)) {
+    const size_t end = at + 3;
+    if (end == endpoint.size() || endpoint[end] == '/') {
+      return endpoint.substr(0, end);
+    }
+  }
+  return endpoint;
+}
+
+// NN of the CURRENT version's "2.NN" in a version discovery document.
+absl::StatusOr<int> CurrentMinor(const std::string& body) {
+  json doc = ParseJson(body).value_or(json(json::value_t::discarded));
+  if (doc.is_object() && doc.contains("versions") &&
+      doc["versions"].is_array()) {
+    for (const json& v : doc["versions"]) {
+      if (!v.is_object() || S(v, "status") != "CURRENT") continue;
+      const std::string full = S(v, "version");
+      absl::string_view version = full;
+      int minor = 0;
+      if (absl::ConsumePrefix(&version, "2.") &&
+          absl::SimpleAtoi(version, &minor) && minor >= 0) {
+        return minor;
+      }
+    }
+  }
+  return absl::InternalError("no CURRENT 2.NN version in the answer");
 }
 
 // The call's duration, and its failure by HTTP code or "unreachable".
@@ -116,6 +154,7 @@ absl::Status ErrorForCode(int code, const std::string& msg) {
       return absl::PermissionDeniedError(msg);
     case 404:
       return absl::NotFoundError(msg);
+    case 406:  // "Version 2.NN is not supported by the API. ..."
     case 409:
       return absl::FailedPreconditionError(msg);
     default:
@@ -149,7 +188,7 @@ ManilaClient::ManilaClient(ManilaOptions options)
 
 absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
     const std::string& method, const std::string& path, const std::string& body,
-    const ManilaAuth& auth) {
+    const ManilaAuth& auth, absl::string_view microversion) {
   KeystoneSession* keystone = options_.keystone;
   auto endpoint = ManilaEndpoint(options_.endpoint, keystone);
   if (!endpoint.ok()) return endpoint.status();
@@ -164,7 +203,8 @@ absl::StatusOr<ManilaClient::Reply> ManilaClient::Call(
     }
     const auto started = std::chrono::steady_clock::now();
     resp = HttpFetch(ManilaRequest(method, *endpoint + path, body,
-                                   options_.timeout, auth, service_token));
+                                   options_.timeout, auth, service_token,
+                                   microversion));
     ObserveCall(method, path, started, resp);
     if (resp.ok() && resp->status == 401 && keystone != nullptr &&
         attempt == 0) {
@@ -241,11 +281,11 @@ absl::StatusOr<std::vector<ManilaAccessRule>> ManilaClient::ListAccessRules(
 absl::StatusOr<ManilaAccessRule> ManilaClient::AllowAccess(
     const std::string& share_id, const std::string& access_type,
     const std::string& access_to, const std::string& lock_reason,
-    const ManilaAuth& auth) {
+    const std::string& access_level, const ManilaAuth& auth) {
   json body = {{"allow_access",
                 {{"access_type", access_type},
                  {"access_to", access_to},
-                 {"access_level", "rw"},
+                 {"access_level", access_level},
                  {"lock_visibility", true},
                  {"lock_deletion", true},
                  {"lock_reason", lock_reason}}}};
@@ -253,6 +293,15 @@ absl::StatusOr<ManilaAccessRule> ManilaClient::AllowAccess(
       Call("POST", "/shares/" + share_id + "/action", body.dump(), auth);
   if (!reply.ok()) return reply.status();
   return RuleFromJson(reply->body["access"]);
+}
+
+absl::Status ManilaClient::UpdateAccessLevel(const std::string& access_id,
+                                             const std::string& access_level,
+                                             const ManilaAuth& auth) {
+  json body = {{"update_access", {{"access_level", access_level}}}};
+  return Call("PUT", "/share-access-rules/" + access_id, body.dump(), auth,
+              kUpdateAccessMicroversion)
+      .status();
 }
 
 absl::Status ManilaClient::DenyAccess(const std::string& share_id,
@@ -276,6 +325,44 @@ absl::StatusOr<std::vector<ManilaResourceLock>> ManilaClient::ListResourceLocks(
                    S(l, "lock_reason")});
   }
   return out;
+}
+
+absl::StatusOr<int> ManilaClient::MaxMicroversionMinor(const ManilaAuth& auth) {
+  {
+    MutexLock lock(&mu_);
+    if (max_minor_) return *max_minor_;
+  }
+  auto endpoint = ManilaEndpoint(options_.endpoint, options_.keystone);
+  if (!endpoint.ok()) return endpoint.status();
+  HttpClientRequest req;
+  req.url = VersionsUrl(*endpoint);
+  req.timeout = options_.timeout;
+  req.headers = {{"Accept", "application/json"}};
+  if (!auth.request_id.empty()) {
+    req.headers.emplace_back("X-OpenStack-Request-ID", auth.request_id);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<HttpResponse> resp = HttpFetch(req);
+  ObserveCall("GET", "/", started, resp);
+  if (!resp.ok()) {
+    return absl::Status(resp.status().code(),
+                        absl::StrCat("Manila: ", resp.status().message()));
+  }
+  // Manila answers /v2 with 200 and its root with 300 Multiple Choices.
+  if (resp->status != 200 && resp->status != 300) {
+    return ErrorForCode(
+        resp->status,
+        absl::StrCat("Manila GET ", req.url, " answered ", resp->status, ": ",
+                     FaultMessage(resp->body)));
+  }
+  absl::StatusOr<int> minor = CurrentMinor(resp->body);
+  if (!minor.ok()) {
+    return absl::InternalError(
+        absl::StrCat("Manila GET ", req.url, ": ", minor.status().message()));
+  }
+  MutexLock lock(&mu_);
+  max_minor_ = *minor;
+  return *minor;
 }
 
 }  // namespace shareplane

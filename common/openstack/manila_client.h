@@ -1,14 +1,19 @@
 // Client for the Manila (Shared File Systems v2) subset Shareplane calls,
-// at microversion 2.82. Works against real Manila and the bundled emulator.
-// Thread-safe; every call blocks for one HTTP exchange.
+// at microversion 2.82 (the access-level update alone at 2.88). Works
+// against real Manila and the bundled emulator. Thread-safe; every call
+// blocks for one HTTP exchange.
 #ifndef SHAREPLANE_COMMON_OPENSTACK_MANILA_CLIENT_H_
 #define SHAREPLANE_COMMON_OPENSTACK_MANILA_CLIENT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/core/clock.h"
+#include "common/core/mutex.h"
 
 namespace shareplane {
 
@@ -76,8 +81,8 @@ absl::StatusOr<std::string> PickExportLocation(
 // rule listing), AlreadyExists (400 "Share access ... exists." on a grant),
 // PermissionDenied (403), Unauthenticated (401, after one re-authentication
 // when a Keystone session is set), InvalidArgument (other 400),
-// FailedPrecondition (409), Unavailable (unreachable or 5xx), DeadlineExceeded
-// (timeout).
+// FailedPrecondition (409, and 406: a microversion this Manila does not
+// serve), Unavailable (unreachable or 5xx), DeadlineExceeded (timeout).
 class ManilaClient {
  public:
   explicit ManilaClient(ManilaOptions options);
@@ -88,24 +93,55 @@ class ManilaClient {
       const std::string& share_id, const ManilaAuth& auth);
   absl::StatusOr<std::vector<ManilaAccessRule>> ListAccessRules(
       const std::string& share_id, const ManilaAuth& auth);
-  // Grants rw access with visibility and deletion locks.
+  // Grants access at `access_level` ("rw" or "ro") with visibility and
+  // deletion locks; the rule answered is queued_to_apply.
   absl::StatusOr<ManilaAccessRule> AllowAccess(const std::string& share_id,
                                                const std::string& access_type,
                                                const std::string& access_to,
                                                const std::string& lock_reason,
+                                               const std::string& access_level,
                                                const ManilaAuth& auth);
+  // The same at "rw".
+  absl::StatusOr<ManilaAccessRule> AllowAccess(const std::string& share_id,
+                                               const std::string& access_type,
+                                               const std::string& access_to,
+                                               const std::string& lock_reason,
+                                               const ManilaAuth& auth) {
+    return AllowAccess(share_id, access_type, access_to, lock_reason, "rw",
+                       auth);
+  }
+  // Changes an active rule's level in place ("rw" or "ro"; PUT
+  // /share-access-rules/{id} at microversion 2.88): the rule goes back
+  // through queued_to_apply to active with the new level, as a grant does;
+  // poll the list for it. The rule's locks do not prevent it. NotFound (rule
+  // unknown), InvalidArgument (level not rw/ro, or the rule is not active),
+  // FailedPrecondition from a Manila older than 2.88 (MaxMicroversionMinor
+  // tells beforehand).
+  absl::Status UpdateAccessLevel(const std::string& access_id,
+                                 const std::string& access_level,
+                                 const ManilaAuth& auth);
   // Revokes with unrestrict (removes the locks too). NotFound if gone.
   absl::Status DenyAccess(const std::string& share_id,
                           const std::string& access_id, const ManilaAuth& auth);
   // The locks on one resource (a share or an access rule).
   absl::StatusOr<std::vector<ManilaResourceLock>> ListResourceLocks(
       const std::string& resource_id, const ManilaAuth& auth);
+  // NN of the highest microversion "2.NN" Manila serves: the CURRENT
+  // version of its version discovery (GET on the endpoint's /v2; no token
+  // is sent, only `auth.request_id`). The first successful answer is kept:
+  // later calls make no request. Unavailable (unreachable or 5xx), Internal
+  // (no CURRENT 2.NN version in the answer).
+  absl::StatusOr<int> MaxMicroversionMinor(const ManilaAuth& auth);
 
  private:
   struct Reply;
+  // `microversion` goes as X-OpenStack-Manila-API-Version.
   absl::StatusOr<Reply> Call(const std::string& method, const std::string& path,
-                             const std::string& body, const ManilaAuth& auth);
+                             const std::string& body, const ManilaAuth& auth,
+                             absl::string_view microversion = "2.82");
   ManilaOptions options_;
+  Mutex mu_;
+  std::optional<int> max_minor_ ABSL_GUARDED_BY(mu_);
 };
 
 // Retries: the client itself retries nothing. Workflows wrap idempotent

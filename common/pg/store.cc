@@ -47,7 +47,7 @@ Server ServerFromRow(const pqxx::row& r) {
 
 constexpr char kMappingColumns[] =
     "uuid, server_uuid, share_id, tag, status, share_proto, export_location, "
-    "access_id, error_message, version";
+    "access_id, error_message, version, access_level";
 
 ShareMapping MappingFromRow(const pqxx::row& r) {
   ShareMapping m;
@@ -61,6 +61,7 @@ ShareMapping MappingFromRow(const pqxx::row& r) {
   m.access_id = Str(r["access_id"]);
   m.error_message = Str(r["error_message"]);
   m.version = r["version"].as<int64_t>();
+  m.access_level = Str(r["access_level"]);
   return m;
 }
 
@@ -187,9 +188,10 @@ std::optional<std::string> PickHost(pqxx::transaction_base& w,
 void InsertShareMapping(pqxx::transaction_base& w, const ShareMapping& m) {
   Exec(w,
        "INSERT INTO share_mappings (uuid, server_uuid, share_id, tag, status, "
-       " share_proto, export_location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+       " share_proto, export_location, access_level) "
+       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
        m.uuid, m.server_uuid, m.share_id, m.tag, m.status, m.share_proto,
-       m.export_location);
+       m.export_location, m.access_level.empty() ? "rw" : m.access_level);
 }
 
 std::optional<ShareMapping> GetShareMapping(pqxx::transaction_base& w,
@@ -232,7 +234,8 @@ GetServerProjectAndMappings(pqxx::transaction_base& w,
   static const std::string sql =
       "SELECT s.project_id, m.uuid, m.server_uuid, m.share_id, m.tag, "
       " m.status, m.share_proto, m.export_location, m.access_id, "
-      " m.error_message, m.version FROM servers s LEFT JOIN share_mappings m "
+      " m.error_message, m.version, m.access_level FROM servers s "
+      " LEFT JOIN share_mappings m "
       " ON m.server_uuid = s.uuid WHERE s.uuid = $1::uuid "
       " AND s.deleted_at IS NULL ORDER BY m.created_at, m.uuid";
   const pqxx::result rows =
@@ -269,16 +272,22 @@ bool DeleteShareMapping(pqxx::transaction_base& w, const std::string& uuid,
   return r.affected_rows() == 1;
 }
 
-int CountOtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
-                        const std::string& mapping_uuid,
-                        const std::string& host, bool same_host_only) {
-  pqxx::result r =
-      Exec(w,
-           "SELECT count(*) FROM share_mappings m JOIN servers s "
-           " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid <> $2 "
-           " AND (NOT $4 OR s.host = $3)",
-           share_id, mapping_uuid, host, same_host_only);
-  return r[0][0].as<int>();
+RuleUsers OtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
+                         const std::string& mapping_uuid,
+                         const std::string& host, bool same_host_only) {
+  pqxx::result r = Exec(
+      w,
+      "SELECT count(*), count(*) FILTER (WHERE m.status = 'active'), "
+      " max(m.access_level) FROM share_mappings m JOIN servers s "
+      " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid::text <> $2 "
+      " AND (NOT $4 OR s.host = $3)",
+      share_id, mapping_uuid, host, same_host_only);
+  RuleUsers users;
+  users.count = r[0][0].as<int>();
+  users.active = r[0][1].as<int>();
+  // 'rw' > 'ro' as text: the highest level in use.
+  users.level = r[0][2].is_null() ? "" : r[0][2].c_str();
+  return users;
 }
 
 void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id) {

@@ -85,6 +85,7 @@ struct ShareMapping {
   std::string access_id;
   std::string error_message;
   int64_t version = 0;
+  std::string access_level = "rw";  // "rw" or "ro" (BEYOND.md section 3)
 };
 
 struct OutboxRow {
@@ -210,10 +211,19 @@ bool DeleteShareMapping(pqxx::transaction_base& w, const std::string& uuid,
                         int64_t expected_version);
 // Other mappings of `share_id` that rely on the same access rule as
 // `mapping_uuid`: those on servers of `host` when `same_host_only` (NFS
-// rules are per host), else all of them (CephFS rules are per deployment).
-int CountOtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
-                        const std::string& mapping_uuid,
-                        const std::string& host, bool same_host_only);
+// rules are per host), else all of them (CephFS rules are per deployment):
+// how many, how many are active (in use by a running guest), and the
+// highest access level ("rw" above "ro") they use, "" when there are none:
+// the level the shared rule must keep.
+struct RuleUsers {
+  int count = 0;
+  int active = 0;
+  std::string level;
+};
+// `mapping_uuid` may be "" (a mapping not recorded yet).
+RuleUsers OtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
+                         const std::string& mapping_uuid,
+                         const std::string& host, bool same_host_only);
 // Serializes access-rule changes of one share across conductors until the
 // transaction ends.
 void LockShareAccess(pqxx::transaction_base& w, const std::string& share_id);

@@ -1,5 +1,6 @@
-// The access rules of a share: allow and deny access, their locks, the
-// share actions that carry them (part of the Manila emulator, emulator.h).
+// The access rules of a share: allow, deny and update access, their locks,
+// the share actions that carry them and /share-access-rules (part of the
+// Manila emulator, emulator.h).
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -139,6 +140,78 @@ HttpResponse ManilaEmulator::State::Action(Share& s, const json& body,
     return HttpResponse{202, {}, ""};
   }
   return Fault(400, "Invalid request body: unknown action.");
+}
+
+std::pair<Share*, Rule*> ManilaEmulator::State::FindRule(const std::string& id,
+                                                         const Caller& c) {
+  for (auto& [share_id, s] : shares) {
+    for (Rule& r : s.rules) {
+      if (r.id != id) continue;
+      Share* visible = Find(share_id, c);
+      if (visible == nullptr) return {nullptr, nullptr};
+      return {visible, &r};
+    }
+  }
+  return {nullptr, nullptr};
+}
+
+// Resource locks do not stand in the way: they guard deny (delete) and
+// visibility (show), not the level.
+HttpResponse ManilaEmulator::State::UpdateAccessLevel(const std::string& id,
+                                                      const json& body,
+                                                      const Caller& c) {
+  if (!body.contains("update_access") || !body["update_access"].is_object()) {
+    return Fault(400, "Missing 'update_access' in request body.");
+  }
+  const json& in = body["update_access"];
+  const json level = in.contains("access_level") ? in["access_level"] : json();
+  if (!level.is_string() || (level != "rw" && level != "ro")) {
+    return Fault(400,
+                 absl::StrCat("Invalid or unsupported share access level: ",
+                              level.is_string() ? level.get<std::string>()
+                              : level.is_null() ? std::string()
+                                                : level.dump(),
+                              "."));
+  }
+  const std::string access_level = level.get<std::string>();
+  auto [s, r] = FindRule(id, c);
+  if (r == nullptr) {
+    return Fault(404, absl::StrCat("Share access rule ", id, " not found."));
+  }
+  if (r->state != "active") {
+    return Fault(
+        400, absl::StrCat("Invalid access rule: access rule ", id, " is ",
+                          r->state, "; only an active rule can be updated."));
+  }
+  if (r->access_level != access_level) {
+    r->access_level = access_level;
+    r->state = "queued_to_apply";
+    r->updated_at = NowIso();
+    r->due = RealClock::Get()->Now() + options.apply_delay / 2;
+    moving.insert(s->id);
+  }
+  json out = RuleJson(*r, c);
+  out["share_id"] = s->id;
+  return Json(200, {{"access", out}});
+}
+
+HttpResponse ManilaEmulator::State::AccessRules(
+    const HttpRequest& req, const json& body, const Caller& c,
+    const std::vector<std::string>& parts) {
+  if (parts.size() == 1 && req.method == "GET" && c.minor >= 45) {
+    std::string share_id = ParseQuery(req.query)["share_id"];
+    Share* s = Find(share_id, c);
+    if (s == nullptr) {
+      return Fault(400, absl::StrCat("Share ", share_id, " not found."));
+    }
+    json list = json::array();
+    for (const Rule& r : s->rules) list.push_back(RuleJson(r, c));
+    return Json(200, {{"access_list", list}});
+  }
+  if (parts.size() == 2 && req.method == "PUT" && c.minor >= 88) {
+    return UpdateAccessLevel(parts[1], body, c);
+  }
+  return Fault(404, "The resource could not be found.");
 }
 
 }  // namespace shareplane

@@ -3,6 +3,7 @@
 // in access_rules.cc and resource_locks.cc.
 #include "tests/manila-emulator/emulator.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,12 +14,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/core/ids.h"
 #include "tests/manila-emulator/emulator_state.h"
 
@@ -29,12 +32,11 @@ using namespace manila_emulator;
 namespace {
 
 using json = nlohmann::json;
-constexpr int kMaxMinor = 82;
 
-json VersionsDoc() {
+json VersionsDoc(int max_minor) {
   return {{"versions", json::array({{{"id", "v2.0"},
                                      {"status", "CURRENT"},
-                                     {"version", absl::StrCat("2.", kMaxMinor)},
+                                     {"version", absl::StrCat("2.", max_minor)},
                                      {"min_version", "2.0"},
                                      {"updated", "2015-08-27T11:33:21Z"},
                                      {"links", json::array()}}})}};
@@ -42,15 +44,32 @@ json VersionsDoc() {
 
 }  // namespace
 
+std::optional<int> ParseManilaMicroversion(absl::string_view version) {
+  int minor = 0;
+  if (!absl::ConsumePrefix(&version, "2.") || version.empty() ||
+      !std::all_of(version.begin(), version.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(version, &minor)) {
+    return std::nullopt;
+  }
+  return minor;
+}
+
 namespace manila_emulator {
 
+// With microseconds, as Manila shows them: an update within the same
+// second still changes updated_at.
 std::string NowIso() {
-  std::time_t t = std::time(nullptr);
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          now.time_since_epoch())
+                          .count() %
+                      1000000;
   std::tm tm;
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S.000000", &tm);
-  return buf;
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  return absl::StrCat(buf, ".", absl::Dec(micros, absl::kZeroPad6));
 }
 
 HttpResponse Json(int status, const json& body) {
@@ -94,7 +113,8 @@ void ManilaEmulator::State::Advance() {
           r.due += options.apply_delay / 2;
         } else if (r.state == "applying" && faults.rules != "stuck") {
           r.state = faults.rules == "error" ? "error" : "active";
-          if (r.access_type == "cephx") {
+          // An access-level update keeps the rule's key.
+          if (r.access_type == "cephx" && r.access_key.empty()) {
             r.access_key = absl::StrCat(
                 "AQ", absl::StrReplaceAll(NewUuid(), {{"-", ""}}), "==");
           }
@@ -204,16 +224,8 @@ HttpResponse ManilaEmulator::State::Route(const HttpRequest& req,
       return Json(200, {{"shares", list}});
     }
   }
-  if (parts.size() == 1 && parts[0] == "share-access-rules" && m == "GET" &&
-      c.minor >= 45) {
-    std::string share_id = ParseQuery(req.query)["share_id"];
-    Share* s = Find(share_id, c);
-    if (s == nullptr) {
-      return Fault(400, absl::StrCat("Share ", share_id, " not found."));
-    }
-    json list = json::array();
-    for (const Rule& r : s->rules) list.push_back(RuleJson(r, c));
-    return Json(200, {{"access_list", list}});
+  if (!parts.empty() && parts[0] == "share-access-rules") {
+    return AccessRules(req, body, c, parts);
   }
   if (parts.size() >= 2 && parts[0] == "shares") {
     Share* s = Find(parts[1], c);
@@ -314,15 +326,36 @@ HttpResponse ImageStandIn(const HttpRequest& req,
                     {"message", "The resource could not be found."}});
 }
 
+// Manila's answer to an X-OpenStack-Manila-API-Version it does not serve:
+// 400 when unparsable, 406 above the maximum. nullopt when served (or
+// absent).
+std::optional<HttpResponse> VersionFault(const std::string& version,
+                                         int max_minor) {
+  if (version.empty()) return std::nullopt;
+  std::optional<int> minor = ParseManilaMicroversion(version);
+  if (!minor) {
+    return Fault(
+        400, absl::StrCat("Invalid API version request string ", version, "."));
+  }
+  if (*minor > max_minor) {
+    return Fault(406, absl::StrCat("Version ", version,
+                                   " is not supported by the API. Minimum "
+                                   "is 2.0 and maximum is 2.",
+                                   max_minor, "."));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
   std::vector<std::string> parts =
       absl::StrSplit(req.path, '/', absl::SkipEmpty());
-  if (parts.empty()) return Json(300, VersionsDoc());
+  const int max_minor = state_->options.max_microversion_minor;
+  if (parts.empty()) return Json(300, VersionsDoc(max_minor));
   if (parts[0] == "image") return ImageStandIn(req, parts);
   if (parts[0] != "v2") return Fault(404, "The resource could not be found.");
-  if (parts.size() == 1) return Json(200, VersionsDoc());
+  if (parts.size() == 1) return Json(200, VersionsDoc(max_minor));
 
   // Control endpoint: POST /v2/_emulator/faults {"latency_ms", "fail_next",
   // "fail_status", "rules"}, admin only.
@@ -359,21 +392,11 @@ HttpResponse ManilaEmulator::Handle(const HttpRequest& req) {
     if (fail_status != 0) return Fault(fail_status, "Injected fault.");
   }
 
-  std::string version = req.Header("X-OpenStack-Manila-API-Version");
-  int minor = 0;
-  if (!version.empty()) {
-    if (!absl::StartsWith(version, "2.") ||
-        !absl::SimpleAtoi(version.substr(2), &minor)) {
-      return Fault(400, absl::StrCat("Invalid API version request string ",
-                                     version, "."));
-    }
-    if (minor > kMaxMinor) {
-      return Fault(406, absl::StrCat("Version ", version,
-                                     " is not supported by the API. Minimum "
-                                     "is 2.0 and maximum is 2.",
-                                     kMaxMinor, "."));
-    }
+  const std::string version = req.Header("X-OpenStack-Manila-API-Version");
+  if (std::optional<HttpResponse> refused = VersionFault(version, max_minor)) {
+    return *refused;
   }
+  const int minor = version.empty() ? 0 : *ParseManilaMicroversion(version);
   std::optional<Caller> who =
       AuthenticateCaller(req, state_->options.keystone_url);
   if (!who) return Fault(401, "Authentication required");

@@ -1,7 +1,8 @@
 // An emulator of the Manila v2 subset Shareplane calls (see
 // shared/spec/MANILA.md): shares, export locations, access rules applied
-// asynchronously, resource locks and their side effects. State is in memory,
-// optionally persisted to a JSON file. Thread-safe.
+// asynchronously, access-level updates (2.88), resource locks and their side
+// effects. State is in memory, optionally persisted to a JSON file.
+// Thread-safe.
 #ifndef SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_
 #define SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_H_
 
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "common/core/clock.h"
 #include "common/http/http.h"
 
@@ -31,7 +33,15 @@ struct ManilaEmulatorOptions {
   // Keystone v3 URL: tokens are validated there (user ids, project ids and
   // roles as Keystone says) instead of the noauth "user:project" form.
   std::string keystone_url;
+  // The highest microversion served is 2.<max_microversion_minor>: version
+  // discovery reports it and requests above it get 406. Lower it to play an
+  // older Manila (below 88: no access-level update; below 82: no access
+  // locks; below 81: no /resource-locks).
+  int max_microversion_minor = 88;
 };
+
+// NN of a microversion "2.NN"; nullopt when `version` is not of that form.
+std::optional<int> ParseManilaMicroversion(absl::string_view version);
 
 class ManilaEmulator {
  public:

@@ -1,6 +1,7 @@
 // The Manila emulator's state and request handlers, shared by its files:
 // emulator.cc (shares, rule transitions, routing, injected faults, the
-// state file), access_rules.cc (allow and deny access, share actions) and
+// state file), access_rules.cc (allow, deny and update access, share
+// actions, /share-access-rules) and
 // resource_locks.cc (locks and /resource-locks). Internal to
 // tests/manila-emulator.
 #ifndef SHAREPLANE_TESTS_MANILA_EMULATOR_EMULATOR_STATE_H_
@@ -12,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/core/clock.h"
@@ -75,6 +77,19 @@ struct ManilaEmulator::State {
                           const manila_emulator::Caller& c);
   HttpResponse Action(manila_emulator::Share& s, const nlohmann::json& body,
                       const manila_emulator::Caller& c);
+  // The rule `id` and its share, when the caller may see the share.
+  std::pair<manila_emulator::Share*, manila_emulator::Rule*> FindRule(
+      const std::string& id, const manila_emulator::Caller& c);
+  // PUT /v2/share-access-rules/{id} {"update_access": {"access_level"}}
+  // (2.88+): an active rule goes back through queued_to_apply with the new
+  // level.
+  HttpResponse UpdateAccessLevel(const std::string& id,
+                                 const nlohmann::json& body,
+                                 const manila_emulator::Caller& c);
+  // /v2/share-access-rules: the list (2.45+) and the update (2.88+).
+  HttpResponse AccessRules(const HttpRequest& req, const nlohmann::json& body,
+                           const manila_emulator::Caller& c,
+                           const std::vector<std::string>& parts);
 
   // Resource locks (resource_locks.cc).
   std::vector<const manila_emulator::Lock*> LocksOn(

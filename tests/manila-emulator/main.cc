@@ -1,4 +1,5 @@
 // shareplane-manila-emulator: the Manila v2 subset, in memory.
+#include "absl/strings/str_cat.h"
 #include "common/core/config.h"
 #include "common/core/daemon.h"
 #include "common/core/log.h"
@@ -23,6 +24,17 @@ int main(int argc, char** argv) {
   options.export_root = config->GetString("DEFAULT", "export_root", "");
   options.cephfs_mons =
       config->GetString("DEFAULT", "cephfs_mons", options.cephfs_mons);
+  // --max_microversion=2.NN (default 2.88) plays an older Manila.
+  const std::string max_version =
+      config->GetString("DEFAULT", "max_microversion",
+                        absl::StrCat("2.", options.max_microversion_minor));
+  std::optional<int> max_minor = ParseManilaMicroversion(max_version);
+  if (!max_minor) {
+    SP_LOG(Error) << "--max_microversion must be 2.NN, not '" << max_version
+                  << "'";
+    return 2;
+  }
+  options.max_microversion_minor = *max_minor;
   ManilaEmulator emulator(options);
   HttpServer server([&](const HttpRequest& r) { return emulator.Handle(r); },
                     2);

@@ -12,16 +12,21 @@ using namespace shareplane;
 
 namespace {
 
+ManilaEmulatorOptions FastOptions(int max_microversion_minor) {
+  ManilaEmulatorOptions o;
+  o.apply_delay = std::chrono::milliseconds(20);
+  o.max_microversion_minor = max_microversion_minor;
+  return o;
+}
+
 struct EmulatorFixture {
-  ManilaEmulator emulator{[] {
-    ManilaEmulatorOptions o;
-    o.apply_delay = std::chrono::milliseconds(20);
-    return o;
-  }()};
+  ManilaEmulator emulator;
   HttpServer server{[this](const HttpRequest& r) { return emulator.Handle(r); },
                     2};
   std::string base;
-  EmulatorFixture() {
+  // An emulator of Manila up to 2.<max_microversion_minor>.
+  explicit EmulatorFixture(int max_microversion_minor = 88)
+      : emulator(FastOptions(max_microversion_minor)) {
     int port = *server.Listen("127.0.0.1", 0);
     server.Start();
     base = "http://127.0.0.1:" + std::to_string(port);
@@ -44,6 +49,24 @@ struct EmulatorFixture {
 };
 
 const ManilaAuth kUser{"alice:demo", "nova:service", ""};
+
+// Polls until the share's rule `rule_id` is active at `level`.
+absl::Status WaitActiveAt(ManilaClient& client, const std::string& share_id,
+                          const std::string& rule_id,
+                          const std::string& level) {
+  RealClock clock;
+  return PollUntil(clock, std::chrono::seconds(5), std::chrono::milliseconds(5),
+                   "rule active at " + level, [&]() -> absl::StatusOr<bool> {
+                     auto rules = client.ListAccessRules(share_id, kUser);
+                     if (!rules.ok()) return rules.status();
+                     for (const ManilaAccessRule& r : *rules) {
+                       if (r.id == rule_id) {
+                         return r.state == "active" && r.access_level == level;
+                       }
+                     }
+                     return absl::NotFoundError("the rule is gone");
+                   });
+}
 
 }  // namespace
 
@@ -140,7 +163,7 @@ TEST_CASE("emulator cephx grants get an access key once active", "[unit]") {
               .ok());
 }
 
-TEST_CASE("emulator refuses microversions above 2.82 with 406", "[unit]") {
+TEST_CASE("emulator refuses microversions above 2.88 with 406", "[unit]") {
   EmulatorFixture f;
   HttpClientRequest req;
   req.url = f.base + "/v2/shares";
@@ -150,7 +173,7 @@ TEST_CASE("emulator refuses microversions above 2.82 with 406", "[unit]") {
   REQUIRE(resp.ok());
   CHECK(resp->status == 406);
   CHECK(resp->body.find("Version 2.99 is not supported by the API. Minimum "
-                        "is 2.0 and maximum is 2.82.") != std::string::npos);
+                        "is 2.0 and maximum is 2.88.") != std::string::npos);
 }
 
 TEST_CASE("emulator grants carry Manila's resource locks", "[unit]") {
@@ -317,4 +340,180 @@ TEST_CASE("emulator fault injection fails the next calls, admin only",
   CHECK(client.GetShare(id, kUser).status().code() ==
         absl::StatusCode::kUnavailable);
   CHECK(client.GetShare(id, kUser).ok());
+}
+
+TEST_CASE("emulator changes a rule's access level rw to ro and back in place",
+          "[unit]") {
+  EmulatorFixture f;
+  ManilaClient client({f.base + "/v2"});
+  std::string id = f.CreateShare("NFS", "available");
+  auto rule = client.AllowAccess(id, "ip", "10.0.0.5", "test", "rw", kUser);
+  REQUIRE(rule.ok());
+  CHECK(rule->access_level == "rw");
+  REQUIRE(WaitActiveAt(client, id, rule->id, "rw").ok());
+
+  REQUIRE(client.UpdateAccessLevel(rule->id, "ro", kUser).ok());
+  auto rules = client.ListAccessRules(id, kUser);
+  REQUIRE(rules.ok());
+  REQUIRE(rules->size() == 1);
+  CHECK((*rules)[0].id == rule->id);
+  CHECK((*rules)[0].access_level == "ro");
+  REQUIRE(WaitActiveAt(client, id, rule->id, "ro").ok());
+
+  REQUIRE(client.UpdateAccessLevel(rule->id, "rw", kUser).ok());
+  REQUIRE(WaitActiveAt(client, id, rule->id, "rw").ok());
+  CHECK(client.ListAccessRules(id, kUser)->size() == 1);  // still one rule
+}
+
+TEST_CASE("emulator keeps a cephx key across an access-level update",
+          "[unit]") {
+  EmulatorFixture f;
+  ManilaClient client({f.base + "/v2"});
+  std::string id = f.CreateShare("CEPHFS", "available");
+  auto rule = client.AllowAccess(id, "cephx", "nova", "x", "ro", kUser);
+  REQUIRE(rule.ok());
+  CHECK(rule->access_level == "ro");
+  REQUIRE(WaitActiveAt(client, id, rule->id, "ro").ok());
+  const std::string key = (*client.ListAccessRules(id, kUser))[0].access_key;
+  REQUIRE(!key.empty());
+  REQUIRE(client.UpdateAccessLevel(rule->id, "rw", kUser).ok());
+  REQUIRE(WaitActiveAt(client, id, rule->id, "rw").ok());
+  CHECK((*client.ListAccessRules(id, kUser))[0].access_key == key);
+}
+
+TEST_CASE("emulator access-level update answers 200 with the queued rule",
+          "[unit]") {
+  EmulatorFixture f;
+  ManilaClient client({f.base + "/v2"});
+  std::string id = f.CreateShare("NFS", "available");
+  auto rule = client.AllowAccess(id, "ip", "10.0.0.6", "test", kUser);
+  REQUIRE(rule.ok());
+  REQUIRE(WaitActiveAt(client, id, rule->id, "rw").ok());
+  auto call = [&](const std::string& method, const std::string& path,
+                  const std::string& version, const std::string& body) {
+    HttpClientRequest req;
+    req.method = method;
+    req.url = f.base + "/v2/demo" + path;  // with the project prefix
+    req.body = body;
+    req.headers = {{"X-Auth-Token", "alice:demo"},
+                   {"X-Service-Token", "nova:service"},
+                   {"X-OpenStack-Manila-API-Version", version}};
+    return *HttpFetch(req);
+  };
+  const std::string path = "/share-access-rules/" + rule->id;
+  const std::string to_ro = R"({"update_access": {"access_level": "ro"}})";
+  CHECK(call("PUT", path, "2.87", to_ro).status == 404);  // from 2.88 on
+  CHECK(call("PUT", path, "2.88", "").status == 400);
+  CHECK(call("PUT", path, "2.88", R"({"update_access": {}})").status == 400);
+  auto bad =
+      call("PUT", path, "2.88", R"({"update_access": {"access_level": "rx"}})");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("Invalid or unsupported share access level: rx.") !=
+        std::string::npos);
+  auto unknown = call("PUT", "/share-access-rules/nope", "2.88", to_ro);
+  CHECK(unknown.status == 404);
+  CHECK(unknown.body.find("Share access rule nope not found.") !=
+        std::string::npos);
+
+  auto listed = call("GET", "/share-access-rules?share_id=" + id, "2.88", "");
+  REQUIRE(listed.status == 200);
+  const std::string before =
+      nlohmann::json::parse(listed.body)["access_list"][0]["updated_at"];
+  auto updated = call("PUT", path, "2.88", to_ro);
+  REQUIRE(updated.status == 200);
+  auto access = nlohmann::json::parse(updated.body)["access"];
+  CHECK(access["id"] == rule->id);
+  CHECK(access["share_id"] == id);
+  CHECK(access["access_level"] == "ro");
+  CHECK(access["state"] == "queued_to_apply");
+  CHECK(access["updated_at"] != before);
+}
+
+TEST_CASE(
+    "emulator refuses access-level updates of unknown or unsettled "
+    "rules and of bad levels",
+    "[unit]") {
+  EmulatorFixture f;
+  ManilaClient client({f.base + "/v2"});
+  std::string id = f.CreateShare("NFS", "available");
+  CHECK(client
+            .UpdateAccessLevel("00000000-0000-0000-0000-000000000000", "ro",
+                               kUser)
+            .code() == absl::StatusCode::kNotFound);
+  auto rule = client.AllowAccess(id, "ip", "10.0.0.8", "test", kUser);
+  REQUIRE(rule.ok());
+  REQUIRE(WaitActiveAt(client, id, rule->id, "rw").ok());
+  CHECK(client.UpdateAccessLevel(rule->id, "rx", kUser).code() ==
+        absl::StatusCode::kInvalidArgument);
+
+  // A rule still being applied cannot change level.
+  HttpClientRequest inject;
+  inject.method = "POST";
+  inject.url = f.base + "/v2/_emulator/faults";
+  inject.body = R"({"rules": "stuck"})";
+  inject.headers = {{"X-Auth-Token", "admin:admin"}};
+  REQUIRE(HttpFetch(inject)->status == 204);
+  auto stuck = client.AllowAccess(id, "ip", "10.0.0.9", "test", kUser);
+  REQUIRE(stuck.ok());
+  CHECK(client.UpdateAccessLevel(stuck->id, "ro", kUser).code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("emulator lets the locker update a locked rule's level", "[unit]") {
+  EmulatorFixture f;
+  ManilaClient client({f.base + "/v2"});
+  std::string id = f.CreateShare("NFS", "available");
+  auto rule = client.AllowAccess(id, "ip", "10.0.0.7", "shareplane", kUser);
+  REQUIRE(rule.ok());
+  REQUIRE(client.ListResourceLocks(rule->id, kUser)->size() == 2);
+  REQUIRE(WaitActiveAt(client, id, rule->id, "rw").ok());
+  REQUIRE(client.UpdateAccessLevel(rule->id, "ro", kUser).ok());
+  REQUIRE(WaitActiveAt(client, id, rule->id, "ro").ok());
+  // The locks stay, and still refuse a deny without the service token.
+  CHECK(client.ListResourceLocks(rule->id, kUser)->size() == 2);
+  CHECK(client.DenyAccess(id, rule->id, {"alice:demo", "", ""}).code() ==
+        absl::StatusCode::kPermissionDenied);
+}
+
+TEST_CASE("emulator started as Manila 2.82 has no access-level update",
+          "[unit]") {
+  EmulatorFixture current;
+  ManilaClient current_client({current.base + "/v2"});
+  auto current_minor = current_client.MaxMicroversionMinor(kUser);
+  REQUIRE(current_minor.ok());
+  CHECK(*current_minor == 88);
+  // A catalog endpoint with the project id finds the same versions.
+  ManilaClient project_client({current.base + "/v2/demo"});
+  auto project_minor = project_client.MaxMicroversionMinor(kUser);
+  REQUIRE(project_minor.ok());
+  CHECK(*project_minor == 88);
+
+  EmulatorFixture old(82);
+  HttpClientRequest root;
+  root.url = old.base + "/";
+  auto versions = HttpFetch(root);
+  REQUIRE(versions.ok());
+  CHECK(versions->status == 300);
+  CHECK(nlohmann::json::parse(versions->body)["versions"][0]["version"] ==
+        "2.82");
+  ManilaClient client({old.base + "/v2"});
+  auto minor = client.MaxMicroversionMinor(kUser);
+  REQUIRE(minor.ok());
+  CHECK(*minor == 82);
+
+  std::string id = old.CreateShare("NFS", "available");
+  auto rule = client.AllowAccess(id, "ip", "10.0.0.4", "test", kUser);
+  REQUIRE(rule.ok());
+  REQUIRE(WaitActiveAt(client, id, rule->id, "rw").ok());
+  absl::Status updated = client.UpdateAccessLevel(rule->id, "ro", kUser);
+  CHECK(updated.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(updated.message()).find("maximum is 2.82.") !=
+        std::string::npos);
+  CHECK((*client.ListAccessRules(id, kUser))[0].access_level == "rw");
+
+  // The answer is kept: no request once it is known.
+  old.server.Stop();
+  minor = client.MaxMicroversionMinor(kUser);
+  REQUIRE(minor.ok());
+  CHECK(*minor == 82);
 }

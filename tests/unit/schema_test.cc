@@ -13,17 +13,24 @@ TEST_CASE("valid attach bodies give share id and tag", "[unit]") {
   auto r = ParseAttachBody(R"({"share": {"share_id": ")" + kId +
                            R"(", "tag": "my-share"}})");
   REQUIRE(r.ok());
-  CHECK(r->first == kId);
-  CHECK(r->second == "my-share");
+  CHECK(r->share_id == kId);
+  CHECK(r->tag == "my-share");
+  CHECK(r->access_level == "rw");
 
   auto d = ParseAttachBody(R"({"share": {"share_id": ")" + kId + R"("}})");
   REQUIRE(d.ok());
-  CHECK(d->second == kId);  // tag defaults to the share id
+  CHECK(d->tag == kId);  // tag defaults to the share id
 
   auto upper = ParseAttachBody(
       R"({"share": {"share_id": "3CDF5132-64F2-4584-876A-BD296AE7EABD"}})");
   REQUIRE(upper.ok());
-  CHECK(upper->first == kId);
+  CHECK(upper->share_id == kId);
+
+  // The read-only extension (BEYOND.md section 3).
+  auto ro = ParseAttachBody(R"({"share": {"share_id": ")" + kId +
+                            R"(", "access_level": "ro"}})");
+  REQUIRE(ro.ok());
+  CHECK(ro->access_level == "ro");
 }
 
 TEST_CASE("invalid attach bodies are refused with Nova's message", "[unit]") {
@@ -52,6 +59,11 @@ TEST_CASE("invalid attach bodies are refused with Nova's message", "[unit]") {
        "is not of type 'string'"},
       {R"({"share": {"share_id": ")" + kId + R"(", "mode": "ro"}})",
        "Additional properties are not allowed ('mode' was unexpected)"},
+      {R"({"share": {"share_id": ")" + kId + R"(", "access_level": "rx"}})",
+       "Invalid input for field/attribute access_level. Value: rx. 'rx' is "
+       "not one of ['rw', 'ro']"},
+      {R"({"share": {"share_id": ")" + kId + R"(", "access_level": 1}})",
+       "is not of type 'string'"},
       {R"({"share": {"share_id": ")" + kId + R"("}, "x": 1})",
        "Additional properties are not allowed ('x' was unexpected)"},
   };

@@ -34,17 +34,28 @@ TEST_CASE("ValidateAttachShare applies the attach schema to typed fields",
   };
   const std::string upper = "3CDF5132-64F2-4584-876A-BD296AE7EABD";
   const std::vector<Case> cases = {
-      {{"s", kId, ""}, {absl::StatusCode::kOk, ""}, kId, kId},
-      {{"s", upper, "data"}, {absl::StatusCode::kOk, ""}, kId, "data"},
-      {{"s", "nope", ""},
+      {{"s", kId, "", ""}, {absl::StatusCode::kOk, ""}, kId, kId},
+      {{"s", kId, "", "ro"}, {absl::StatusCode::kOk, ""}, kId, kId},
+      {{"s", kId, "", "rx"},
+       {absl::StatusCode::kInvalidArgument, "field/attribute access_level"},
+       "",
+       ""},
+      {{"s", upper, "data", ""}, {absl::StatusCode::kOk, ""}, kId, "data"},
+      {{"s", "nope", "", ""},
        {absl::StatusCode::kInvalidArgument,
         "Invalid input for field/attribute share_id. Value: nope. 'nope' is "
         "not a 'uuid'"},
        "",
        ""},
-      {{"s", "", ""}, {absl::StatusCode::kInvalidArgument, "share_id"}, "", ""},
-      {{"s", kId, "a b"}, {absl::StatusCode::kInvalidArgument, "tag"}, "", ""},
-      {{"s", kId, std::string(37, 'a')},
+      {{"s", "", "", ""},
+       {absl::StatusCode::kInvalidArgument, "share_id"},
+       "",
+       ""},
+      {{"s", kId, "a b", ""},
+       {absl::StatusCode::kInvalidArgument, "tag"},
+       "",
+       ""},
+      {{"s", kId, std::string(37, 'a'), ""},
        {absl::StatusCode::kInvalidArgument, "field/attribute tag"},
        "",
        ""},
@@ -57,6 +68,9 @@ TEST_CASE("ValidateAttachShare applies the attach schema to typed fields",
       CHECK(r->share_id == c.share_id);
       CHECK(r->tag == c.tag);
       CHECK(r->server_id == "s");
+      // Defaulted to read-write; "ro" kept.
+      CHECK(r->access_level ==
+            (c.in.access_level.empty() ? "rw" : c.in.access_level));
     }
   }
 }
