@@ -16,102 +16,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "shareplane/agent/v1/agent.grpc.pb.h"
-#include "tests/support/stack.h"
+#include "tests/integration/guest_support.h"
 
 using namespace shareplane;
 using namespace shareplane::testing;
 using json = nlohmann::json;
-
-namespace {
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool Mounted(const std::string& point) {
-  return Slurp("/proc/self/mountinfo").find(" " + point + " ") !=
-         std::string::npos;
-}
-
-// The compute agent's configuration for real guests under `work`.
-std::string GuestConfig(const std::string& work, const std::string& extra) {
-  return absl::StrCat(
-      "[compute]\nmount_driver = system\nmount_base = ", work,
-      "/mnt\nimage_dir = ", SHAREPLANE_GUEST_DIR, "\nconsole_log_dir = ", work,
-      "/console\nshutdown_timeout = 5\n[libvirt]\nconnection_uri = "
-      "qemu:///system\nvirt_type = qemu\n",
-      extra);
-}
-
-// A server of the guest image, booted once and stopped so that shares can
-// be attached. Its domain never outlives the test.
-class Guest {
- public:
-  explicit Guest(Stack& stack) : stack_(stack) {
-    REQUIRE(stack_
-                .Api("POST", "/v2.1/flavors",
-                     R"({"flavor": {"name": "g1", "ram": 256, "vcpus": 1,
-                         "disk": 1}})",
-                     "admin:admin")
-                .status == 200);
-    HttpResponse c =
-        stack_.Api("POST", "/v2.1/servers",
-                   R"({"server": {"name": "guest", "flavorRef": "g1",
-            "imageRef": "tiny", "networks": "none"}})");
-    REQUIRE(c.status == 202);
-    id_ = json::parse(c.body)["server"]["id"];
-    CHECK(
-        json::parse(stack_.Api("GET", base()).body)["server"]["image"]["id"] ==
-        "tiny");
-    REQUIRE(WaitStatus("ACTIVE"));
-    Action(R"({"os-stop": null})", "SHUTOFF");
-  }
-  ~Guest() {
-    for (const char* verb : {"destroy", "undefine"}) {
-      Process virsh("virsh", {"/usr/bin/virsh", "-c", "qemu:///system", verb,
-                              "instance-" + id_});
-      WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
-    }
-  }
-  const std::string& id() const { return id_; }
-  std::string base() const { return "/v2.1/servers/" + id_; }
-  bool WaitStatus(const std::string& status) {
-    return WaitUntil(
-        [&] {
-          return json::parse(
-                     stack_.Api("GET", base()).body)["server"]["status"] ==
-                 status;
-        },
-        std::chrono::seconds(60));
-  }
-  void Action(const std::string& body, const std::string& then_status) {
-    REQUIRE(stack_.Api("POST", base() + "/action", body).status == 202);
-    REQUIRE(WaitStatus(then_status));
-  }
-  void Attach(const std::string& share, const std::string& tag) {
-    REQUIRE(
-        stack_
-            .Api("POST", base() + "/shares",
-                 json{{"share", {{"share_id", share}, {"tag", tag}}}}.dump())
-            .status == 201);
-    REQUIRE(WaitUntil(
-        [&] { return stack_.ShareStatus(id_, share) == "inactive"; }));
-  }
-  void Delete() {
-    REQUIRE(stack_.Api("DELETE", base()).status == 204);
-    REQUIRE(WaitUntil([&] { return stack_.Api("GET", base()).status == 404; },
-                      std::chrono::seconds(60)));
-  }
-
- private:
-  Stack& stack_;
-  std::string id_;
-};
-
-}  // namespace
 
 TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
           "[e2e][guest]") {
@@ -194,40 +103,15 @@ TEST_CASE("a QEMU guest reads and writes two shares through virtiofs",
 
 TEST_CASE("a QEMU guest reads and writes a CephFS share through virtiofs",
           "[e2e][guest]") {
-  // The fixture's one-node Ceph cluster (tests/support/ceph).
-  std::map<std::string, std::string> ceph;
-  {
-    std::ifstream in(TestServices::Get().services_dir + "/ceph.env");
-    for (std::string line; std::getline(in, line);) {
-      const size_t eq = line.find('=');
-      if (eq != std::string::npos)
-        ceph[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  REQUIRE(!ceph["CEPH_CONF"].empty());
   const std::string work = UniqueName("/tmp/sp-guest-ceph");
   const std::string mounts = work + "/mnt";
   const std::string consoles = work + "/console";
-  const std::string root = work + "/cephfs";
   std::filesystem::create_directories(consoles);
-  std::filesystem::create_directories(root);
-  // The test's own view of the whole CephFS, to put and find files.
-  {
-    Process fuse("ceph-fuse", {"/usr/bin/ceph-fuse", "-c", ceph["CEPH_CONF"],
-                               "--id", "admin", root});
-    REQUIRE(WaitUntil([&] { return Mounted(root); }, std::chrono::seconds(30)));
-  }
-  struct Unmount {
-    std::string point;
-    ~Unmount() {
-      Process u("umount", {"/usr/bin/umount", point});
-      WaitUntil([&] { return !u.running(); }, std::chrono::seconds(10));
-    }
-  } unmount_root{root};
+  CephView ceph(work + "/cephfs");
+  const std::string& root = ceph.root;
 
-  Stack stack(GuestConfig(
-      work, "ceph_mount_type = fuse\nceph_conf = " + ceph["CEPH_CONF"] + "\n"));
-  stack.StartEmulator(30, {"--cephfs_mons=" + ceph["CEPH_MONS"]});
+  Stack stack(GuestConfig(work, ceph.AgentConfig()));
+  stack.StartEmulator(30, {ceph.EmulatorFlag()});
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
