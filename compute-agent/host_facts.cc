@@ -75,7 +75,10 @@ std::vector<std::string> ComputeTraits(const HypervisorInfo& info,
   // (memfd or a file), so a server started without shares takes one later.
   const bool virtio_fs = std::find(traits.begin(), traits.end(),
                                    "COMPUTE_STORAGE_VIRTIO_FS") != traits.end();
-  if (virtio_fs && info.device_hotplug &&
+  const bool hotplug =
+      info.device_hotplug ||
+      (qemu && info.libvirt_version >= kLibvirtVirtiofsHotplug);
+  if (virtio_fs && hotplug &&
       (settings.shared_memory == "memfd" || settings.shared_memory == "file")) {
     traits.push_back("CUSTOM_VIRTIOFS_HOTPLUG");
   }

@@ -21,8 +21,8 @@ struct HypervisorInfo {
   unsigned long hypervisor_version = 0;
   int64_t memory_mb = 0;
   int vcpus = 0;
-  // Devices can be hot-plugged into running domains: QEMU under libvirt
-  // >= 7.9.0 (virtiofs hot-plug); never libvirt's test driver, which
+  // Hot-plugs devices whatever the versions say (the twin). QEMU's is
+  // decided from libvirt_version (ComputeTraits); libvirt's test driver
   // refuses virDomainAttachDeviceFlags.
   bool device_hotplug = false;
 };

@@ -68,8 +68,6 @@ absl::StatusOr<HypervisorInfo> LibvirtHypervisor::Info() {
     info.memory_mb = static_cast<int64_t>(node.memory / 1024);
     info.vcpus = static_cast<int>(node.cpus);
   }
-  info.device_hotplug =
-      info.type == "QEMU" && info.libvirt_version >= kLibvirtVirtiofsHotplug;
   return info;
 }
 

@@ -353,3 +353,50 @@ TEST_CASE("without Manila 2.88 a rw attach next to a ro one in use is 409",
   REQUIRE(live.Reaches(b, share, "active"));
   CHECK(live.Rule(share).first == "ro");
 }
+
+TEST_CASE("a conductor killed at any step of a live attach or detach",
+          "[integration][live]") {
+  LiveStack live;
+  Stack& stack = live.stack;
+  const std::string server = stack.BootServer();
+  const std::string share = stack.CreateShare();
+  // Restarts the conductor armed to die at `point`, runs `request`, waits
+  // for the crash, and starts a healthy one, which finishes the task.
+  auto crash_at = [&](const std::string& point,
+                      const std::function<void()>& request) {
+    stack.StopConductor();
+    stack.StartConductor(point);
+    request();
+    INFO("crash point " << point);
+    REQUIRE(WaitUntil([&] { return !stack.ConductorRunning(); }));
+    REQUIRE(absl::StrContains(stack.ConductorLog(),
+                              "Crash point " + point + " reached"));
+    stack.StartConductor();
+  };
+  const std::vector<std::pair<std::string, std::string>> points = {
+      {"attach.notified", "detach.notified"},
+      {"attach.rule_active", "detach.unplugged"},
+      {"attach.hot_plugged", "detach.revoke_requested"}};
+  for (const auto& [attach_point, detach_point] : points) {
+    crash_at(attach_point, [&] {
+      REQUIRE(live.Attach(server, share, "data").status == 201);
+    });
+    REQUIRE(live.Reaches(server, share, "active"));
+    // In the guest once, mounted once, one rule.
+    const std::string xml =
+        Slurp(live.dir + "/instance-" + server + ".live.xml");
+    CHECK(xml.find("<target dir='data'/>") ==
+          xml.rfind("<target dir='data'/>"));
+    CHECK(LiveHas(live.dir, server, "data"));
+    CHECK(stack.MountPoints().size() == 1);
+    CHECK(stack.ManilaRules(share).size() == 1);
+
+    crash_at(detach_point,
+             [&] { REQUIRE(live.Detach(server, share).status == 200); });
+    REQUIRE(live.Reaches(server, share, ""));
+    CHECK_FALSE(LiveHas(live.dir, server, "data"));
+    CHECK(stack.MountPoints().empty());
+    REQUIRE(WaitUntil([&] { return stack.ManilaRules(share).empty(); }));
+    CHECK(stack.ServerStatus(server) == "ACTIVE");
+  }
+}
