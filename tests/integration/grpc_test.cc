@@ -82,6 +82,33 @@ TEST_CASE(
       c.stub->ListServerShares(c.Ctx("alice:demo").get(), list, &listed).ok());
   REQUIRE(listed.shares_size() == 1);
   CHECK(listed.shares(0).share_id() == share);
+  CHECK(listed.shares(0).access_level() == "rw");
+
+  // A read-only attachment (our extension; REST's "access_level").
+  const std::string ro_share = stack.CreateShare();
+  apipb::AttachShareRequest ro = attach;
+  ro.set_share_id(ro_share);
+  ro.set_tag("ro");
+  ro.set_access_level("ro");
+  REQUIRE(c.stub->AttachShare(c.Ctx("alice:demo").get(), ro, &out).ok());
+  CHECK(out.access_level() == "ro");
+  ro.set_share_id(stack.CreateShare());
+  ro.set_tag("rx");
+  ro.set_access_level("rx");
+  s = c.stub->AttachShare(c.Ctx("alice:demo").get(), ro, &out);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().find("'rx' is not one of ['rw', 'ro']") !=
+        std::string::npos);
+  REQUIRE(WaitUntil(
+      [&] { return stack.ShareStatus(server, ro_share) == "inactive"; }));
+  apipb::DetachShareRequest ro_detach;
+  ro_detach.set_server_id(server);
+  ro_detach.set_share_id(ro_share);
+  apipb::DetachShareResponse ro_none;
+  REQUIRE(
+      c.stub->DetachShare(c.Ctx("alice:demo").get(), ro_detach, &ro_none).ok());
+  REQUIRE(
+      WaitUntil([&] { return stack.ShareStatus(server, ro_share).empty(); }));
 
   struct Case {
     std::string name, server, share, token;

@@ -400,3 +400,46 @@ TEST_CASE("a conductor killed at any step of a live attach or detach",
     CHECK(stack.ServerStatus(server) == "ACTIVE");
   }
 }
+
+TEST_CASE("shareplane server add share works on a running server",
+          "[integration][live]") {
+  LiveStack live;
+  Stack& stack = live.stack;
+  const std::string server = stack.BootServer();
+  const std::string share = stack.CreateShare();
+  const std::map<std::string, std::string> env = {
+      {"HOME", NewTempDir("cli-home")},
+      {"OS_AUTH_TYPE", "noauth"},
+      {"OS_ENDPOINT", stack.api_url() + "/v2.1"},
+      {"OS_USERNAME", "alice"},
+      {"OS_PROJECT_NAME", "demo"}};
+  auto shareplane = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), BinaryPath("cli/shareplane"));
+    return RunCommand("shareplane", args, env);
+  };
+  CommandResult added =
+      shareplane({"server", "add", "share", server, share, "--tag", "data",
+                  "--read-only", "--wait", "-f", "json"});
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  json shown = json::parse(added.out);
+  CHECK(shown["status"] == "active");
+  CHECK(shown["access_level"] == "ro");
+  CHECK(LiveHas(live.dir, server, "data"));
+  CHECK(live.Rule(share).first == "ro");
+  CommandResult removed =
+      shareplane({"server", "remove", "share", server, share, "--wait"});
+  INFO(removed.err);
+  REQUIRE(removed.exit_code == 0);
+  CHECK(stack.ShareStatus(server, share).empty());
+  CHECK_FALSE(LiveHas(live.dir, server, "data"));
+
+  // A guest that holds on: --wait says so instead of waiting forever.
+  REQUIRE(live.Attach(server, share, "data").status == 201);
+  REQUIRE(live.Reaches(server, share, "active"));
+  std::ofstream(live.dir + "/stuck-detach") << "";
+  CommandResult held =
+      shareplane({"server", "remove", "share", server, share, "--wait"});
+  CHECK(held.exit_code != 0);
+  CHECK(absl::StrContains(held.err, "active"));
+}
