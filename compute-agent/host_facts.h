@@ -22,7 +22,8 @@ struct HostSettings {
   // [libvirt] virtiofsd_path, else what QEMU's vhost-user descriptors name
   // (FindVirtiofsd).
   std::string virtiofsd_path;
-  // [compute] shutdown_timeout + kStopReserve (hypervisor.h).
+  // max([compute] shutdown_timeout, hot_unplug_timeout) + kStopReserve
+  // (hypervisor.h): the longest call the agent may take.
   int stop_budget_seconds = 65;
 };
 

@@ -42,11 +42,16 @@ absl::Status MoveShare(WorkflowDeps& deps, const ComputeHost& host,
     return absl::OkStatus();
   }));
   std::string new_id, old_id;
+  // The new address gets the old rule's level (read-only attachments).
+  std::string level = "rw";
   SP_RETURN_IF_ERROR(
       Retry(deps.clock, deps.options.manila_retry, [&]() -> absl::Status {
         auto rules = deps.manila.ListAccessRules(old_grant.share_id, auth);
         if (!rules.ok()) return rules.status();
-        if (auto old_rule = FindRule(*rules, from)) old_id = old_rule->id;
+        if (auto old_rule = FindRule(*rules, from)) {
+          old_id = old_rule->id;
+          if (old_rule->access_level == "ro") level = "ro";
+        }
         if (auto rule = FindRule(*rules, target)) {
           if (IsBeingDenied(*rule)) {
             return absl::UnavailableError("access rule is being revoked");
@@ -58,7 +63,7 @@ absl::Status MoveShare(WorkflowDeps& deps, const ComputeHost& host,
         auto created = deps.manila.AllowAccess(
             old_grant.share_id, "ip", to,
             absl::StrCat("Locked by shareplane for host ", host.hostname),
-            auth);
+            level, auth);
         if (created.status().code() == absl::StatusCode::kAlreadyExists) {
           return absl::UnavailableError("access rule appeared meanwhile");
         }

@@ -89,14 +89,15 @@ HttpClientRequest ManilaRequest(const std::string& method,
   return req;
 }
 
-// Where version discovery answers: the endpoint up to its /v2 (dropping a
-// /{project_id} after it, as catalogs often have), else the endpoint.
+// Where version discovery answers without a token: the service's root,
+// the endpoint before its /v2 (and any /{project_id} after it), as
+// keystoneauth finds it; Manila's /v2 itself sits behind auth_token.
 std::string VersionsUrl(const std::string& endpoint) {
   for (size_t at = endpoint.find("/v2"); at != std::string::npos;
        at = endpoint.find("/v2", at + 1)) {
     const size_t end = at + 3;
     if (end == endpoint.size() || endpoint[end] == '/') {
-      return endpoint.substr(0, end);
+      return endpoint.substr(0, at) + "/";
     }
   }
   return endpoint;

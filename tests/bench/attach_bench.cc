@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/pg/store.h"
+#include "tests/bench/latencies.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;
@@ -19,20 +20,6 @@ using namespace shareplane::testing;
 using Steady = std::chrono::steady_clock;
 
 namespace {
-
-struct Latencies {
-  std::mutex mu;
-  std::vector<double> ms;
-  void Add(double v) {
-    std::lock_guard<std::mutex> lock(mu);
-    ms.push_back(v);
-  }
-  double Pct(double p) {
-    std::sort(ms.begin(), ms.end());
-    if (ms.empty()) return 0;
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
-  }
-};
 
 void Print(const char* what, Latencies& l, double seconds, int errors) {
   std::printf(

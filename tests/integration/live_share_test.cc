@@ -325,9 +325,13 @@ TEST_CASE("read-only attachments set the host's rule level with no gap",
     REQUIRE(live.Attach(b, share, "ro", "ro").status == 201);
     REQUIRE(live.Reaches(b, share, "active"));
     CHECK(live.Rule(share).first == "rw");
+    CHECK(stack.MountPoints().size() == 2);  // a rw and a ro mount
     REQUIRE(live.Detach(a, share).status == 200);
     REQUIRE(live.Reaches(a, share, ""));
     REQUIRE(WaitUntil([&] { return live.Rule(share).first == "ro"; }));
+    const std::vector<std::string> left = stack.MountPoints();
+    REQUIRE(left.size() == 1);
+    CHECK(absl::EndsWith(left[0], "-ro"));
     stop = true;
     watcher.join();
     CHECK(gaps == 0);
