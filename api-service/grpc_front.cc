@@ -123,17 +123,19 @@ class ComputeService final : public apipb::Compute::Service {
   grpc::Status StartServer(grpc::ServerContext* ctx,
                            const apipb::ServerActionRequest* req,
                            apipb::Empty*) override {
-    return Act(ctx, "StartServer", {req->server_id(), "os-start", false});
+    return Act(ctx, "StartServer",
+               {req->server_id(), "os-start", false, "", ""});
   }
   grpc::Status StopServer(grpc::ServerContext* ctx,
                           const apipb::ServerActionRequest* req,
                           apipb::Empty*) override {
-    return Act(ctx, "StopServer", {req->server_id(), "os-stop", false});
+    return Act(ctx, "StopServer", {req->server_id(), "os-stop", false, "", ""});
   }
   grpc::Status RebootServer(grpc::ServerContext* ctx,
                             const apipb::RebootServerRequest* req,
                             apipb::Empty*) override {
-    return Act(ctx, "RebootServer", {req->server_id(), "reboot", req->hard()});
+    return Act(ctx, "RebootServer",
+               {req->server_id(), "reboot", req->hard(), "", ""});
   }
 
  private:

@@ -40,6 +40,7 @@ const std::map<std::string, std::string>& DefaultRules() {
       {"os_compute_api:servers:start", "rule:project_member_or_admin"},
       {"os_compute_api:servers:stop", "rule:project_member_or_admin"},
       {"os_compute_api:servers:reboot", "rule:project_member_or_admin"},
+      {"os_compute_api:servers:rebuild", "rule:project_member_or_admin"},
       {"os_compute_api:os-extended-server-attributes", "rule:admin_api"},
       {"os_compute_api:os-flavor-manage:create", "rule:admin_api"},
       {"os_compute_api:os-flavor-extra-specs:index", "@"},

@@ -194,7 +194,27 @@ const std::map<std::string, json>& Actions() {
       {"shelve", AnyObjectOrNull()},
       {"suspend", AnyObjectOrNull()},
       {"resume", AnyObjectOrNull()},
-      {"rebuild", AnyObjectOrNull()},
+      // Nova's rebuild schema at 2.94..2.97, types kept loose where we do
+      // not use the field (no Glance, keys or user data here).
+      {"rebuild",
+       Object(
+           {{"imageRef",
+             {{"type", "string"}, {"minLength", 1}, {"maxLength", 255}}},
+            {"name",
+             {{"type", "string"}, {"minLength", 1}, {"maxLength", 255}}},
+            {"adminPass", {{"type", "string"}}},
+            {"metadata", {{"type", "object"}}},
+            {"preserve_ephemeral", {{"type", {"boolean", "string"}}}},
+            {"OS-DCF:diskConfig",
+             {{"type", "string"}, {"enum", {"AUTO", "MANUAL"}}}},
+            {"accessIPv4", {{"type", "string"}}},
+            {"accessIPv6", {{"type", "string"}}},
+            {"description", {{"type", {"string", "null"}}, {"maxLength", 255}}},
+            {"key_name", {{"type", {"string", "null"}}}},
+            {"user_data", {{"type", {"string", "null"}}, {"maxLength", 65535}}},
+            {"trusted_image_certificates", {{"type", {"array", "null"}}}},
+            {"hostname", {{"type", "string"}, {"maxLength", 255}}}},
+           {"imageRef"})},
   };
   return *actions;
 }

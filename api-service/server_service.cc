@@ -50,12 +50,31 @@ std::string AdminPass() {
   return out;
 }
 
-// The blocked actions of spec section 5.
+// The blocked actions of spec section 5 (rebuild is not: BEYOND.md
+// section 4).
 bool IsShareBlockedAction(const std::string& action) {
   static const auto* actions = new std::set<std::string>{
       "resize", "migrate", "os-migrateLive", "evacuate",
-      "shelve", "suspend", "resume",         "rebuild"};
+      "shelve", "suspend", "resume"};
   return actions->count(action) > 0;
+}
+
+// Live migration of a server with shares (BEYOND.md section 4): 409 naming
+// what virtiofs live migration needs and what the server's host has.
+absl::Status LiveMigrationWithShares(pqxx::transaction_base& w,
+                                     const Server& server) {
+  std::optional<ComputeHost> host =
+      server.host.empty() ? std::nullopt : GetComputeHost(w, server.host);
+  const std::string has =
+      host ? absl::StrCat("host ", host->hostname, " has ",
+                          host->hypervisor_type, " ", host->hypervisor_version,
+                          " and libvirt ", host->libvirt_version)
+           : "the server has no host";
+  return absl::FailedPreconditionError(absl::StrCat(
+      "Cannot live-migrate instance ", server.uuid,
+      " with shares: virtiofs live migration needs QEMU >= 8.2, virtiofsd >= "
+      "1.11 (--migration-mode) and libvirt >= 10.5 on both hosts; ",
+      has, "."));
 }
 
 void Enqueue(pqxx::transaction_base& w, const ApiDeps& deps,
@@ -131,6 +150,8 @@ absl::Status CheckCanAct(pqxx::transaction_base& w, const std::string& op,
 
 std::string ServerStatus(const std::string& vm_state,
                          const std::string& task_state) {
+  // Nova's: a rebuild shows as REBUILD from every state it is allowed in.
+  if (task_state == "rebuilding") return "REBUILD";
   if (vm_state == "active") {
     if (task_state == "rebooting") return "REBOOT";
     if (task_state == "rebooting_hard") return "HARD_REBOOT";
@@ -303,6 +324,39 @@ absl::Status ServerService::Delete(const RequestContext& ctx,
   });
 }
 
+absl::StatusOr<CreatedServer> ServerService::Rebuild(
+    const RequestContext& ctx, const ServerActionRequest& req) {
+  CreatedServer out;
+  SP_RETURN_IF_ERROR(deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
+    SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, req.server_id, true));
+    SP_RETURN_IF_ERROR(deps_.policy.Enforce("os_compute_api:servers:rebuild",
+                                            ctx, server.project_id));
+    const std::string& vm = server.vm_state;
+    if ((vm != "active" && vm != "stopped" && vm != "error") ||
+        !server.task_state.empty()) {
+      return InvalidState("rebuild", server);
+    }
+    if (server.host.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Instance ", server.uuid, " is not ready"));
+    }
+    SP_RETURN_IF_ERROR(CheckCanAct(w, "rebuild", server,
+                                   ListShareMappings(w, server.uuid),
+                                   deps_.service_down_time));
+    if (!StartServerRebuild(w, server.uuid, server.version, req.image_ref,
+                            req.name)) {
+      return absl::AbortedError("The server changed meanwhile; retry.");
+    }
+    InsertInstanceAction(w, ctx.request_id, server.uuid, "rebuild",
+                         ctx.project_id, ctx.user_id);
+    Enqueue(w, deps_, ctx, taskpb::TASK_KIND_REBUILD_SERVER, server.uuid);
+    out.server = server;
+    return absl::OkStatus();
+  }));
+  out.admin_pass = AdminPass();
+  return out;
+}
+
 absl::Status ServerService::Act(const RequestContext& ctx,
                                 const ServerActionRequest& req) {
   const std::string& action = req.action;
@@ -320,6 +374,9 @@ absl::Status ServerService::Act(const RequestContext& ctx,
     const std::vector<ShareMapping> mappings =
         ListShareMappings(w, server.uuid);
     if (blocked) {
+      if (!mappings.empty() && action == "os-migrateLive") {
+        return LiveMigrationWithShares(w, server);
+      }
       if (!mappings.empty()) {
         return absl::FailedPreconditionError(
             "Feature not supported with instances that have shares.");

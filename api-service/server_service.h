@@ -48,6 +48,7 @@ struct ServerActionRequest {
   std::string server_id;
   std::string action;  // Nova's key: "os-start", "os-stop", "reboot", ...
   bool hard = false;   // reboot only
+  std::string image_ref, name;  // rebuild only (name: "" keeps it)
 };
 
 // The fields of a create as POST /servers' schema sees them (the one place
@@ -68,6 +69,10 @@ class ServerService {
                                        const CreateServerRequest& req);
   absl::Status Delete(const RequestContext& ctx, const std::string& id);
   absl::Status Act(const RequestContext& ctx, const ServerActionRequest& req);
+  // Rebuild (BEYOND.md section 4): the server keeps its shares and mounts;
+  // its new image and the password Nova shows for it.
+  absl::StatusOr<CreatedServer> Rebuild(const RequestContext& ctx,
+                                        const ServerActionRequest& req);
 
  private:
   std::string HostStatusFor(pqxx::transaction_base& w,

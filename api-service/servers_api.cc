@@ -61,6 +61,11 @@ absl::StatusOr<ServerActionRequest> ParseActionBody(const std::string& id,
     req.hard = absl::AsciiStrToUpper(
                    parsed.begin().value()["type"].get<std::string>()) == "HARD";
   }
+  if (req.action == "rebuild") {
+    const json& r = parsed.begin().value();
+    req.image_ref = r["imageRef"].get<std::string>();
+    req.name = r.value("name", "");
+  }
   return req;
 }
 
@@ -123,6 +128,17 @@ HttpResponse ServersApi::Action(const RequestContext& ctx,
                                 const HttpRequest& req, const std::string& id) {
   auto action = ParseActionBody(id, req.body);
   if (!action.ok()) return FaultFromStatus(action.status());
+  if (action->action == "rebuild") {
+    // Nova answers a rebuild with the server as GET shows it, and its
+    // password.
+    auto rebuilt = service_.Rebuild(ctx, *action);
+    if (!rebuilt.ok()) return FaultFromStatus(rebuilt.status());
+    auto record = service_.Show(ctx, id);
+    if (!record.ok()) return FaultFromStatus(record.status());
+    ojson out = ServerView(*record, ctx, deps_, req, /*detail=*/true);
+    out["adminPass"] = rebuilt->admin_pass;
+    return JsonResponse(202, ojson{{"server", out}});
+  }
   absl::Status s = service_.Act(ctx, *action);
   if (!s.ok()) return FaultFromStatus(s);
   return HttpResponse{202, {}, ""};

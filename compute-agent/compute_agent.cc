@@ -122,6 +122,12 @@ class AgentService final : public agentpb::ComputeAgent::Service {
     GrpcCallScope scope(ctx);
     return Answer(driver_.Reboot(req->spec(), req->hard()), reply);
   }
+  grpc::Status Rebuild(grpc::ServerContext* ctx,
+                       const agentpb::RebuildRequest* req,
+                       agentpb::PowerReply* reply) override {
+    GrpcCallScope scope(ctx);
+    return Answer(driver_.Rebuild(req->spec()), reply);
+  }
   grpc::Status DeleteServer(grpc::ServerContext* ctx,
                             const agentpb::DeleteServerRequest* req,
                             agentpb::PowerReply* reply) override {

@@ -279,6 +279,41 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Delete(
   return Reply(uuid);
 }
 
+absl::StatusOr<agent::v1::PowerReply> ServerDriver::Rebuild(
+    const agent::v1::ServerSpec& spec) {
+  ServerLock lock(*this, spec.server_uuid());
+  SP_RETURN_IF_ERROR(lock.status());
+  SP_RETURN_IF_ERROR(CheckRecovered());
+  const std::string& uuid = spec.server_uuid();
+  const std::string name = DomainName(uuid);
+  // The new image first: an unknown one changes nothing.
+  SP_ASSIGN_OR_RETURN(BootImage image,
+                      ResolveImage(options_.image_dir, spec.image_ref()));
+  SP_RETURN_IF_ERROR(hypervisor_.StopDomain(name));
+  // Held already for a running server: no mount(8) runs.
+  std::vector<std::string> points;
+  for (const auto& fs : spec.filesystems()) {
+    auto point = mounts_.Acquire(uuid, ExportOf(fs));
+    if (!point.ok()) {
+      return absl::Status(point.status().code(),
+                          absl::StrCat("Failed to mount share '", fs.share_id(),
+                                       "': ", point.status().message()));
+    }
+    points.push_back(*point);
+  }
+  for (const std::string& held : mounts_.MountPointsOf(uuid)) {
+    if (std::find(points.begin(), points.end(), held) == points.end()) {
+      SP_RETURN_IF_ERROR(mounts_.Release(uuid, held));
+    }
+  }
+  SP_RETURN_IF_ERROR(
+      hypervisor_.DefineDomain(BuildDomainXml(spec, points, options_, image)));
+  SP_RETURN_IF_ERROR(hypervisor_.StartDomain(name));
+  SP_LOG(Info) << "Rebuilt " << name << " from imageRef '" << spec.image_ref()
+               << "' with " << points.size() << " shares, mounts kept";
+  return Reply(uuid);
+}
+
 absl::StatusOr<std::string> ServerDriver::EnsureMount(
     const std::string& uuid, const agent::v1::Filesystem& fs) {
   ServerLock lock(*this, uuid);

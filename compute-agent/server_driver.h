@@ -115,6 +115,8 @@ class ServerDriver {
   absl::StatusOr<agent::v1::PowerReply> Reboot(
       const agent::v1::ServerSpec& spec, bool hard);
   absl::StatusOr<agent::v1::PowerReply> Delete(const std::string& uuid);
+  absl::StatusOr<agent::v1::PowerReply> Rebuild(
+      const agent::v1::ServerSpec& spec);
 
   // The single steps (see agent.proto).
   absl::StatusOr<std::string> EnsureMount(const std::string& uuid,

@@ -147,6 +147,15 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::Reboot(
                      /*idempotent=*/false);
 }
 
+absl::StatusOr<agentpb::PowerReply> AgentClient::Rebuild(
+    const ComputeHost& host, const agentpb::ServerSpec& spec) {
+  agentpb::RebuildRequest req;
+  *req.mutable_spec() = spec;
+  return impl_->Call(host, spec.server_uuid(), req,
+                     &agentpb::ComputeAgent::Stub::Rebuild, "Rebuild", {},
+                     /*idempotent=*/false);
+}
+
 absl::StatusOr<agentpb::PowerReply> AgentClient::DeleteServer(
     const ComputeHost& host, const std::string& server_uuid) {
   agentpb::DeleteServerRequest req;

@@ -35,6 +35,9 @@ class AgentClient {
       const ComputeHost& host, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> Reboot(
       const ComputeHost& host, const agent::v1::ServerSpec& spec, bool hard);
+  // Not retried: a second rebuild is another reboot of the guest.
+  virtual absl::StatusOr<agent::v1::PowerReply> Rebuild(
+      const ComputeHost& host, const agent::v1::ServerSpec& spec);
   virtual absl::StatusOr<agent::v1::PowerReply> DeleteServer(
       const ComputeHost& host, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> GetServerState(

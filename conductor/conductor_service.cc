@@ -92,6 +92,9 @@ class TaskDispatcher {
         case task::v1::TASK_KIND_REBOOT_SERVER:
           s = RunRebootServer(deps_, task);
           break;
+        case task::v1::TASK_KIND_REBUILD_SERVER:
+          s = RunRebuildServer(deps_, task);
+          break;
         default:
           SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
           return Disposition::kReject;

@@ -18,6 +18,7 @@ std::optional<taskpb::TaskKind> KindForTaskState(const std::string& state) {
     return taskpb::TASK_KIND_REBOOT_SERVER;
   }
   if (state == "deleting") return taskpb::TASK_KIND_DELETE_SERVER;
+  if (state == "rebuilding") return taskpb::TASK_KIND_REBUILD_SERVER;
   return std::nullopt;
 }
 

@@ -200,6 +200,41 @@ absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task) {
                      "compute_reboot_instance", true, false);
 }
 
+// Rebuild (BEYOND.md section 4): the domain redefined from the new image
+// with the same shares, the host's mounts kept throughout. A stopped server
+// stays stopped, as in Nova: its next start defines the domain from the
+// new image (a start always does).
+absl::Status RunRebuildServer(WorkflowDeps& deps, const task::v1::Task& task) {
+  const std::string event = "compute_rebuild_instance";
+  auto loaded = Load(deps, task, "rebuilding", event, "instance.rebuild");
+  if (!loaded.ok()) return loaded.status();
+  if (!*loaded) return absl::OkStatus();
+  const Loaded& l = **loaded;
+  TestPoint("rebuild.notified");
+  if (l.server.vm_state == "stopped") {
+    return Record(deps, task, l, "stopped", kShutdown, {}, "", event, "",
+                  "instance.rebuild");
+  }
+  // From error too, as a hard reboot: errored shares are mounted again.
+  const std::set<std::string> shares = {"inactive", "active", "error"};
+  auto spec = BuildSpec(deps, task, l, shares);
+  absl::Status s = spec.status();
+  if (s.ok()) s = deps.agents.Rebuild(l.host, *spec).status();
+  TestPoint("rebuild.agent_called");
+  if (!s.ok()) {
+    const std::string reason = absl::StrCat("Failed to rebuild server ",
+                                            l.server.uuid, ": ", s.message());
+    SP_LOG(Warning) << reason;
+    return Record(deps, task, l, "error", 0, shares, "error", event, reason,
+                  "instance.rebuild");
+  }
+  SP_LOG(Info) << "Server " << l.server.uuid << " rebuilt from imageRef '"
+               << l.server.image_ref << "' with " << spec->filesystems_size()
+               << " shares";
+  return Record(deps, task, l, "active", kRunning, shares, "active", event, "",
+                "instance.rebuild");
+}
+
 absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task) {
   auto loaded = Load(deps, task, "powering-off", "compute_stop_instance",
                      "instance.power_off");

@@ -135,6 +135,7 @@ absl::Status RunStartServer(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunRebuildServer(WorkflowDeps& deps, const task::v1::Task& task);
 
 }  // namespace shareplane
 

@@ -129,6 +129,19 @@ bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
   return r.affected_rows() == 1;
 }
 
+bool StartServerRebuild(pqxx::transaction_base& w, const std::string& uuid,
+                        int64_t expected_version, const std::string& image_ref,
+                        const std::string& name) {
+  pqxx::result r =
+      Exec(w,
+           "UPDATE servers SET task_state = 'rebuilding', image_ref = $3, "
+           " name = COALESCE(NULLIF($4, ''), name), updated_at = now(), "
+           " version = version + 1 "
+           "WHERE uuid = $1 AND version = $2 AND deleted_at IS NULL",
+           uuid, expected_version, image_ref, name);
+  return r.affected_rows() == 1;
+}
+
 bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version) {
   pqxx::result r =

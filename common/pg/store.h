@@ -147,6 +147,11 @@ std::vector<Server> ListServersOnHost(pqxx::transaction_base& w,
 bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version, const std::string& vm_state,
                        const std::string& task_state, int power_state);
+// A rebuild accepted: task_state "rebuilding", the new image (and name,
+// unless ""), if the server still has `expected_version`.
+bool StartServerRebuild(pqxx::transaction_base& w, const std::string& uuid,
+                        int64_t expected_version, const std::string& image_ref,
+                        const std::string& name);
 // Marks the server deleted (it disappears from Get/List).
 bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
                        int64_t expected_version);

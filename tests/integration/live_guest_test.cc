@@ -150,12 +150,26 @@ TEST_CASE("a running QEMU guest takes an NFS share live and gives it back",
   LiveGuest g(s.stack, s.consoles);
   const std::string& gid = g.id();
 
-  std::string dir;
+  std::string dir, second_dir;
   const std::string share =
       NfsShare(s.stack, s.exports, "hello from the data share", &dir);
+  // Two at once: the domain's spare PCIe root ports take both (libvirt's
+  // default leaves room for one).
+  const std::string second =
+      NfsShare(s.stack, s.exports, "hello from the second share", &second_dir);
   g.guest().Attach(share, "data", "active");
-  // The guest found the new tag, read the host's file and wrote one back.
+  g.guest().Attach(second, "second", "active");
+  // The guest found the new tags, read the host's files and wrote back.
   g.Await("GUEST: data says: hello from the data share");
+  g.Await("GUEST: second says: hello from the second share");
+  REQUIRE(WaitUntil(
+      [&] {
+        return Slurp(second_dir + "/from-" + gid + ".txt") ==
+               "written by " + gid + " through second\n";
+      },
+      std::chrono::seconds(60)));
+  g.Release(second_dir, "second");
+  g.guest().Detach(second);
   REQUIRE(WaitUntil(
       [&] {
         return Slurp(dir + "/from-" + gid + ".txt") ==
