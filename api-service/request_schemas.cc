@@ -192,6 +192,8 @@ const std::map<std::string, json>& Actions() {
       {"os-migrateLive", AnyObjectOrNull()},
       {"evacuate", AnyObjectOrNull()},
       {"shelve", AnyObjectOrNull()},
+      {"shelveOffload", AnyObjectOrNull()},
+      {"unshelve", AnyObjectOrNull()},
       {"suspend", AnyObjectOrNull()},
       {"resume", AnyObjectOrNull()},
       // Nova's rebuild schema at 2.94..2.97, types kept loose where we do

@@ -50,12 +50,11 @@ std::string AdminPass() {
   return out;
 }
 
-// The blocked actions of spec section 5 (rebuild is not: BEYOND.md
-// section 4).
+// The blocked actions of spec section 5 (rebuild and shelve are not:
+// BEYOND.md section 4).
 bool IsShareBlockedAction(const std::string& action) {
   static const auto* actions = new std::set<std::string>{
-      "resize", "migrate", "os-migrateLive", "evacuate",
-      "shelve", "suspend", "resume"};
+      "resize", "migrate", "os-migrateLive", "evacuate", "suspend", "resume"};
   return actions->count(action) > 0;
 }
 
@@ -106,6 +105,15 @@ absl::StatusOr<ActionPlan> PlanAction(const std::string& op, bool hard,
   } else if (op == "stop") {
     allowed = vm == "active" || vm == "error";
     plan = {"powering-off", taskpb::TASK_KIND_STOP_SERVER};
+  } else if (op == "shelve") {
+    allowed = vm == "active" || vm == "stopped";
+    plan = {"shelving", taskpb::TASK_KIND_SHELVE_SERVER};
+  } else if (op == "shelve_offload") {
+    allowed = vm == "shelved";
+    plan = {"shelving_offloading", taskpb::TASK_KIND_SHELVE_OFFLOAD_SERVER};
+  } else if (op == "unshelve") {
+    allowed = vm == "shelved" || vm == "shelved_offloaded";
+    plan = {"unshelving", taskpb::TASK_KIND_UNSHELVE_SERVER};
   } else {
     allowed = hard ? (vm == "active" || vm == "stopped" || vm == "error")
                    : vm == "active";
@@ -114,8 +122,9 @@ absl::StatusOr<ActionPlan> PlanAction(const std::string& op, bool hard,
   }
   if (!allowed || !server.task_state.empty()) return InvalidState(op, server);
   // A server that was never placed (ERROR at create) has no host to act
-  // on: Nova's check_instance_host (InstanceNotReady).
-  if (server.host.empty()) {
+  // on: Nova's check_instance_host (InstanceNotReady). An offloaded one is
+  // placed by its unshelve.
+  if (server.host.empty() && vm != "shelved_offloaded") {
     return absl::FailedPreconditionError(
         absl::StrCat("Instance ", server.uuid, " is not ready"));
   }
@@ -165,6 +174,8 @@ std::string ServerStatus(const std::string& vm_state,
     return task_state == "rebooting_hard" ? "HARD_REBOOT" : "ERROR";
   }
   if (vm_state == "deleted") return "DELETED";
+  if (vm_state == "shelved") return "SHELVED";
+  if (vm_state == "shelved_offloaded") return "SHELVED_OFFLOADED";
   return "UNKNOWN";
 }
 
@@ -324,6 +335,31 @@ absl::Status ServerService::Delete(const RequestContext& ctx,
   });
 }
 
+absl::Status ServerService::PlaceOffloaded(pqxx::transaction_base& w,
+                                           Server& server, bool has_shares) {
+  std::optional<Flavor> flavor = GetFlavor(w, server.flavor_id);
+  if (!flavor) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Flavor ", server.flavor_id, " could not be found."));
+  }
+  // Its shares need a host that mounts them (BEYOND.md section 4).
+  std::vector<std::string> required = RequiredTraits(*flavor);
+  if (has_shares) required.push_back("COMPUTE_STORAGE_VIRTIO_FS");
+  std::optional<std::string> host =
+      PickHost(w, *flavor, required, deps_.service_down_time,
+               deps_.ram_allocation_ratio, deps_.cpu_allocation_ratio);
+  if (!host) {
+    return absl::FailedPreconditionError(
+        "No valid host was found. There are not enough hosts available.");
+  }
+  if (!PlaceServer(w, server.uuid, server.version, *host)) {
+    return absl::AbortedError("The server changed meanwhile; retry.");
+  }
+  server.host = *host;
+  ++server.version;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CreatedServer> ServerService::Rebuild(
     const RequestContext& ctx, const ServerActionRequest& req) {
   CreatedServer out;
@@ -361,14 +397,20 @@ absl::Status ServerService::Act(const RequestContext& ctx,
                                 const ServerActionRequest& req) {
   const std::string& action = req.action;
   const bool blocked = IsShareBlockedAction(action);
-  if (!blocked && action != "os-start" && action != "os-stop" &&
-      action != "reboot") {
+  static const auto* ops = new std::map<std::string, std::string>{
+      {"os-start", "start"},    {"os-stop", "stop"},
+      {"reboot", "reboot"},     {"shelve", "shelve"},
+      {"unshelve", "unshelve"}, {"shelveOffload", "shelve_offload"}};
+  auto known = ops->find(action);
+  if (!blocked && known == ops->end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("There is no such action: ", action));
   }
-  const std::string op = action == "os-start"  ? "start"
-                         : action == "os-stop" ? "stop"
-                                               : action;
+  const std::string op = known != ops->end() ? known->second : action;
+  const bool shelving =
+      op == "shelve" || op == "unshelve" || op == "shelve_offload";
+  const std::string policy = shelving ? "os_compute_api:os-shelve:" + op
+                                      : "os_compute_api:servers:" + op;
   return deps_.db.Transact([&](pqxx::work& w) -> absl::Status {
     SP_ASSIGN_OR_RETURN(Server server, LoadServer(w, ctx, req.server_id, true));
     const std::vector<ShareMapping> mappings =
@@ -384,15 +426,19 @@ absl::Status ServerService::Act(const RequestContext& ctx,
       return absl::UnimplementedError(
           absl::StrCat("Action ", action, " is not implemented."));
     }
-    SP_RETURN_IF_ERROR(deps_.policy.Enforce("os_compute_api:servers:" + op, ctx,
-                                            server.project_id));
+    SP_RETURN_IF_ERROR(deps_.policy.Enforce(policy, ctx, server.project_id));
     SP_ASSIGN_OR_RETURN(ActionPlan plan, PlanAction(op, req.hard, server));
+    if (server.host.empty()) {  // an offloaded server's unshelve
+      SP_RETURN_IF_ERROR(PlaceOffloaded(w, server, !mappings.empty()));
+    }
     SP_RETURN_IF_ERROR(
         CheckCanAct(w, op, server, mappings, deps_.service_down_time));
     UpdateServerState(w, server.uuid, server.version, server.vm_state,
                       plan.task_state, server.power_state);
-    InsertInstanceAction(w, ctx.request_id, server.uuid, op, ctx.project_id,
-                         ctx.user_id);
+    // Nova's instance action names.
+    InsertInstanceAction(w, ctx.request_id, server.uuid,
+                         op == "shelve_offload" ? "shelveOffload" : op,
+                         ctx.project_id, ctx.user_id);
     Enqueue(w, deps_, ctx, plan.kind, server.uuid, req.hard);
     return absl::OkStatus();
   });

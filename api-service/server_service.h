@@ -75,6 +75,11 @@ class ServerService {
                                         const ServerActionRequest& req);
 
  private:
+  // Schedules an offloaded server being unshelved (with the virtiofs trait
+  // when it has shares) and places it there; FailedPrecondition (Nova's
+  // NoValidHost words) when no host has room.
+  absl::Status PlaceOffloaded(pqxx::transaction_base& w, Server& server,
+                              bool has_shares);
   std::string HostStatusFor(pqxx::transaction_base& w,
                             const RequestContext& ctx, const Server& server,
                             std::map<std::string, std::string>& cache);
@@ -83,7 +88,7 @@ class ServerService {
 };
 
 // Nova's status for a vm_state/task_state pair (ACTIVE, SHUTOFF, BUILD,
-// REBOOT, HARD_REBOOT, ERROR, DELETED).
+// REBOOT, HARD_REBOOT, REBUILD, SHELVED, SHELVED_OFFLOADED, ERROR, DELETED).
 std::string ServerStatus(const std::string& vm_state,
                          const std::string& task_state);
 

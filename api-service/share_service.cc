@@ -69,6 +69,8 @@ absl::Status CheckHostSupportsShares(pqxx::transaction_base& w,
   const absl::Status unsupported = absl::FailedPreconditionError(
       "Feature not supported because either compute or instance are not "
       "configured correctly.");
+  // Off any host: its unshelve picks one with the traits.
+  if (server.vm_state == "shelved_offloaded") return absl::OkStatus();
   if (server.host.empty()) return unsupported;
   std::optional<ComputeHost> host = GetComputeHost(w, server.host);
   if (!host || !HasTrait(*host, "COMPUTE_STORAGE_VIRTIO_FS")) {
@@ -86,7 +88,11 @@ absl::Status CheckHostSupportsShares(pqxx::transaction_base& w,
 absl::Status CheckShareableState(pqxx::transaction_base& w,
                                  const Server& server, const std::string& op,
                                  bool live) {
-  if (server.vm_state == "stopped") return absl::OkStatus();
+  // Shelved servers take and lose shares as stopped ones do.
+  if (server.vm_state == "stopped" || server.vm_state == "shelved" ||
+      server.vm_state == "shelved_offloaded") {
+    return absl::OkStatus();
+  }
   if (server.vm_state == "error" && op == "delete share") {
     return absl::OkStatus();
   }

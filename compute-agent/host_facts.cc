@@ -23,12 +23,10 @@ HostSettings HostSettingsFrom(const Config& config, int agent_port) {
   s.file_backed_memory_mb = config.GetInt("libvirt", "file_backed_memory", 0);
   s.virtiofsd_path = config.GetString("libvirt", "virtiofsd_path", "");
   if (s.virtiofsd_path.empty()) s.virtiofsd_path = FindVirtiofsd();
-  // The longest call: a stop, or a live detach waiting for the guest.
-  s.stop_budget_seconds =
-      static_cast<int>(
-          std::max(config.GetInt("compute", "shutdown_timeout", 60),
-                   config.GetInt("compute", "hot_unplug_timeout", 30))) +
-      static_cast<int>(kStopReserve.count());
+  // A live detach needs no room here: its wait for the guest ends at the
+  // caller's deadline (ServerDriver::AwaitUnplugged).
+  s.stop_budget_seconds = config.GetInt("compute", "shutdown_timeout", 60) +
+                          static_cast<int>(kStopReserve.count());
   return s;
 }
 

@@ -22,8 +22,7 @@ struct HostSettings {
   // [libvirt] virtiofsd_path, else what QEMU's vhost-user descriptors name
   // (FindVirtiofsd).
   std::string virtiofsd_path;
-  // max([compute] shutdown_timeout, hot_unplug_timeout) + kStopReserve
-  // (hypervisor.h): the longest call the agent may take.
+  // [compute] shutdown_timeout + kStopReserve (hypervisor.h).
   int stop_budget_seconds = 65;
 };
 

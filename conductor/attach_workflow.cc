@@ -51,7 +51,7 @@ absl::Status RaiseToReadWrite(WorkflowDeps& deps, const ManilaAuth& auth,
 
 // What the attach found under the share's lock, with the grant recorded.
 struct GrantPlan {
-  bool attaching = false;        // the mapping still is
+  bool attaching = false;        // the mapping still is in `expected`
   bool address_changed = false;  // the host's address is not the target's
   std::string level;             // the highest any of the rule's users needs
   int others_active = 0;         // other attachments in use with the rule
@@ -63,7 +63,8 @@ struct GrantPlan {
 absl::StatusOr<GrantPlan> RecordGrant(WorkflowDeps& deps,
                                       const task::v1::Task& task,
                                       const Loaded& l,
-                                      const AccessTarget& target) {
+                                      const AccessTarget& target,
+                                      const std::string& expected) {
   GrantPlan plan;
   plan.level = l.mapping.access_level;
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) -> absl::Status {
@@ -78,7 +79,7 @@ absl::StatusOr<GrantPlan> RecordGrant(WorkflowDeps& deps,
       }
     }
     auto current = GetShareMapping(w, l.mapping.uuid);
-    plan.attaching = current && current->status == "attaching";
+    plan.attaching = current && current->status == expected;
     if (plan.attaching) {
       RecordAccessGrant(w, {l.mapping.share_id, target.type, target.to,
                             task.project_id(), task.user_id()});
@@ -96,20 +97,19 @@ absl::StatusOr<GrantPlan> RecordGrant(WorkflowDeps& deps,
 // Finds or creates the rule under the share's session lock, so a
 // concurrent detach on the same host cannot revoke it in between; Manila is
 // called outside any transaction. Returns "" when the mapping stopped being
-// `attaching` meanwhile (a detach came first). Sets `rerun` when the task
-// must run again: the lock's session ended, or the host's address changed
-// since the attach loaded it.
-absl::StatusOr<std::string> EnsureRule(WorkflowDeps& deps,
-                                       const task::v1::Task& task,
-                                       const Loaded& l,
-                                       const AccessTarget& target,
-                                       bool& rerun) {
+// in `expected` (attaching, for an attach) meanwhile (a detach came first).
+// Sets `rerun` when the task must run again: the lock's session ended, or the
+// host's address changed since the attach loaded it.
+absl::StatusOr<std::string> EnsureRule(
+    WorkflowDeps& deps, const task::v1::Task& task, const Loaded& l,
+    const AccessTarget& target, const std::string& expected, bool& rerun) {
   const ManilaAuth auth = AuthFor(task, deps.options);
   SessionLock share_lock(deps.db, kShareLockSpace, l.mapping.share_id);
   SP_RETURN_IF_ERROR(share_lock.status());
   // A detach that ran first (it takes the same lock) must not be followed
   // by a grant nobody will revoke.
-  SP_ASSIGN_OR_RETURN(const GrantPlan plan, RecordGrant(deps, task, l, target));
+  SP_ASSIGN_OR_RETURN(const GrantPlan plan,
+                      RecordGrant(deps, task, l, target, expected));
   const bool attaching = plan.attaching, address_changed = plan.address_changed;
   const std::string& needed = plan.level;
   const int others_active = plan.others_active;
@@ -253,9 +253,31 @@ absl::Status Complete(WorkflowDeps& deps, const task::v1::Task& task,
 
 }  // namespace
 
+absl::StatusOr<std::string> GrantAccess(WorkflowDeps& deps,
+                                        const task::v1::Task& task,
+                                        const ShareMapping& m,
+                                        const Server& server,
+                                        const ComputeHost& host) {
+  Loaded l;
+  l.mapping = m;
+  l.server = server;
+  l.host = host;
+  const AccessTarget target = AccessTargetFor(m, host, deps.options);
+  bool rerun = false;
+  auto rule_id = EnsureRule(deps, task, l, target, m.status, rerun);
+  if (rerun) {
+    return absl::UnavailableError(absl::StrCat("Granting access stopped (",
+                                               rule_id.status().message(),
+                                               "); the task runs again"));
+  }
+  if (!rule_id.ok() || rule_id->empty()) return rule_id;
+  SP_RETURN_IF_ERROR(WaitActive(deps, task, m.share_id, target));
+  return rule_id;
+}
+
 absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   Loaded l;
-  bool skip = false, overtaken = false;
+  bool skip = false, overtaken = false, offloaded = false;
   std::optional<ShareMapping> settled;
   std::string load_error;
   SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
@@ -273,16 +295,23 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
     auto host = server && !server->host.empty()
                     ? GetComputeHost(w, server->host)
                     : std::nullopt;
-    if (!server || !host) {
+    // Shelved and offloaded: no host to grant to; unshelve grants.
+    offloaded = server && server->vm_state == "shelved_offloaded";
+    if ((!server || !host) && !offloaded) {
       load_error = "server or its compute host no longer exists";
       return absl::OkStatus();
     }
     l.server = *server;
-    l.host = *host;
+    if (host) l.host = *host;
     Notify(w, deps.options.notifications, "instance.share_attach.start", task,
            l.server, l.flavor, l.mapping.share_id, "");
     return absl::OkStatus();
   }));
+  if (offloaded) {
+    SP_LOG(Info) << "Share " << l.mapping.share_id << " attached to offloaded "
+                 << "server " << l.server.uuid << "; unshelve grants its rule";
+    return Finish(deps, task, l, "inactive", "", "");
+  }
   if (skip) {
     SP_LOG(Info) << "Attach of mapping " << task.mapping_uuid()
                  << " has nothing left to do";
@@ -297,7 +326,7 @@ absl::Status RunAttach(WorkflowDeps& deps, const task::v1::Task& task) {
   SP_LOG(Info) << "Granting " << target.type << " access on share "
                << l.mapping.share_id << " for server " << l.server.uuid;
   bool rerun = false;
-  auto rule_id = EnsureRule(deps, task, l, target, rerun);
+  auto rule_id = EnsureRule(deps, task, l, target, "attaching", rerun);
   if (rerun) {
     // Not the attach's failure: its database session ended, or the host
     // got another address. Run it again.

@@ -38,6 +38,39 @@ std::string WithoutToken(const std::string& body) {
 
 }  // namespace
 
+using Workflow = absl::Status (*)(WorkflowDeps&, const task::v1::Task&);
+
+// The workflow of each task kind; nullptr for kinds this conductor does
+// not know.
+Workflow WorkflowFor(task::v1::TaskKind kind) {
+  switch (kind) {
+    case task::v1::TASK_KIND_ATTACH_SHARE:
+      return RunAttach;
+    case task::v1::TASK_KIND_DETACH_SHARE:
+      return RunDetach;
+    case task::v1::TASK_KIND_CREATE_SERVER:
+      return RunCreateServer;
+    case task::v1::TASK_KIND_DELETE_SERVER:
+      return RunDeleteServer;
+    case task::v1::TASK_KIND_START_SERVER:
+      return RunStartServer;
+    case task::v1::TASK_KIND_STOP_SERVER:
+      return RunStopServer;
+    case task::v1::TASK_KIND_REBOOT_SERVER:
+      return RunRebootServer;
+    case task::v1::TASK_KIND_REBUILD_SERVER:
+      return RunRebuildServer;
+    case task::v1::TASK_KIND_SHELVE_SERVER:
+      return RunShelveServer;
+    case task::v1::TASK_KIND_SHELVE_OFFLOAD_SERVER:
+      return RunShelveOffloadServer;
+    case task::v1::TASK_KIND_UNSHELVE_SERVER:
+      return RunUnshelveServer;
+    default:
+      return nullptr;
+  }
+}
+
 class TaskDispatcher {
  public:
   explicit TaskDispatcher(WorkflowDeps deps) : deps_(std::move(deps)) {}
@@ -47,6 +80,11 @@ class TaskDispatcher {
     if (!task.ParseFromString(msg.body) ||
         (task.mapping_uuid().empty() && task.server_uuid().empty())) {
       SP_LOG(Error) << "Dropping undecodable task message " << msg.message_id;
+      return Disposition::kReject;
+    }
+    const Workflow run = WorkflowFor(task.kind());
+    if (run == nullptr) {
+      SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
       return Disposition::kReject;
     }
     ScopedRequestId log_id(task.global_request_id().empty()
@@ -70,35 +108,7 @@ class TaskDispatcher {
         return Disposition::kDefer;
       }
     }
-    if (s.ok()) switch (task.kind()) {
-        case task::v1::TASK_KIND_ATTACH_SHARE:
-          s = RunAttach(deps_, task);
-          break;
-        case task::v1::TASK_KIND_DETACH_SHARE:
-          s = RunDetach(deps_, task);
-          break;
-        case task::v1::TASK_KIND_CREATE_SERVER:
-          s = RunCreateServer(deps_, task);
-          break;
-        case task::v1::TASK_KIND_DELETE_SERVER:
-          s = RunDeleteServer(deps_, task);
-          break;
-        case task::v1::TASK_KIND_START_SERVER:
-          s = RunStartServer(deps_, task);
-          break;
-        case task::v1::TASK_KIND_STOP_SERVER:
-          s = RunStopServer(deps_, task);
-          break;
-        case task::v1::TASK_KIND_REBOOT_SERVER:
-          s = RunRebootServer(deps_, task);
-          break;
-        case task::v1::TASK_KIND_REBUILD_SERVER:
-          s = RunRebuildServer(deps_, task);
-          break;
-        default:
-          SP_LOG(Error) << "Dropping task of unknown kind " << task.kind();
-          return Disposition::kReject;
-      }
+    if (s.ok()) s = run(deps_, task);
     const MetricLabels kind = {
         {"kind", absl::AsciiStrToLower(std::string(absl::StripPrefix(
                      task::v1::TaskKind_Name(task.kind()), "TASK_KIND_")))}};

@@ -19,6 +19,11 @@ std::optional<taskpb::TaskKind> KindForTaskState(const std::string& state) {
   }
   if (state == "deleting") return taskpb::TASK_KIND_DELETE_SERVER;
   if (state == "rebuilding") return taskpb::TASK_KIND_REBUILD_SERVER;
+  if (state == "shelving") return taskpb::TASK_KIND_SHELVE_SERVER;
+  if (state == "shelving_offloading") {
+    return taskpb::TASK_KIND_SHELVE_OFFLOAD_SERVER;
+  }
+  if (state == "unshelving") return taskpb::TASK_KIND_UNSHELVE_SERVER;
   return std::nullopt;
 }
 

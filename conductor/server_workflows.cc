@@ -6,21 +6,11 @@
 #include "common/core/status.h"
 #include "common/core/test_point.h"
 #include "conductor/agent_client.h"
+#include "conductor/server_steps.h"
 #include "conductor/workflow.h"
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
-namespace {
-
-constexpr int kRunning = 1;
-constexpr int kShutdown = 4;
-
-struct Loaded {
-  Server server;
-  ComputeHost host;
-  std::optional<Flavor> flavor;  // nullopt: gone
-  std::vector<ShareMapping> mappings;
-};
 
 // Loads the server if its task_state is `expected_task_state`, and queues
 // `notification`.start about it (none when ""); nullopt when there is
@@ -97,8 +87,7 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
                     const Loaded& l, const std::string& vm_state,
                     int power_state, const std::set<std::string>& from,
                     const std::string& mapping_status, const std::string& event,
-                    const std::string& error,
-                    const std::string& notification = "") {
+                    const std::string& error, const std::string& notification) {
   return deps.db.Transact([&](pqxx::work& w) {
     if (!UpdateServerState(w, l.server.uuid, l.server.version, vm_state, "",
                            power_state)) {
@@ -143,6 +132,8 @@ absl::Status Record(WorkflowDeps& deps, const task::v1::Task& task,
     return absl::OkStatus();
   });
 }
+
+namespace {
 
 absl::Status PowerOnFlow(WorkflowDeps& deps, const task::v1::Task& task,
                          const std::string& task_state,

@@ -24,6 +24,7 @@ WorkflowOptions WorkflowOptionsFrom(const Config& c, bool keystone) {
       c.GetInt("manila", "access_rule_poll_max_ms", 2000));
   o.manila_retry.max_attempts = c.GetInt("manila", "retry_attempts", 5);
   o.cephx_id = c.GetString("manila", "cephx_id", "nova");
+  o.offload_at_once = c.GetInt("DEFAULT", "shelved_offload_time", 0) == 0;
   o.service_token = c.GetString("manila", "service_user", "nova") + ":" +
                     c.GetString("manila", "service_project", "service");
   o.notifications.enabled = c.GetBool("notifications", "enabled", true);

@@ -40,6 +40,9 @@ struct WorkflowOptions {
   std::string service_token = "nova:service";
   bool keystone = false;
   NotificationOptions notifications;
+  // A shelve offloads at once ([DEFAULT] shelved_offload_time = 0, Nova's
+  // default); otherwise the server stays SHELVED until shelveOffload.
+  bool offload_at_once = true;
 };
 
 // From [manila], [notifications] and [DEFAULT] host.
@@ -94,6 +97,17 @@ absl::Status RevokeAccessIfUnused(WorkflowDeps& deps,
                                   const ShareMapping& m,
                                   const ComputeHost& host);
 
+// Grants `host` the rule mapping `m` needs, as an attach does (recorded
+// first, find-or-create at the level its users need, under the share's
+// lock), and waits until it is active: the rule's id, or "" when the
+// mapping is no longer in the status it had (it moved on). Unavailable when
+// the task must run again.
+absl::StatusOr<std::string> GrantAccess(WorkflowDeps& deps,
+                                        const task::v1::Task& task,
+                                        const ShareMapping& m,
+                                        const Server& server,
+                                        const ComputeHost& host);
+
 // Manila's access-level update (microversion 2.88) is there.
 bool ManilaUpdatesAccessLevel(WorkflowDeps& deps, const ManilaAuth& auth);
 // Changes the rule's level in place and waits until it is active again.
@@ -136,6 +150,11 @@ absl::Status RunStopServer(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunRebootServer(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunRebuildServer(WorkflowDeps& deps, const task::v1::Task& task);
+// shelve_workflows.cc
+absl::Status RunShelveServer(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunShelveOffloadServer(WorkflowDeps& deps,
+                                    const task::v1::Task& task);
+absl::Status RunUnshelveServer(WorkflowDeps& deps, const task::v1::Task& task);
 
 }  // namespace shareplane
 

@@ -29,6 +29,10 @@ const std::vector<OptionDoc>& AllOptions() {
        "Virtual to physical RAM ratio the scheduler allows."},
       {"shareplane", "DEFAULT", "cpu_allocation_ratio", "16.0",
        "Virtual to physical CPU ratio the scheduler allows."},
+      {"shareplane", "DEFAULT", "shelved_offload_time", "0",
+       "0: a shelve offloads at once (frees the host, its mounts and unused "
+       "rules), as Nova's default; any other value: the server stays "
+       "SHELVED on its host until shelveOffload."},
       {"shareplane", "database", "connection",
        "postgresql://shareplane@127.0.0.1:5432/shareplane",
        "PostgreSQL connection URL (libpq syntax). TLS: add "

@@ -129,6 +129,24 @@ bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
   return r.affected_rows() == 1;
 }
 
+bool PlaceServer(pqxx::transaction_base& w, const std::string& uuid,
+                 int64_t expected_version, const std::string& host) {
+  pqxx::result r =
+      Exec(w,
+           "UPDATE servers SET host = NULLIF($3, ''), updated_at = now(), "
+           " version = version + 1 "
+           "WHERE uuid = $1 AND version = $2 AND deleted_at IS NULL",
+           uuid, expected_version, host);
+  return r.affected_rows() == 1;
+}
+
+void SetShareMappingAccessId(pqxx::transaction_base& w, const std::string& uuid,
+                             const std::string& access_id) {
+  Exec(w,
+       "UPDATE share_mappings SET access_id = NULLIF($2, '') WHERE uuid = $1",
+       uuid, access_id);
+}
+
 bool StartServerRebuild(pqxx::transaction_base& w, const std::string& uuid,
                         int64_t expected_version, const std::string& image_ref,
                         const std::string& name) {
@@ -293,7 +311,7 @@ RuleUsers OtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
       "SELECT count(*), count(*) FILTER (WHERE m.status = 'active'), "
       " max(m.access_level) FROM share_mappings m JOIN servers s "
       " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid::text <> $2 "
-      " AND (NOT $4 OR s.host = $3)",
+      " AND s.host IS NOT NULL AND (NOT $4 OR s.host = $3)",
       share_id, mapping_uuid, host, same_host_only);
   RuleUsers users;
   users.count = r[0][0].as<int>();

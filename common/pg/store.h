@@ -149,6 +149,14 @@ bool UpdateServerState(pqxx::transaction_base& w, const std::string& uuid,
                        const std::string& task_state, int power_state);
 // A rebuild accepted: task_state "rebuilding", the new image (and name,
 // unless ""), if the server still has `expected_version`.
+// Moves the server onto `host` ("": off any host, shelved and offloaded)
+// if it still has `expected_version`.
+bool PlaceServer(pqxx::transaction_base& w, const std::string& uuid,
+                 int64_t expected_version, const std::string& host);
+// The rule a mapping's access now comes from ("": none), without changing
+// its version (a workflow that loaded it still owns it).
+void SetShareMappingAccessId(pqxx::transaction_base& w, const std::string& uuid,
+                             const std::string& access_id);
 bool StartServerRebuild(pqxx::transaction_base& w, const std::string& uuid,
                         int64_t expected_version, const std::string& image_ref,
                         const std::string& name);
