@@ -48,7 +48,8 @@ TEST_CASE("a server rebuilds with its shares and its mounts kept",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  const auto [server, share] = RunningWithShare(stack);
+  const auto running = RunningWithShare(stack);
+  const std::string server = running.first, share = running.second;
   const std::vector<std::string> points = stack.MountPoints();
   REQUIRE(points.size() == 1);
 
@@ -153,7 +154,8 @@ TEST_CASE("a conductor killed at each step of a rebuild finishes it",
   stack.StartConductor();
   stack.StartCompute();
   stack.StartApi();
-  const auto [server, share] = RunningWithShare(stack);
+  const auto running = RunningWithShare(stack);
+  const std::string server = running.first, share = running.second;
   int n = 0;
   for (const std::string point : {"rebuild.notified", "rebuild.agent_called"}) {
     INFO("crash point " << point);

@@ -79,7 +79,8 @@ TEST_CASE("a server with shares shelves off its host and unshelves anew",
   ShelveStack s("[notifications]\nexchange = " + exchange + "\n");
   NotificationListener listener(exchange);
   Stack& stack = s.stack;
-  const auto [server, share] = s.Running();
+  const auto running = s.Running();
+  const std::string server = running.first, share = running.second;
   const std::string first = Shown(stack, server)["OS-EXT-SRV-ATTR:host"];
   REQUIRE(stack.ManilaRules(share).size() == 1);
 
@@ -150,7 +151,8 @@ TEST_CASE("shelved_offload_time = -1 keeps a shelved server on its host",
           "[integration]") {
   ShelveStack s("[DEFAULT]\nshelved_offload_time = -1\n");
   Stack& stack = s.stack;
-  const auto [server, share] = s.Running();
+  const auto running = s.Running();
+  const std::string server = running.first, share = running.second;
   const std::string host = Shown(stack, server)["OS-EXT-SRV-ATTR:host"];
   REQUIRE(Act(stack, server, R"({"shelve": null})").status == 202);
   REQUIRE(Settles(stack, server, "SHELVED"));
@@ -183,7 +185,8 @@ TEST_CASE("a conductor killed at each step of shelve and unshelve",
           "[integration]") {
   ShelveStack s;
   Stack& stack = s.stack;
-  const auto [server, share] = s.Running();
+  const auto running = s.Running();
+  const std::string server = running.first, share = running.second;
   auto crash_at = [&](const std::string& point, const std::string& body,
                       const std::string& then) {
     INFO("crash point " << point);
