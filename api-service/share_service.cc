@@ -265,6 +265,13 @@ absl::Status ShareService::Detach(const RequestContext& ctx,
                                            deps_.live_share_attach));
     SP_RETURN_IF_ERROR(CheckNoTaskState("delete share", server));
     SP_ASSIGN_OR_RETURN(ShareMapping m, LoadMapping(w, server, share_id));
+    // On a running server an attach may be about to hot-plug the device:
+    // a detach racing it would unplug nothing, then revoke under the guest.
+    if (server.vm_state == "active" && m.status == "attaching") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Cannot 'delete share' instance ", server.uuid,
+                       " while share ", m.share_id, " is attaching"));
+    }
     // A detach already under way gets one more task, as Nova sends one
     // more deny_share: the request has its own action, which ends with an
     // event when the detach is done (the workflow is idempotent).

@@ -447,7 +447,7 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::DetachFilesystem(
   const std::string point = MountPointFor(mounts_.options().base,
                                           fs.export_location(), fs.read_only());
   SP_ASSIGN_OR_RETURN(DomainState state, hypervisor_.GetDomainState(name));
-  bool in_live = false;
+  bool in_live = false, in_config = false;
   if (state != DomainState::kAbsent) {
     SP_ASSIGN_OR_RETURN(const std::string config,
                         hypervisor_.GetDomainXml(name, false));
@@ -456,18 +456,30 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::DetachFilesystem(
                           hypervisor_.GetDomainXml(name, true));
       in_live = HasFilesystem(live, fs.tag());
     }
-    const bool in_config = HasFilesystem(config, fs.tag());
-    if (in_live || in_config) {
-      absl::Status s = hypervisor_.DetachDevice(
-          name, FilesystemXml({point, fs.tag()}), in_live, in_config);
-      if (!s.ok()) {
-        return absl::Status(
-            s.code(), absl::StrCat("Failed to unplug share '", fs.share_id(),
-                                   "' from ", name, ": ", s.message()));
-      }
+    in_config = HasFilesystem(config, fs.tag());
+  }
+  const std::string xml = FilesystemXml({point, fs.tag()});
+  // The live domain first: the definition keeps the device until the guest
+  // let go of it, so a restarted agent's recovery (which reads the
+  // definitions) still counts the mount as in use meanwhile.
+  if (in_live) {
+    absl::Status s = hypervisor_.DetachDevice(name, xml, true, false);
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat("Failed to unplug share '", fs.share_id(),
+                                 "' from ", name, ": ", s.message()));
+    }
+    SP_RETURN_IF_ERROR(AwaitUnplugged(name, fs));
+  }
+  if (in_config) {
+    absl::Status s = hypervisor_.DetachDevice(name, xml, false, true);
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(),
+          absl::StrCat("Failed to remove share '", fs.share_id(),
+                       "' from the definition of ", name, ": ", s.message()));
     }
   }
-  if (in_live) SP_RETURN_IF_ERROR(AwaitUnplugged(name, fs));
   SP_RETURN_IF_ERROR(mounts_.Release(uuid, point));
   SP_LOG(Info) << "Unplugged share " << fs.share_id() << " (tag '" << fs.tag()
                << "') from " << name;

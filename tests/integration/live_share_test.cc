@@ -119,6 +119,12 @@ TEST_CASE("a share attaches to and detaches from a running server",
   REQUIRE(stack.WaitPaused("attach.rule_active"));
   CHECK(stack.ShareStatus(server, share) == "attaching");
   CHECK_FALSE(LiveHas(live.dir, server, "data"));
+  // A detach racing the hot-plug would unplug nothing and then revoke
+  // under the guest: 409 until the attach ends.
+  HttpResponse early = live.Detach(server, share);
+  CHECK(early.status == 409);
+  CHECK_THAT(early.body,
+             Catch::Contains("while share " + share + " is attaching"));
   stack.Resume("attach.rule_active");
   // active: in the running domain, mounted on the host.
   REQUIRE(live.Reaches(server, share, "active"));

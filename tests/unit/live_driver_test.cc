@@ -174,10 +174,14 @@ TEST_CASE("a live detach the guest does not let go of keeps the mount",
   CHECK(absl::StrContains(r.status().message(), "still in the running server"));
   CHECK(absl::StrContains(h.Xml(true), "<target dir='data'/>"));
   CHECK(h.mounts.MountPointsOf("uuid-a").size() == 1);
-  // The guest lets go: the next detach finishes (live only is left).
+  // The definition keeps it too: a restarted agent's recovery still
+  // counts the mount as in use.
+  CHECK(absl::StrContains(h.Xml(false), "<target dir='data'/>"));
+  // The guest lets go: the next detach finishes, from both.
   std::filesystem::remove(h.dir + "/twin/stuck-detach");
   REQUIRE(h.driver.DetachFilesystem("uuid-a", Fs("10.0.0.1:/e", "data")).ok());
   CHECK_FALSE(absl::StrContains(h.Xml(true), "<target dir='data'/>"));
+  CHECK_FALSE(absl::StrContains(h.Xml(false), "<target dir='data'/>"));
   CHECK(h.mounts.MountPointsOf("uuid-a").empty());
 }
 
