@@ -138,6 +138,17 @@ absl::Status ServerDriver::CheckRecovered() const {
       "start?); it refuses changes until it has");
 }
 
+absl::StatusOr<std::string> ServerDriver::AcquireFor(
+    const std::string& uuid, const agent::v1::Filesystem& fs) {
+  auto point = mounts_.Acquire(uuid, ExportOf(fs));
+  if (!point.ok()) {
+    return absl::Status(point.status().code(),
+                        absl::StrCat("Failed to mount share '", fs.share_id(),
+                                     "': ", point.status().message()));
+  }
+  return point;
+}
+
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::Reply(
     const std::string& uuid) {
   auto state = hypervisor_.GetDomainState(DomainName(uuid));
@@ -153,13 +164,11 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::PowerOnLocked(
   const std::string& uuid = spec.server_uuid();
   std::vector<std::string> points;
   for (const auto& fs : spec.filesystems()) {
-    auto point = mounts_.Acquire(uuid, ExportOf(fs));
+    auto point = AcquireFor(uuid, fs);
     if (!point.ok()) {
       // Leave nothing half-done: the server holds no mount it cannot use.
       (void)mounts_.ReleaseServer(uuid);
-      return absl::Status(point.status().code(),
-                          absl::StrCat("Failed to mount share '", fs.share_id(),
-                                       "': ", point.status().message()));
+      return point.status();
     }
     points.push_back(*point);
   }
@@ -293,13 +302,8 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::Rebuild(
   // Held already for a running server: no mount(8) runs.
   std::vector<std::string> points;
   for (const auto& fs : spec.filesystems()) {
-    auto point = mounts_.Acquire(uuid, ExportOf(fs));
-    if (!point.ok()) {
-      return absl::Status(point.status().code(),
-                          absl::StrCat("Failed to mount share '", fs.share_id(),
-                                       "': ", point.status().message()));
-    }
-    points.push_back(*point);
+    SP_ASSIGN_OR_RETURN(std::string point, AcquireFor(uuid, fs));
+    points.push_back(point);
   }
   for (const std::string& held : mounts_.MountPointsOf(uuid)) {
     if (std::find(points.begin(), points.end(), held) == points.end()) {
@@ -319,13 +323,7 @@ absl::StatusOr<std::string> ServerDriver::EnsureMount(
   ServerLock lock(*this, uuid);
   SP_RETURN_IF_ERROR(lock.status());
   SP_RETURN_IF_ERROR(CheckRecovered());
-  auto point = mounts_.Acquire(uuid, ExportOf(fs));
-  if (!point.ok()) {
-    return absl::Status(point.status().code(),
-                        absl::StrCat("Failed to mount share '", fs.share_id(),
-                                     "': ", point.status().message()));
-  }
-  return point;
+  return AcquireFor(uuid, fs);
 }
 
 absl::StatusOr<agent::v1::PowerReply> ServerDriver::ReleaseMounts(
@@ -415,19 +413,14 @@ absl::StatusOr<agent::v1::PowerReply> ServerDriver::AttachFilesystem(
                       hypervisor_.GetDomainXml(name, false));
   const bool in_live = HasFilesystem(live, fs.tag());
   const bool in_config = HasFilesystem(config, fs.tag());
-  auto point = mounts_.Acquire(uuid, ExportOf(fs));
-  if (!point.ok()) {
-    return absl::Status(point.status().code(),
-                        absl::StrCat("Failed to mount share '", fs.share_id(),
-                                     "': ", point.status().message()));
-  }
+  SP_ASSIGN_OR_RETURN(const std::string point, AcquireFor(uuid, fs));
   if (in_live && in_config) return Reply(uuid);  // done before
   absl::Status s = hypervisor_.AttachDevice(
-      name, FilesystemXml({*point, fs.tag()}), !in_live, !in_config);
+      name, FilesystemXml({point, fs.tag()}), !in_live, !in_config);
   if (!s.ok()) {
     // The guest keeps running without it; the mount goes unless the
     // device made it into the guest before.
-    if (!in_live) (void)mounts_.Release(uuid, *point);
+    if (!in_live) (void)mounts_.Release(uuid, point);
     return absl::Status(
         s.code(), absl::StrCat("Failed to hot-plug share '", fs.share_id(),
                                "' into server ", uuid, ": ", s.message()));

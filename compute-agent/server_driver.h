@@ -138,6 +138,10 @@ class ServerDriver {
 
  private:
   absl::StatusOr<agent::v1::PowerReply> Reply(const std::string& uuid);
+  // Mounts the share for the server (or counts it as a user of the host's
+  // mount); the error names the share.
+  absl::StatusOr<std::string> AcquireFor(const std::string& uuid,
+                                         const agent::v1::Filesystem& fs);
   // *Locked: with the server's ServerLock held (one lock per server, made
   // at run time: beyond what the thread-safety annotations can name).
   absl::StatusOr<agent::v1::PowerReply> PowerOnLocked(

@@ -41,6 +41,21 @@ absl::Status RecordSettled(WorkflowDeps& deps, const task::v1::Task& task,
   });
 }
 
+// A detach whose compare-and-set on the mapping lost: gone means detached
+// by another request (the action still ends, with Success); changed
+// otherwise, so the task runs again and decides from what it is now.
+absl::Status LostRace(pqxx::work& w, const task::v1::Task& task,
+                      const ShareMapping& m) {
+  if (!GetShareMapping(w, m.uuid)) {
+    RecordActionEventOnce(w, m.server_uuid, task.request_id(),
+                          "compute_detach_share", "Success",
+                          "The share was no longer attached.");
+    return absl::OkStatus();
+  }
+  return absl::AbortedError(
+      "The mapping changed while detaching; the task runs again");
+}
+
 // Deletes the mapping, or with a `failure` puts it in error, and ends the
 // action; a lost race is decided again from what the mapping is now.
 absl::Status RecordOutcome(WorkflowDeps& deps, const task::v1::Task& task,
@@ -55,14 +70,7 @@ absl::Status RecordOutcome(WorkflowDeps& deps, const task::v1::Task& task,
     if (!done) {
       // Lost a race: gone means detached by another request; changed
       // otherwise, so decide again from what it is now.
-      if (!GetShareMapping(w, m.uuid)) {
-        RecordActionEventOnce(w, m.server_uuid, task.request_id(),
-                              "compute_detach_share", "Success",
-                              "The share was no longer attached.");
-        return absl::OkStatus();
-      }
-      return absl::AbortedError(
-          "The mapping changed while detaching; the task runs again");
+      return LostRace(w, task, m);
     }
     RecordActionEvent(w, m.server_uuid, task.request_id(),
                       "compute_detach_share", failed ? "Error" : "Success",
@@ -92,14 +100,7 @@ absl::Status RecordStillAttached(WorkflowDeps& deps, const task::v1::Task& task,
   SP_LOG(Warning) << reason;
   return deps.db.Transact([&](pqxx::work& w) -> absl::Status {
     if (!UpdateShareMappingStatus(w, m.uuid, m.version, "active", "", "")) {
-      if (!GetShareMapping(w, m.uuid)) {
-        RecordActionEventOnce(w, m.server_uuid, task.request_id(),
-                              "compute_detach_share", "Success",
-                              "The share was no longer attached.");
-        return absl::OkStatus();
-      }
-      return absl::AbortedError(
-          "The mapping changed while detaching; the task runs again");
+      return LostRace(w, task, m);
     }
     RecordActionEvent(w, m.server_uuid, task.request_id(),
                       "compute_detach_share", "Error", reason);
