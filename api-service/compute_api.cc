@@ -215,6 +215,14 @@ HttpResponse ComputeApi::Route(const HttpRequest& req, RequestContext& ctx) {
     if (m == "GET") return resources_.ListServices(ctx, req);
     return MethodNotAllowed();
   }
+  if (n == 3 && parts[1] == "os-services") {
+    if (m == "PUT") return resources_.UpdateService(ctx, req, parts[2]);
+    return MethodNotAllowed();
+  }
+  if (n == 2 && parts[1] == "os-migrations") {
+    if (m == "GET") return resources_.ListMigrations(ctx, req);
+    return MethodNotAllowed();
+  }
   if (n == 3 && parts[1] == "os-hypervisors" && parts[2] == "detail") {
     if (m == "GET") return resources_.ListHypervisors(ctx, req);
     return MethodNotAllowed();

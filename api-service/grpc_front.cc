@@ -15,6 +15,15 @@
 namespace shareplane {
 namespace {
 
+ServerActionRequest ActionOf(const std::string& id, const std::string& action,
+                             bool hard) {
+  ServerActionRequest r;
+  r.server_id = id;
+  r.action = action;
+  r.hard = hard;
+  return r;
+}
+
 namespace apipb = shareplane::api::v1;
 
 void ToProto(const ShareMapping& m, const RequestContext& ctx,
@@ -124,18 +133,18 @@ class ComputeService final : public apipb::Compute::Service {
                            const apipb::ServerActionRequest* req,
                            apipb::Empty*) override {
     return Act(ctx, "StartServer",
-               {req->server_id(), "os-start", false, "", ""});
+               ActionOf(req->server_id(), "os-start", false));
   }
   grpc::Status StopServer(grpc::ServerContext* ctx,
                           const apipb::ServerActionRequest* req,
                           apipb::Empty*) override {
-    return Act(ctx, "StopServer", {req->server_id(), "os-stop", false, "", ""});
+    return Act(ctx, "StopServer", ActionOf(req->server_id(), "os-stop", false));
   }
   grpc::Status RebootServer(grpc::ServerContext* ctx,
                             const apipb::RebootServerRequest* req,
                             apipb::Empty*) override {
     return Act(ctx, "RebootServer",
-               {req->server_id(), "reboot", req->hard(), "", ""});
+               ActionOf(req->server_id(), "reboot", req->hard()));
   }
 
  private:

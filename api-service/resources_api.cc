@@ -236,17 +236,7 @@ HttpResponse ResourcesApi::ListServices(const RequestContext& ctx,
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
     int n = 0;
     for (const ComputeHost& h : ListComputeHosts(w)) {
-      const bool up = IsHostUp(h, deps_.service_down_time);
-      out.push_back({{"id", ++n},
-                     {"binary", "shareplane-compute"},
-                     {"disabled_reason", nullptr},
-                     {"host", h.hostname},
-                     {"state", up ? "up" : "down"},
-                     {"status", h.disabled ? "disabled" : "enabled"},
-                     {"updated_at", h.updated_at.empty() ? ojson(nullptr)
-                                                         : ojson(h.updated_at)},
-                     {"forced_down", false},
-                     {"zone", "nova"}});
+      out.push_back(ServiceView(h, ++n, deps_.service_down_time));
     }
     return absl::OkStatus();
   });

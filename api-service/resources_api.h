@@ -3,11 +3,17 @@
 #ifndef SHAREPLANE_API_SERVICE_RESOURCES_API_H_
 #define SHAREPLANE_API_SERVICE_RESOURCES_API_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "api-service/api_common.h"
+#include "common/pg/store.h"
 
 namespace shareplane {
+
+// One os-services entry: the host's compute service, numbered `id`.
+nlohmann::ordered_json ServiceView(const ComputeHost& h, int id,
+                                   int service_down_time);
 
 class ResourcesApi {
  public:
@@ -29,6 +35,12 @@ class ResourcesApi {
   HttpResponse ListServices(const RequestContext& ctx, const HttpRequest& req);
   HttpResponse ListHypervisors(const RequestContext& ctx,
                                const HttpRequest& req);
+  // services_api.cc: PUT /os-services/{id} (2.53: status, forced_down)
+  // and PUT /os-services/force-down (2.11..2.52); GET /os-migrations.
+  HttpResponse UpdateService(const RequestContext& ctx, const HttpRequest& req,
+                             const std::string& id);
+  HttpResponse ListMigrations(const RequestContext& ctx,
+                              const HttpRequest& req);
   HttpResponse ListActions(const RequestContext& ctx, const HttpRequest& req,
                            const std::string& server_id);
   HttpResponse ShowAction(const RequestContext& ctx, const HttpRequest& req,

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api-service/request_schemas.h"
+#include "api-service/server_helpers.h"
 #include "api-service/server_views.h"
 #include "common/core/ids.h"
 #include "common/core/json_schema.h"
@@ -16,7 +17,6 @@
 #include "shareplane/task/v1/task.pb.h"
 
 namespace shareplane {
-namespace {
 
 namespace taskpb = shareplane::task::v1;
 
@@ -50,11 +50,13 @@ std::string AdminPass() {
   return out;
 }
 
-// The blocked actions of spec section 5 (rebuild and shelve are not:
-// BEYOND.md section 4).
+namespace {
+
+// The blocked actions of spec section 5 (rebuild, shelve, migrate, resize
+// and evacuate are not: BEYOND.md section 4).
 bool IsShareBlockedAction(const std::string& action) {
-  static const auto* actions = new std::set<std::string>{
-      "resize", "migrate", "os-migrateLive", "evacuate", "suspend", "resume"};
+  static const auto* actions =
+      new std::set<std::string>{"os-migrateLive", "suspend", "resume"};
   return actions->count(action) > 0;
 }
 
@@ -74,16 +76,6 @@ absl::Status LiveMigrationWithShares(pqxx::transaction_base& w,
       " with shares: virtiofs live migration needs QEMU >= 8.2, virtiofsd >= "
       "1.11 (--migration-mode) and libvirt >= 10.5 on both hosts; ",
       has, "."));
-}
-
-void Enqueue(pqxx::transaction_base& w, const ApiDeps& deps,
-             const RequestContext& ctx, taskpb::TaskKind kind,
-             const std::string& server_uuid, bool hard = false) {
-  taskpb::Task task;
-  task.set_kind(kind);
-  task.set_server_uuid(server_uuid);
-  task.set_hard(hard);
-  EnqueueTask(w, deps.task_queue, ctx, task);
 }
 
 // What an accepted lifecycle action sets and queues.
@@ -131,6 +123,18 @@ absl::StatusOr<ActionPlan> PlanAction(const std::string& op, bool hard,
   return plan;
 }
 
+}  // namespace
+
+void Enqueue(pqxx::transaction_base& w, const ApiDeps& deps,
+             const RequestContext& ctx, taskpb::TaskKind kind,
+             const std::string& server_uuid, bool hard) {
+  taskpb::Task task;
+  task.set_kind(kind);
+  task.set_server_uuid(server_uuid);
+  task.set_hard(hard);
+  EnqueueTask(w, deps.task_queue, ctx, task);
+}
+
 // What else must hold: starting (or rebooting into) a server needs its
 // host's agent, and no share of it may be between states.
 absl::Status CheckCanAct(pqxx::transaction_base& w, const std::string& op,
@@ -155,8 +159,6 @@ absl::Status CheckCanAct(pqxx::transaction_base& w, const std::string& op,
   return absl::OkStatus();
 }
 
-}  // namespace
-
 std::string ServerStatus(const std::string& vm_state,
                          const std::string& task_state) {
   // Nova's: a rebuild shows as REBUILD from every state it is allowed in.
@@ -165,6 +167,14 @@ std::string ServerStatus(const std::string& vm_state,
     if (task_state == "rebooting") return "REBOOT";
     if (task_state == "rebooting_hard") return "HARD_REBOOT";
     return "ACTIVE";
+  }
+  // Nova's: every step of a migration or resize shows as RESIZE.
+  if ((vm_state == "active" || vm_state == "stopped") &&
+      task_state.rfind("resize_", 0) == 0) {
+    return "RESIZE";
+  }
+  if (vm_state == "resized") {
+    return task_state == "resize_reverting" ? "REVERT_RESIZE" : "VERIFY_RESIZE";
   }
   if (vm_state == "stopped") {
     return task_state == "rebooting_hard" ? "HARD_REBOOT" : "SHUTOFF";

@@ -49,6 +49,10 @@ struct ServerActionRequest {
   std::string action;  // Nova's key: "os-start", "os-stop", "reboot", ...
   bool hard = false;   // reboot only
   std::string image_ref, name;  // rebuild only (name: "" keeps it)
+  std::string flavor_ref;       // resize only
+  std::string host;             // migrate and evacuate: "" lets us pick
+  std::string admin_pass;       // evacuate only
+  bool force = false;           // evacuate (2.29..2.67)
 };
 
 // The fields of a create as POST /servers' schema sees them (the one place
@@ -73,6 +77,14 @@ class ServerService {
   // its new image and the password Nova shows for it.
   absl::StatusOr<CreatedServer> Rebuild(const RequestContext& ctx,
                                         const ServerActionRequest& req);
+  // move_service.cc: migrate and resize; confirmResize and revertResize;
+  // evacuate (its adminPass).
+  absl::Status Migrate(const RequestContext& ctx,
+                       const ServerActionRequest& req);
+  absl::Status EndResize(const RequestContext& ctx,
+                         const ServerActionRequest& req);
+  absl::StatusOr<std::string> Evacuate(const RequestContext& ctx,
+                                       const ServerActionRequest& req);
 
  private:
   // Schedules an offloaded server being unshelved (with the virtiofs trait
@@ -80,6 +92,13 @@ class ServerService {
   // NoValidHost words) when no host has room.
   absl::Status PlaceOffloaded(pqxx::transaction_base& w, Server& server,
                               bool has_shares);
+  // A host for the server to move to, other than its own: `host` when
+  // given (400 when unknown or its own), with room and the traits.
+  absl::StatusOr<std::string> PickDestination(pqxx::transaction_base& w,
+                                              const Server& server,
+                                              const Flavor& flavor,
+                                              bool has_shares,
+                                              const std::string& host);
   std::string HostStatusFor(pqxx::transaction_base& w,
                             const RequestContext& ctx, const Server& server,
                             std::map<std::string, std::string>& cache);

@@ -66,6 +66,28 @@ absl::StatusOr<ServerActionRequest> ParseActionBody(const std::string& id,
     req.image_ref = r["imageRef"].get<std::string>();
     req.name = r.value("name", "");
   }
+  const json& arg = parsed.begin().value();
+  if (req.action == "resize") {
+    const json& ref = arg["flavorRef"];
+    req.flavor_ref = ref.is_string() ? ref.get<std::string>()
+                                     : std::to_string(ref.get<int64_t>());
+    // A link to the flavor names it too.
+    if (size_t slash = req.flavor_ref.rfind('/'); slash != std::string::npos) {
+      req.flavor_ref = req.flavor_ref.substr(slash + 1);
+    }
+  }
+  if ((req.action == "migrate" || req.action == "evacuate") &&
+      arg.is_object()) {
+    if (auto h = arg.find("host"); h != arg.end() && h->is_string()) {
+      req.host = h->get<std::string>();
+    }
+    req.admin_pass = arg.value("adminPass", "");
+    if (auto f = arg.find("force"); f != arg.end()) {
+      req.force = f->is_boolean()
+                      ? f->get<bool>()
+                      : absl::AsciiStrToLower(f->get<std::string>()) == "true";
+    }
+  }
   return req;
 }
 
@@ -138,6 +160,27 @@ HttpResponse ServersApi::Action(const RequestContext& ctx,
     ojson out = ServerView(*record, ctx, deps_, req, /*detail=*/true);
     out["adminPass"] = rebuilt->admin_pass;
     return JsonResponse(202, ojson{{"server", out}});
+  }
+  const std::string& name = action->action;
+  if (name == "migrate" && !ctx.version.AtLeast(2, 56)) {
+    action->host.clear();  // Nova reads the host from 2.56 on
+  }
+  if (name == "migrate" || name == "resize") {
+    absl::Status s = service_.Migrate(ctx, *action);
+    if (!s.ok()) return FaultFromStatus(s);
+    return HttpResponse{202, {}, ""};
+  }
+  if (name == "confirmResize" || name == "revertResize") {
+    absl::Status s = service_.EndResize(ctx, *action);
+    if (!s.ok()) return FaultFromStatus(s);
+    return HttpResponse{name == "confirmResize" ? 204 : 202, {}, ""};
+  }
+  if (name == "evacuate") {
+    auto password = service_.Evacuate(ctx, *action);
+    if (!password.ok()) return FaultFromStatus(password.status());
+    // Nova answers 200, with the password only before 2.14.
+    if (ctx.version.AtLeast(2, 14)) return HttpResponse{200, {}, ""};
+    return JsonResponse(200, ojson{{"adminPass", *password}});
   }
   absl::Status s = service_.Act(ctx, *action);
   if (!s.ok()) return FaultFromStatus(s);

@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,23 @@ absl::Status ServerStop(Ctx& c);
 absl::Status ServerReboot(Ctx& c);
 absl::Status ServerDelete(Ctx& c);
 absl::Status ServerEventList(Ctx& c);
+// POSTs `action` to the server's action route; with --wait, polls until its
+// status is in `done` (ERROR or gone fails).
+absl::Status ServerAction(Ctx& c, const nlohmann::json& action,
+                          const std::string& verb,
+                          const std::set<std::string>& done);
+
+// move_commands.cc
+absl::Status ServerMigrate(Ctx& c);
+absl::Status ServerResize(Ctx& c);
+absl::Status ServerResizeConfirm(Ctx& c);
+absl::Status ServerResizeRevert(Ctx& c);
+absl::Status ServerEvacuate(Ctx& c);
+absl::Status ServerShelve(Ctx& c);
+absl::Status ServerUnshelve(Ctx& c);
+absl::Status ServerRebuild(Ctx& c);
+absl::Status ServiceSet(Ctx& c);
+absl::Status MigrationList(Ctx& c);
 
 // resource_commands.cc
 absl::Status FlavorCreate(Ctx& c);

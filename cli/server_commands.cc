@@ -59,6 +59,8 @@ Record ServerRecord(const json& server) {
   return Record(fields.begin(), fields.end());
 }
 
+}  // namespace
+
 absl::Status ServerAction(Ctx& c, const json& action, const std::string& verb,
                           const std::set<std::string>& done) {
   auto server = FindServer(c, c.args.positional[0]);
@@ -70,8 +72,6 @@ absl::Status ServerAction(Ctx& c, const json& action, const std::string& verb,
   return WaitFor(c, "server " + verb, [&] { return ServerStatus(c, id); }, done,
                  {"ERROR", ""});
 }
-
-}  // namespace
 
 absl::Status ServerCreate(Ctx& c) {
   if (!c.args.Has("--flavor")) {

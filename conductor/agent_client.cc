@@ -156,6 +156,15 @@ absl::StatusOr<agentpb::PowerReply> AgentClient::Rebuild(
                      /*idempotent=*/false);
 }
 
+absl::StatusOr<agentpb::PowerReply> AgentClient::StopServer(
+    const ComputeHost& host, const std::string& server_uuid) {
+  agentpb::ServerRequest req;
+  req.set_server_uuid(server_uuid);
+  return impl_->Call(host, server_uuid, req,
+                     &agentpb::ComputeAgent::Stub::StopServer, "StopServer",
+                     {"shutoff", "absent"});
+}
+
 absl::StatusOr<agentpb::PowerReply> AgentClient::DeleteServer(
     const ComputeHost& host, const std::string& server_uuid) {
   agentpb::DeleteServerRequest req;

@@ -38,6 +38,10 @@ class AgentClient {
   // Not retried: a second rebuild is another reboot of the guest.
   virtual absl::StatusOr<agent::v1::PowerReply> Rebuild(
       const ComputeHost& host, const agent::v1::ServerSpec& spec);
+  // Stops the domain, keeping its definition and the host's mounts (a
+  // move's source until it is confirmed).
+  virtual absl::StatusOr<agent::v1::PowerReply> StopServer(
+      const ComputeHost& host, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> DeleteServer(
       const ComputeHost& host, const std::string& server_uuid);
   virtual absl::StatusOr<agent::v1::PowerReply> GetServerState(

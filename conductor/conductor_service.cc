@@ -66,6 +66,14 @@ Workflow WorkflowFor(task::v1::TaskKind kind) {
       return RunShelveOffloadServer;
     case task::v1::TASK_KIND_UNSHELVE_SERVER:
       return RunUnshelveServer;
+    case task::v1::TASK_KIND_MIGRATE_SERVER:
+      return RunMigrateServer;
+    case task::v1::TASK_KIND_CONFIRM_RESIZE:
+      return RunConfirmResize;
+    case task::v1::TASK_KIND_REVERT_RESIZE:
+      return RunRevertResize;
+    case task::v1::TASK_KIND_EVACUATE_SERVER:
+      return RunEvacuateServer;
     default:
       return nullptr;
   }

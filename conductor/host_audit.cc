@@ -40,6 +40,9 @@ Fix ChooseFix(const std::optional<Server>& server, const ComputeHost& host,
               const agent::v1::PowerReply& now) {
   const bool running = now.domain_state() == "running";
   const bool has_domain = now.domain_state() != "absent";
+  // A move in flight (or awaiting its confirm) holds this host too: its
+  // workflow, or its confirm or revert, cleans it up.
+  if (server && server->migration_host == host.hostname) return Fix::kNone;
   if (!server || server->host != host.hostname) {
     if (!has_domain && now.mount_points().empty()) return Fix::kNone;
     return Fix::kRemoveUnknown;
@@ -63,9 +66,18 @@ struct Found {
 
 absl::StatusOr<bool> RemoveUnknown(WorkflowDeps& deps, const Found& f) {
   SP_RETURN_IF_ERROR(deps.agents.DeleteServer(f.host, f.uuid).status());
+  // A server evacuated from this host while it was down: Nova's compute
+  // marks such migrations completed when it destroys the guest at start.
+  int evacuated = 0;
+  SP_RETURN_IF_ERROR(deps.db.Transact([&](pqxx::work& w) {
+    evacuated = CompleteEvacuations(w, f.uuid, f.host.hostname);
+    return absl::OkStatus();
+  }));
   SP_LOG(Warning) << "Host audit: removed the domain and mounts of server "
                   << f.uuid << " from " << f.host.hostname
-                  << ", where the database has no such server";
+                  << (evacuated > 0
+                          ? ", from where it was evacuated"
+                          : ", where the database has no such server");
   Count("repaired", "unknown_server");
   return true;
 }

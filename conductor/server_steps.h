@@ -38,6 +38,13 @@ absl::StatusOr<std::optional<Loaded>> Load(WorkflowDeps& deps,
                                            const std::string& event,
                                            const std::string& notification);
 
+// Ends the task's action with `event` saying another request came first
+// (or the server is gone); once.
+void RecordServerOvertaken(pqxx::transaction_base& w,
+                           const task::v1::Task& task,
+                           const std::optional<Server>& server,
+                           const std::string& event);
+
 // The spec the agent needs; shares in `statuses` become filesystems. CephFS
 // keys come from Manila's rule list.
 absl::StatusOr<agent::v1::ServerSpec> BuildSpec(

@@ -12,6 +12,19 @@
 
 namespace shareplane {
 
+void RecordServerOvertaken(pqxx::transaction_base& w,
+                           const task::v1::Task& task,
+                           const std::optional<Server>& server,
+                           const std::string& event) {
+  RecordActionEventOnce(
+      w, task.server_uuid(), task.request_id(), event, "Error",
+      server ? absl::StrCat("Overtaken: the server is ", server->vm_state,
+                            server->task_state.empty()
+                                ? ""
+                                : " (" + server->task_state + ")")
+             : "Overtaken: the server was deleted");
+}
+
 // Loads the server if its task_state is `expected_task_state`, and queues
 // `notification`.start about it (none when ""); nullopt when there is
 // nothing to do: a redelivered task (its event is there), or a request
@@ -32,13 +45,7 @@ absl::StatusOr<std::optional<Loaded>> Load(WorkflowDeps& deps,
       return absl::OkStatus();
     }
     if (!server || server->task_state != expected) {
-      RecordActionEventOnce(
-          w, task.server_uuid(), task.request_id(), event, "Error",
-          server ? absl::StrCat("Overtaken: the server is ", server->vm_state,
-                                server->task_state.empty()
-                                    ? ""
-                                    : " (" + server->task_state + ")")
-                 : "Overtaken: the server was deleted");
+      RecordServerOvertaken(w, task, server, event);
       return absl::OkStatus();
     }
     auto host =
@@ -255,6 +262,28 @@ absl::Status DeleteFailed(WorkflowDeps& deps, const task::v1::Task& task,
   return Record(deps, task, l, "error", 0, {}, "", "compute_terminate", reason);
 }
 
+// A server deleted in the middle of a move (or in VERIFY_RESIZE) is on a
+// second host too: its guest and mounts go there first (its rules with the
+// shares'); that host, if any.
+absl::StatusOr<std::optional<ComputeHost>> RemoveFromMigrationHost(
+    WorkflowDeps& deps, const Loaded& l) {
+  std::optional<ComputeHost> other;
+  if (l.server.migration_host.empty()) return other;
+  SP_RETURN_IF_ERROR(deps.db.Read([&](pqxx::transaction_base& w) {
+    other = GetComputeHost(w, l.server.migration_host);
+    return absl::OkStatus();
+  }));
+  if (other && !other->agent_endpoint.empty()) {
+    absl::Status s = deps.agents.DeleteServer(*other, l.server.uuid).status();
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat("Failed to remove server ", l.server.uuid,
+                                 " from ", other->hostname, ": ", s.message()));
+    }
+  }
+  return other;
+}
+
 absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
   auto loaded =
       Load(deps, task, "deleting", "compute_terminate", "instance.delete");
@@ -270,13 +299,22 @@ absl::Status RunDeleteServer(WorkflowDeps& deps, const task::v1::Task& task) {
                                        " for deletion: ", s.message()));
     }
   }
+  auto other = RemoveFromMigrationHost(deps, l);
+  if (!other.ok()) {
+    return DeleteFailed(deps, task, l, std::string(other.status().message()));
+  }
   // Detach every share: revoke unless still used, then drop the mapping. A
   // share that cannot be revoked is marked error, never left silently.
   int failed = 0;
   for (const ShareMapping& m : l.mappings) {
     SessionLock share_lock(deps.db, kShareLockSpace, m.share_id);
     SP_RETURN_IF_ERROR(share_lock.Verify());
-    const absl::Status r = RevokeAccessIfUnused(deps, task, m, l.host);
+    absl::Status r = RevokeAccessIfUnused(deps, task, m, l.host);
+    if (r.ok() && *other && m.share_proto != "CEPHFS") {
+      ShareMapping there = m;
+      there.access_id.clear();  // the recorded rule is the other host's
+      r = RevokeAccessIfUnused(deps, task, there, **other);
+    }
     SP_RETURN_IF_ERROR(share_lock.Verify());
     absl::Status s = deps.db.Transact([&](pqxx::work& w) {
       if (!r.ok()) {

@@ -155,6 +155,11 @@ absl::Status RunShelveServer(WorkflowDeps& deps, const task::v1::Task& task);
 absl::Status RunShelveOffloadServer(WorkflowDeps& deps,
                                     const task::v1::Task& task);
 absl::Status RunUnshelveServer(WorkflowDeps& deps, const task::v1::Task& task);
+// move_workflows.cc, evacuate_workflow.cc
+absl::Status RunMigrateServer(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunConfirmResize(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunRevertResize(WorkflowDeps& deps, const task::v1::Task& task);
+absl::Status RunEvacuateServer(WorkflowDeps& deps, const task::v1::Task& task);
 
 }  // namespace shareplane
 

@@ -18,7 +18,7 @@ const std::string& ServerColumns() {
   static const std::string* cols = new std::string(
       "uuid, name, project_id, user_id, flavor_id, host, vm_state, "
       "task_state, power_state, version, image_ref, availability_zone, "
-      "pinned_availability_zone, " +
+      "pinned_availability_zone, migration_host, migration_flavor_id, " +
       IsoMicros("launched_at") + " AS launched, " + Iso("created_at") +
       " AS created, " + Iso("updated_at") + " AS updated");
   return *cols;
@@ -39,6 +39,8 @@ Server ServerFromRow(const pqxx::row& r) {
   s.image_ref = Str(r["image_ref"]);
   s.availability_zone = Str(r["availability_zone"]);
   s.pinned_availability_zone = Str(r["pinned_availability_zone"]);
+  s.migration_host = Str(r["migration_host"]);
+  s.migration_flavor_id = Str(r["migration_flavor_id"]);
   s.launched_at = Str(r["launched"]);
   s.created_at = Str(r["created"]);
   s.updated_at = Str(r["updated"]);
@@ -165,7 +167,8 @@ bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
   pqxx::result r =
       Exec(w,
            "UPDATE servers SET vm_state = 'deleted', task_state = NULL, "
-           " power_state = 0, deleted_at = now(), updated_at = now(), "
+           " power_state = 0, migration_host = NULL, deleted_at = now(), "
+           " updated_at = now(), "
            " version = version + 1 WHERE uuid = $1 AND version = $2 "
            " AND deleted_at IS NULL",
            uuid, expected_version);
@@ -176,16 +179,20 @@ std::optional<std::string> PickHost(pqxx::transaction_base& w,
                                     const Flavor& flavor,
                                     const std::vector<std::string>& required,
                                     int up_seconds, double ram_ratio,
-                                    double cpu_ratio) {
+                                    double cpu_ratio,
+                                    const std::vector<std::string>& exclude,
+                                    const std::string& only) {
   static const std::string used =
       "LEFT JOIN LATERAL (SELECT COALESCE(sum(f.ram_mb), 0) AS ram, "
       "  COALESCE(sum(f.vcpus), 0) AS cpus FROM servers s JOIN flavors f "
-      "  ON f.id = s.flavor_id WHERE s.host = h.hostname "
-      "  AND s.deleted_at IS NULL) used ON true ";
+      "  ON f.id = CASE WHEN s.host = h.hostname THEN s.flavor_id "
+      "  ELSE s.migration_flavor_id END WHERE (s.host = h.hostname OR "
+      "  s.migration_host = h.hostname) AND s.deleted_at IS NULL) used ON "
+      "true ";
   static const std::string fits =
       "used.ram + $1 <= h.memory_mb * $3::float8 "
       "AND used.cpus + $2 <= h.vcpus * $4::float8 ";
-  std::vector<std::string> lost;
+  std::vector<std::string> lost = exclude;
   // Pick, lock the host's row, then check the room again: a placement
   // racing for the same host holds that lock until it commits, so the
   // second check sees its server. A host that filled up meanwhile is left
@@ -194,14 +201,16 @@ std::optional<std::string> PickHost(pqxx::transaction_base& w,
     pqxx::result r = Exec(
         w,
         "SELECT h.hostname FROM compute_hosts h " + used +
-            "WHERE NOT h.disabled AND h.last_heartbeat > now() - "
+            "WHERE NOT h.disabled AND NOT h.forced_down AND "
+            "h.last_heartbeat > now() - "
             "make_interval(secs => $5) AND h.traits @> $6::text[] "
-            "AND NOT (h.hostname = ANY($7::text[])) AND " +
+            "AND NOT (h.hostname = ANY($7::text[])) AND "
+            "($8 = '' OR h.hostname = $8) AND " +
             fits +
             "ORDER BY h.memory_mb * $3::float8 - used.ram DESC, h.hostname "
             "LIMIT 1",
         flavor.ram_mb, flavor.vcpus, ram_ratio, cpu_ratio, up_seconds,
-        ArrayLiteral(required), ArrayLiteral(lost));
+        ArrayLiteral(required), ArrayLiteral(lost), only);
     if (r.empty()) return std::nullopt;
     std::string host = Str(r[0][0]);
     Exec(w, "SELECT 1 FROM compute_hosts WHERE hostname = $1 FOR UPDATE", host);
@@ -311,7 +320,8 @@ RuleUsers OtherRuleUsers(pqxx::transaction_base& w, const std::string& share_id,
       "SELECT count(*), count(*) FILTER (WHERE m.status = 'active'), "
       " max(m.access_level) FROM share_mappings m JOIN servers s "
       " ON s.uuid = m.server_uuid WHERE m.share_id = $1 AND m.uuid::text <> $2 "
-      " AND s.host IS NOT NULL AND (NOT $4 OR s.host = $3)",
+      " AND (s.host IS NOT NULL OR s.migration_host IS NOT NULL) "
+      " AND (NOT $4 OR s.host = $3 OR s.migration_host = $3)",
       share_id, mapping_uuid, host, same_host_only);
   RuleUsers users;
   users.count = r[0][0].as<int>();

@@ -40,6 +40,8 @@ struct ComputeHost {
   std::string hypervisor_type;
   std::string hypervisor_version;
   bool disabled = false;
+  bool forced_down =
+      false;  // os-services forced_down: down, whatever the heartbeat
   // Seconds since the last heartbeat, -1 if never.
   double heartbeat_age_seconds = -1;
   int64_t memory_mb = 0;
@@ -69,6 +71,11 @@ struct Server {
   std::string availability_zone = "nova";
   // The zone the create request named (Nova 2.96), "" when none.
   std::string pinned_availability_zone;
+  // While a move is in flight (BEYOND.md section 4) the second host it
+  // holds (the destination, then the source until confirmed or reverted)
+  // and the flavor it holds room for there; "" otherwise.
+  std::string migration_host;
+  std::string migration_flavor_id;
   std::string launched_at;  // first ACTIVE, Nova's naive format; read only
   std::string created_at;   // ISO 8601 UTC, read only
   std::string updated_at;
@@ -166,11 +173,12 @@ bool MarkServerDeleted(pqxx::transaction_base& w, const std::string& uuid,
 // Picks the up, enabled host with the most free RAM that has every trait in
 // `required` and room for `flavor`, and locks its row until commit so
 // concurrent placements see each other. `up_seconds`: heartbeat age limit.
-std::optional<std::string> PickHost(pqxx::transaction_base& w,
-                                    const Flavor& flavor,
-                                    const std::vector<std::string>& required,
-                                    int up_seconds, double ram_ratio,
-                                    double cpu_ratio);
+// Hosts in `exclude` are not considered; with `only`, no other host is.
+std::optional<std::string> PickHost(
+    pqxx::transaction_base& w, const Flavor& flavor,
+    const std::vector<std::string>& required, int up_seconds, double ram_ratio,
+    double cpu_ratio, const std::vector<std::string>& exclude = {},
+    const std::string& only = "");
 
 struct ActionEvent {
   std::string event;
@@ -321,6 +329,57 @@ void SetHostShareAccessId(pqxx::transaction_base& w,
 // Forgets `grant` unless a mapping needs it now; true if it was forgotten.
 bool ForgetAccessGrantIfUnused(pqxx::transaction_base& w,
                                const AccessGrant& grant);
+
+// Moves (store_moves.cc): cold migration, resize, evacuation.
+struct ServerMigration {
+  int64_t id = 0;
+  std::string uuid;
+  std::string server_uuid;
+  std::string migration_type;  // "migration", "resize" or "evacuation"
+  std::string source_compute;
+  std::string dest_compute;
+  std::string old_flavor_id;
+  std::string new_flavor_id;
+  std::string status;  // Nova's: pre-migrating, migrating, finished, ...
+  std::string project_id;
+  std::string user_id;
+  std::string created_at;  // ISO 8601 UTC, read only
+  std::string updated_at;
+};
+// Inserts `m` (uuid set by the caller); its id.
+int64_t InsertMigration(pqxx::transaction_base& w, const ServerMigration& m);
+// The server's newest migration whose status is one of `statuses`.
+std::optional<ServerMigration> GetServerMigration(
+    pqxx::transaction_base& w, const std::string& server_uuid,
+    const std::vector<std::string>& statuses);
+// Compare-and-set of a migration's status; false when it is not `from`.
+bool SetMigrationStatus(pqxx::transaction_base& w, int64_t id,
+                        const std::string& from, const std::string& to);
+// Every migration, newest first (os-migrations), at most `limit`; of one
+// server when `server_uuid` is not "".
+std::vector<ServerMigration> ListMigrations(pqxx::transaction_base& w,
+                                            const std::string& server_uuid,
+                                            int limit);
+// Where a server is and what it holds, set at once with its lifecycle
+// fields (compare-and-set on the version, one version step).
+struct ServerPlacement {
+  std::string host;
+  std::string migration_host;
+  std::string flavor_id;
+  std::string migration_flavor_id;
+};
+bool UpdateServerMove(pqxx::transaction_base& w, const std::string& uuid,
+                      int64_t expected_version, const std::string& vm_state,
+                      const std::string& task_state, int power_state,
+                      const ServerPlacement& placement);
+// Evacuations of the server from `source` that are done become completed
+// (its guest there is gone); how many.
+int CompleteEvacuations(pqxx::transaction_base& w,
+                        const std::string& server_uuid,
+                        const std::string& source);
+// Sets or clears a host's forced_down mark; false when there is no host.
+bool SetComputeHostForcedDown(pqxx::transaction_base& w,
+                              const std::string& hostname, bool forced_down);
 
 // Notification keys older than a day go too.
 int PurgeSentOutbox(pqxx::transaction_base& w);

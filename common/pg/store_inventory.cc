@@ -14,7 +14,7 @@ bool WantsHugePages(const Flavor& flavor) {
 }
 
 bool IsHostUp(const ComputeHost& host, double service_down_time) {
-  return host.heartbeat_age_seconds >= 0 &&
+  return !host.forced_down && host.heartbeat_age_seconds >= 0 &&
          host.heartbeat_age_seconds < service_down_time;
 }
 
@@ -36,6 +36,7 @@ ComputeHost HostFromRow(const pqxx::row& r) {
   h.hypervisor_type = Str(r["hypervisor_type"]);
   h.hypervisor_version = Str(r["hypervisor_version"]);
   h.disabled = r["disabled"].as<bool>();
+  h.forced_down = r["forced_down"].as<bool>();
   h.heartbeat_age_seconds = r["age"].is_null() ? -1 : r["age"].as<double>();
   h.memory_mb = r["memory_mb"].is_null() ? 0 : r["memory_mb"].as<int64_t>();
   h.vcpus = r["vcpus"].is_null() ? 0 : r["vcpus"].as<int>();
@@ -45,7 +46,8 @@ ComputeHost HostFromRow(const pqxx::row& r) {
 
 constexpr char kHostColumns[] =
     "hostname, storage_ip, agent_endpoint, traits, libvirt_version, "
-    "hypervisor_type, hypervisor_version, disabled, memory_mb, vcpus, "
+    "hypervisor_type, hypervisor_version, disabled, forced_down, memory_mb, "
+    "vcpus, "
     "EXTRACT(EPOCH FROM now() - last_heartbeat)::float8 AS age, "
     "to_char(last_heartbeat AT TIME ZONE 'UTC', "
     "'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS heartbeat";
@@ -150,14 +152,15 @@ std::optional<std::string> LockComputeHostAddress(pqxx::transaction_base& w,
 int CountHostAddressUsers(pqxx::transaction_base& w,
                           const std::string& hostname,
                           const std::string& storage_ip) {
-  pqxx::result r =
-      Exec(w,
-           "SELECT (SELECT count(*) FROM share_mappings m JOIN servers s ON "
-           " s.uuid = m.server_uuid WHERE s.host = $1 AND s.deleted_at IS NULL "
-           " AND m.share_proto <> 'CEPHFS') + (SELECT count(*) FROM "
-           " access_grants WHERE access_type = 'ip' AND (access_to = $2 OR "
-           " access_to = $2 || '/32'))",
-           hostname, storage_ip);
+  pqxx::result r = Exec(
+      w,
+      "SELECT (SELECT count(*) FROM share_mappings m JOIN servers s ON "
+      " s.uuid = m.server_uuid WHERE (s.host = $1 OR s.migration_host = $1) "
+      " AND s.deleted_at IS NULL "
+      " AND m.share_proto <> 'CEPHFS') + (SELECT count(*) FROM "
+      " access_grants WHERE access_type = 'ip' AND (access_to = $2 OR "
+      " access_to = $2 || '/32'))",
+      hostname, storage_ip);
   return r[0][0].as<int>();
 }
 

@@ -94,7 +94,8 @@ namespace {
 constexpr char kGrantUnused[] =
     " NOT EXISTS (SELECT 1 FROM share_mappings m JOIN servers s "
     " ON s.uuid = m.server_uuid LEFT JOIN compute_hosts h "
-    " ON h.hostname = s.host WHERE m.share_id = g.share_id AND "
+    " ON h.hostname IN (s.host, s.migration_host) "
+    " WHERE m.share_id = g.share_id AND "
     " ((g.access_type = 'ip' AND h.storage_ip = g.access_to) OR "
     " (g.access_type = 'cephx' AND m.share_proto = 'CEPHFS'))) ";
 

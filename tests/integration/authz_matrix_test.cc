@@ -311,6 +311,30 @@ TEST_CASE("the authorization matrix holds for every route and caller",
   m.Row("REST POST /v2.1/flavors/{id}/os-extra_specs", admin_only,
         rest("POST", "/v2.1/flavors/m1.test/os-extra_specs",
              R"({"extra_specs": {"hw:numa_nodes": "1"}})"));
+  // The moves: refused by their checks (no second host, no such flavor,
+  // not resized, host up) once the policy let the caller through.
+  m.Row("REST POST /v2.1/servers/{id}/action migrate",
+        row({"400", "403", "403", "404"}),
+        rest("POST", "/v2.1/servers/{server}/action", R"({"migrate": null})"));
+  m.Row("REST POST /v2.1/servers/{id}/action resize",
+        row({"400", "400", "403", "404"}),
+        rest("POST", "/v2.1/servers/{server}/action",
+             R"({"resize": {"flavorRef": "m9.none"}})"));
+  m.Row("REST POST /v2.1/servers/{id}/action confirmResize",
+        row({"409", "409", "403", "404"}),
+        rest("POST", "/v2.1/servers/{server}/action",
+             R"({"confirmResize": null})"));
+  m.Row("REST POST /v2.1/servers/{id}/action revertResize",
+        row({"409", "409", "403", "404"}),
+        rest("POST", "/v2.1/servers/{server}/action",
+             R"({"revertResize": null})"));
+  m.Row("REST POST /v2.1/servers/{id}/action evacuate",
+        row({"400", "403", "403", "404"}),
+        rest("POST", "/v2.1/servers/{server}/action", R"({"evacuate": {}})"));
+  m.Row("REST GET /v2.1/os-migrations", admin_only,
+        rest("GET", "/v2.1/os-migrations"));
+  m.Row("REST PUT /v2.1/os-services/{id}", admin_only,
+        rest("PUT", "/v2.1/os-services/1", R"({"status": "enabled"})"));
   m.Row("REST GET /v2.1/os-services", admin_only,
         rest("GET", "/v2.1/os-services"));
   m.Row("REST GET /v2.1/os-hypervisors/detail", admin_only,

@@ -136,15 +136,7 @@ TEST_CASE("a server with shares shelves off its host and unshelves anew",
       "instance.shelve.start",         "instance.shelve.end",
       "instance.shelve_offload.start", "instance.shelve_offload.end",
       "instance.unshelve.start",       "instance.unshelve.end"};
-  std::vector<std::string> seen;
-  REQUIRE(WaitUntil([&] {
-    seen.clear();
-    for (const std::string& t : listener.EventTypes()) {
-      if (absl::StrContains(t, "shelve")) seen.push_back(t);
-    }
-    return seen.size() >= expected.size();
-  }));
-  CHECK(seen == expected);
+  CHECK(listener.AwaitEventTypes("shelve", expected.size()) == expected);
 }
 
 TEST_CASE("shelved_offload_time = -1 keeps a shelved server on its host",

@@ -220,6 +220,10 @@ class NotificationListener {
   // The oslo.message bodies, decoded, in arrival order.
   std::vector<nlohmann::json> Messages();
   std::vector<std::string> EventTypes();
+  // The event types containing `part`, in order, once there are at least
+  // `count` of them (or what there is after the wait).
+  std::vector<std::string> AwaitEventTypes(const std::string& part,
+                                           size_t count);
   // The first message of `event_type`, or null.
   nlohmann::json Message(const std::string& event_type);
   // Returns once every message the broker took for the exchange before

@@ -211,6 +211,19 @@ std::vector<std::string> NotificationListener::EventTypes() {
   return out;
 }
 
+std::vector<std::string> NotificationListener::AwaitEventTypes(
+    const std::string& part, size_t count) {
+  std::vector<std::string> seen;
+  WaitUntil([&] {
+    seen.clear();
+    for (const std::string& t : EventTypes()) {
+      if (t.find(part) != std::string::npos) seen.push_back(t);
+    }
+    return seen.size() >= count;
+  });
+  return seen;
+}
+
 nlohmann::json NotificationListener::Message(const std::string& event_type) {
   for (auto& m : Messages()) {
     if (m["event_type"] == event_type) return m;
