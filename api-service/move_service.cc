@@ -207,8 +207,11 @@ absl::StatusOr<std::string> ServerService::Evacuate(
     SP_ASSIGN_OR_RETURN(
         std::string dest,
         PickDestination(w, server, *flavor, !mappings.empty(), req.host));
-    InsertMigration(w, NewMigration(server, "evacuation", dest,
-                                    server.flavor_id, "accepted"));
+    ServerMigration m =
+        NewMigration(server, "evacuation", dest, server.flavor_id, "accepted");
+    // From 2.95 an evacuated server is left stopped on its new host.
+    m.stop_after = ctx.version.AtLeast(2, 95);
+    InsertMigration(w, m);
     if (!UpdateServerMove(
             w, server.uuid, server.version, server.vm_state, "rebuilding",
             server.power_state,
@@ -217,12 +220,7 @@ absl::StatusOr<std::string> ServerService::Evacuate(
     }
     InsertInstanceAction(w, ctx.request_id, server.uuid, "evacuate",
                          ctx.project_id, ctx.user_id);
-    taskpb::Task task;
-    task.set_kind(taskpb::TASK_KIND_EVACUATE_SERVER);
-    task.set_server_uuid(server.uuid);
-    // From 2.95 an evacuated server is left stopped on its new host.
-    task.set_stop_after(ctx.version.AtLeast(2, 95));
-    EnqueueTask(w, deps_.task_queue, ctx, task);
+    Enqueue(w, deps_, ctx, taskpb::TASK_KIND_EVACUATE_SERVER, server.uuid);
     return absl::OkStatus();
   }));
   return req.admin_pass.empty() ? AdminPass() : req.admin_pass;

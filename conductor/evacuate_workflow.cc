@@ -77,7 +77,8 @@ absl::Status RunEvacuateServer(WorkflowDeps& deps, const task::v1::Task& task) {
   TestPoint("evacuate.notified");
   if (mv.migration.status == "accepted") {
     // From microversion 2.95 an evacuated server is left stopped.
-    const bool run = mv.l.server.vm_state == "active" && !task.stop_after();
+    const bool run =
+        mv.l.server.vm_state == "active" && !mv.migration.stop_after;
     absl::Status s = StartOnDestination(deps, task, mv, run);
     if (s.code() == absl::StatusCode::kUnavailable) return s;
     if (!s.ok()) {

@@ -24,6 +24,11 @@ std::optional<taskpb::TaskKind> KindForTaskState(const std::string& state) {
     return taskpb::TASK_KIND_SHELVE_OFFLOAD_SERVER;
   }
   if (state == "unshelving") return taskpb::TASK_KIND_UNSHELVE_SERVER;
+  if (state == "resize_prep" || state == "resize_migrating" ||
+      state == "resize_finish") {
+    return taskpb::TASK_KIND_MIGRATE_SERVER;
+  }
+  if (state == "resize_reverting") return taskpb::TASK_KIND_REVERT_RESIZE;
   return std::nullopt;
 }
 
@@ -115,6 +120,10 @@ absl::StatusOr<int> Reconciler::RunOnce() {
     }
     for (const Server& server : ListStaleServers(w, stale)) {
       auto kind = KindForTaskState(server.task_state);
+      // An evacuation rebuilds on another host: the server holds it.
+      if (server.task_state == "rebuilding" && !server.migration_host.empty()) {
+        kind = taskpb::TASK_KIND_EVACUATE_SERVER;
+      }
       if (!kind) continue;
       taskpb::Task task;
       task.set_kind(*kind);
@@ -127,6 +136,20 @@ absl::StatusOr<int> Reconciler::RunOnce() {
       TouchServer(w, server.uuid);
       SP_LOG(Info) << "Reconciler: server " << server.uuid << " stalled in "
                    << server.task_state << "; queued again";
+      ++queued;
+    }
+    for (const std::string& uuid : TouchStaleConfirms(w, stale)) {
+      auto server = GetServer(w, uuid);
+      if (!server) continue;
+      taskpb::Task task;
+      task.set_kind(taskpb::TASK_KIND_CONFIRM_RESIZE);
+      task.set_server_uuid(uuid);
+      task.set_request_id(LatestRequestId(w, uuid));
+      task.set_project_id(server->project_id);
+      task.set_user_id(server->user_id);
+      Enqueue(w, task_queue_, task);
+      SP_LOG(Info) << "Reconciler: the confirm of server " << uuid
+                   << "'s resize stalled; queued again";
       ++queued;
     }
     return absl::OkStatus();

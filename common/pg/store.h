@@ -340,7 +340,8 @@ struct ServerMigration {
   std::string dest_compute;
   std::string old_flavor_id;
   std::string new_flavor_id;
-  std::string status;  // Nova's: pre-migrating, migrating, finished, ...
+  std::string status;       // Nova's: pre-migrating, migrating, finished, ...
+  bool stop_after = false;  // evacuation: left stopped (2.95)
   std::string project_id;
   std::string user_id;
   std::string created_at;  // ISO 8601 UTC, read only
@@ -355,6 +356,11 @@ std::optional<ServerMigration> GetServerMigration(
 // Compare-and-set of a migration's status; false when it is not `from`.
 bool SetMigrationStatus(pqxx::transaction_base& w, int64_t id,
                         const std::string& from, const std::string& to);
+// Servers whose confirm has not moved for `stale_seconds` (its task was
+// lost: a confirm has no task_state for ListStaleServers to find); each
+// migration is touched, so it is found again only after as long.
+std::vector<std::string> TouchStaleConfirms(pqxx::transaction_base& w,
+                                            int stale_seconds);
 // Every migration, newest first (os-migrations), at most `limit`; of one
 // server when `server_uuid` is not "".
 std::vector<ServerMigration> ListMigrations(pqxx::transaction_base& w,

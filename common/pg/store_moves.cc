@@ -12,7 +12,8 @@ namespace {
 const std::string& MigrationColumns() {
   static const std::string* cols = new std::string(
       "id, uuid, server_uuid, migration_type, source_compute, dest_compute, "
-      "old_flavor_id, new_flavor_id, status, project_id, user_id, " +
+      "old_flavor_id, new_flavor_id, status, stop_after, project_id, "
+      "user_id, " +
       IsoMicros("created_at") + " AS created, " + IsoMicros("updated_at") +
       " AS updated");
   return *cols;
@@ -29,6 +30,7 @@ ServerMigration MigrationFromRow(const pqxx::row& r) {
   m.old_flavor_id = Str(r["old_flavor_id"]);
   m.new_flavor_id = Str(r["new_flavor_id"]);
   m.status = Str(r["status"]);
+  m.stop_after = r["stop_after"].as<bool>();
   m.project_id = Str(r["project_id"]);
   m.user_id = Str(r["user_id"]);
   m.created_at = Str(r["created"]);
@@ -39,14 +41,15 @@ ServerMigration MigrationFromRow(const pqxx::row& r) {
 }  // namespace
 
 int64_t InsertMigration(pqxx::transaction_base& w, const ServerMigration& m) {
-  pqxx::result r = Exec(
-      w,
-      "INSERT INTO migrations (uuid, server_uuid, migration_type, "
-      " source_compute, dest_compute, old_flavor_id, new_flavor_id, "
-      " status, project_id, user_id) VALUES ($1, $2, $3, $4, $5, $6, "
-      " $7, $8, $9, $10) RETURNING id",
-      m.uuid, m.server_uuid, m.migration_type, m.source_compute, m.dest_compute,
-      m.old_flavor_id, m.new_flavor_id, m.status, m.project_id, m.user_id);
+  pqxx::result r =
+      Exec(w,
+           "INSERT INTO migrations (uuid, server_uuid, migration_type, "
+           " source_compute, dest_compute, old_flavor_id, new_flavor_id, "
+           " status, stop_after, project_id, user_id) VALUES ($1, $2, $3, $4, "
+           " $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+           m.uuid, m.server_uuid, m.migration_type, m.source_compute,
+           m.dest_compute, m.old_flavor_id, m.new_flavor_id, m.status,
+           m.stop_after, m.project_id, m.user_id);
   return r[0][0].as<int64_t>();
 }
 
@@ -70,6 +73,21 @@ bool SetMigrationStatus(pqxx::transaction_base& w, int64_t id,
               "WHERE id = $1 AND status = $2",
               id, from, to)
              .affected_rows() == 1;
+}
+
+std::vector<std::string> TouchStaleConfirms(pqxx::transaction_base& w,
+                                            int stale_seconds) {
+  std::vector<std::string> out;
+  for (const auto& row :
+       Exec(w,
+            "UPDATE migrations SET updated_at = now() WHERE id IN (SELECT id "
+            " FROM migrations WHERE status = 'confirming' AND updated_at < "
+            " now() - make_interval(secs => $1) ORDER BY updated_at LIMIT 500) "
+            "RETURNING server_uuid",
+            stale_seconds)) {
+    out.push_back(Str(row[0]));
+  }
+  return out;
 }
 
 std::vector<ServerMigration> ListMigrations(pqxx::transaction_base& w,

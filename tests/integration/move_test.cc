@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
+#include "common/core/ids.h"
+#include "common/pg/store.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;
@@ -473,4 +475,70 @@ TEST_CASE("a conductor killed at each step of a move", "[integration]") {
     stack.StartCompute(from);
     s.ForceDown(from, false);
   }
+}
+
+TEST_CASE("the reconciler finishes moves whose task was lost",
+          "[integration]") {
+  MoveStack s(
+      "[conductor]\nreconcile_interval = 1\nreconcile_stale_after = 2\n");
+  Stack& stack = s.stack;
+  const auto with_share = s.WithShare();
+  const std::string server = with_share.first, share = with_share.second;
+  const std::string source = HostOf(stack, server), dest = Other(source);
+  // The rows an accepted request leaves, without its task (the outbox is
+  // transactional, so this stands for a task the broker lost).
+  auto seed = [&](const std::function<void(pqxx::work&, const Server&)>& f) {
+    REQUIRE(stack.db()
+                .Transact([&](pqxx::work& w) {
+                  f(w, *GetServer(w, server));
+                  return absl::OkStatus();
+                })
+                .ok());
+  };
+  seed([&](pqxx::work& w, const Server& now) {
+    ServerMigration m;
+    m.uuid = NewUuid();
+    m.server_uuid = server;
+    m.migration_type = "migration";
+    m.source_compute = source;
+    m.dest_compute = dest;
+    m.old_flavor_id = m.new_flavor_id = now.flavor_id;
+    m.status = "pre-migrating";
+    m.project_id = now.project_id;
+    m.user_id = now.user_id;
+    InsertMigration(w, m);
+    REQUIRE(UpdateServerMove(w, server, now.version, now.vm_state,
+                             "resize_prep", now.power_state,
+                             {source, dest, now.flavor_id, now.flavor_id}));
+  });
+  REQUIRE(Settles(stack, server, "VERIFY_RESIZE"));
+  CHECK(RulesAre(stack, share, {source, dest}));
+  // A confirm has no task_state: its migration is what is found.
+  seed([&](pqxx::work& w, const Server&) {
+    w.exec_params(
+        "UPDATE migrations SET status = 'confirming' WHERE server_uuid = $1 "
+        "AND status = 'finished'",
+        server);
+  });
+  REQUIRE(
+      WaitUntil([&] { return s.Migration(server)["status"] == "confirmed"; },
+                std::chrono::seconds(20)));
+  REQUIRE(Settles(stack, server, "ACTIVE"));
+  CHECK(RulesAre(stack, share, {dest}));
+  CHECK(s.Domain(source, server) == "absent");
+  // A revert whose task was lost.
+  REQUIRE(Act(stack, server, R"({"migrate": null})").status == 202);
+  REQUIRE(Settles(stack, server, "VERIFY_RESIZE"));
+  seed([&](pqxx::work& w, const Server& now) {
+    w.exec_params(
+        "UPDATE migrations SET status = 'reverting' WHERE server_uuid = $1 "
+        "AND status = 'finished'",
+        server);
+    REQUIRE(UpdateServerState(w, server, now.version, now.vm_state,
+                              "resize_reverting", now.power_state));
+  });
+  REQUIRE(Settles(stack, server, "ACTIVE"));
+  CHECK(HostOf(stack, server) == dest);
+  CHECK(RulesAre(stack, share, {dest}));
+  CHECK(s.Domain(dest, server) == "running");
 }

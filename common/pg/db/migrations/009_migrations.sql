@@ -26,12 +26,16 @@ CREATE TABLE migrations (
   old_flavor_id text NOT NULL,
   new_flavor_id text NOT NULL,
   status text NOT NULL,
+  -- An evacuation asked at 2.95 or later leaves the server stopped.
+  stop_after boolean NOT NULL DEFAULT false,
   project_id text NOT NULL,
   user_id text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX migrations_server_idx ON migrations (server_uuid, id);
+CREATE INDEX migrations_confirming_idx ON migrations (updated_at)
+  WHERE status = 'confirming';
 
 -- An operator's mark that a host is down (os-services forced_down), for
 -- evacuating it before its heartbeat runs out.
