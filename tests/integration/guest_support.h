@@ -9,9 +9,12 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/support/stack.h"
 
@@ -29,6 +32,44 @@ inline std::string Slurp(const std::string& path) {
 inline bool Mounted(const std::string& point) {
   return Slurp("/proc/self/mountinfo").find(" " + point + " ") !=
          std::string::npos;
+}
+
+// The URI of the second libvirtd (tests/support/libvirtd), for a second
+// QEMU host on this machine; "" when there is none.
+inline std::string SecondLibvirtUri() {
+  std::string uri = Slurp(TestServices::Get().services_dir + "/libvirt2.uri");
+  while (!uri.empty() && uri.back() == '\n') uri.pop_back();
+  return uri;
+}
+
+// Where the second host's agent mounts shares: under a shared mount the
+// second libvirtd sees.
+inline std::string SecondMountBase() {
+  std::string dir = Slurp(TestServices::Get().services_dir + "/libvirt2.mnt");
+  while (!dir.empty() && dir.back() == '\n') dir.pop_back();
+  return dir;
+}
+
+// Every libvirtd a test guest may run on.
+inline std::vector<std::string> LibvirtUris() {
+  std::vector<std::string> out = {"qemu:///system"};
+  if (std::string second = SecondLibvirtUri(); !second.empty()) {
+    out.push_back(second);
+  }
+  return out;
+}
+
+// A domain's state as `virsh domstate` prints it ("" when undefined).
+inline std::string DomState(const std::string& uri, const std::string& server) {
+  Process virsh(
+      "virsh", {"/usr/bin/virsh", "-c", uri, "domstate", "instance-" + server});
+  WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
+  if (virsh.exit_code() != 0) return "";
+  std::string out = virsh.Log();
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+    out.pop_back();
+  }
+  return out;
 }
 
 // The compute agent's configuration for real guests under `work`.
@@ -73,10 +114,12 @@ class Guest {
     if (stop) Action(R"({"os-stop": null})", "SHUTOFF");
   }
   ~Guest() {
-    for (const char* verb : {"destroy", "undefine"}) {
-      Process virsh("virsh", {"/usr/bin/virsh", "-c", "qemu:///system", verb,
-                              "instance-" + id_});
-      WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
+    for (const std::string& uri : LibvirtUris()) {
+      for (const char* verb : {"destroy", "undefine"}) {
+        Process virsh("virsh",
+                      {"/usr/bin/virsh", "-c", uri, verb, "instance-" + id_});
+        WaitUntil([&] { return !virsh.running(); }, std::chrono::seconds(30));
+      }
     }
   }
   const std::string& id() const { return id_; }
@@ -121,6 +164,86 @@ class Guest {
   Stack& stack_;
   std::string id_;
 };
+
+// A running guest of the hotplug image with its console.
+class LiveGuest {
+ public:
+  LiveGuest(Stack& stack, const std::string& consoles)
+      : guest_(stack, "hotplug", /*stop=*/false),
+        console_(consoles + "/instance-" + guest_.id() + ".log") {
+    // The init announces itself with its SMBIOS uuid: the server's.
+    const std::regex said("GUEST: hot-plug mode as ([0-9a-f-]+)");
+    std::string announced;
+    if (!WaitUntil(
+            [&] {
+              const std::string log = Slurp(console_);
+              std::smatch m;
+              if (std::regex_search(log, m, said)) announced = m[1].str();
+              return !announced.empty() && Ticks() > 0;
+            },
+            std::chrono::seconds(120))) {
+      FAIL("guest console:\n" << Slurp(console_));
+    }
+    id_ = guest_.id();
+    CHECK(announced == id_);
+  }
+  Guest& guest() { return guest_; }
+  const std::string& id() const { return id_; }
+  std::string Console() const { return Slurp(console_); }
+  // Waits for `text` on the console; fails the test with the console if it
+  // does not come.
+  void Await(const std::string& text, int seconds = 60) {
+    if (!WaitUntil([&] { return absl::StrContains(Console(), text); },
+                   std::chrono::seconds(seconds))) {
+      FAIL("no '" << text << "' on the guest console:\n" << Console());
+    }
+  }
+  // The last "GUEST: tick N" of the console.
+  int Ticks() const {
+    const std::string log = Slurp(console_);
+    const std::regex tick("GUEST: tick ([0-9]+)");
+    int n = 0;
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), tick);
+         it != std::sregex_iterator(); ++it) {
+      n = std::stoi((*it)[1].str());
+    }
+    return n;
+  }
+  // The guest lets go of `tag` in the share at `dir` (it polls for
+  // release-<id>) and says so.
+  void Release(const std::string& dir, const std::string& tag) {
+    std::ofstream(dir + "/release-" + id_) << "";
+    Await("GUEST: " + tag + " unmounted");
+  }
+  // Keeps running: two more ticks come.
+  bool KeepsTicking() {
+    const int now = Ticks();
+    return WaitUntil([&] { return Ticks() >= now + 2; },
+                     std::chrono::seconds(30));
+  }
+
+ private:
+  Guest guest_;
+  std::string console_;
+  std::string id_;
+};
+
+// A share of the emulator whose export directory holds hello.txt.
+inline std::string NfsShare(Stack& stack, const std::string& exports,
+                            const std::string& hello, std::string* dir) {
+  const std::string share = stack.CreateShare("NFS");
+  *dir = exports + "/share-" + share;
+  REQUIRE(std::filesystem::is_directory(*dir));
+  std::ofstream(*dir + "/hello.txt") << hello;
+  return share;
+}
+
+// `work` with its exports and console directories made.
+inline std::string Prepared(const std::string& work) {
+  std::filesystem::create_directories(work + "/exports");
+  std::filesystem::create_directories(work + "/console");
+  return work;
+}
 
 // The fixture's one-node Ceph cluster (tests/support/ceph), and the test's
 // own ceph-fuse view of the whole CephFS at `root`, to put and find files;

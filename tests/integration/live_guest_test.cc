@@ -19,69 +19,6 @@ using namespace shareplane::testing;
 
 namespace {
 
-// A running guest of the hotplug image with its console.
-class LiveGuest {
- public:
-  LiveGuest(Stack& stack, const std::string& consoles)
-      : guest_(stack, "hotplug", /*stop=*/false),
-        console_(consoles + "/instance-" + guest_.id() + ".log") {
-    // The init announces itself with its SMBIOS uuid: the server's.
-    const std::regex said("GUEST: hot-plug mode as ([0-9a-f-]+)");
-    std::string announced;
-    if (!WaitUntil(
-            [&] {
-              const std::string log = Slurp(console_);
-              std::smatch m;
-              if (std::regex_search(log, m, said)) announced = m[1].str();
-              return !announced.empty() && Ticks() > 0;
-            },
-            std::chrono::seconds(120))) {
-      FAIL("guest console:\n" << Slurp(console_));
-    }
-    id_ = guest_.id();
-    CHECK(announced == id_);
-  }
-  Guest& guest() { return guest_; }
-  const std::string& id() const { return id_; }
-  std::string Console() const { return Slurp(console_); }
-  // Waits for `text` on the console; fails the test with the console if it
-  // does not come.
-  void Await(const std::string& text, int seconds = 60) {
-    if (!WaitUntil([&] { return absl::StrContains(Console(), text); },
-                   std::chrono::seconds(seconds))) {
-      FAIL("no '" << text << "' on the guest console:\n" << Console());
-    }
-  }
-  // The last "GUEST: tick N" of the console.
-  int Ticks() const {
-    const std::string log = Slurp(console_);
-    const std::regex tick("GUEST: tick ([0-9]+)");
-    int n = 0;
-    for (auto it = std::sregex_iterator(log.begin(), log.end(), tick);
-         it != std::sregex_iterator(); ++it) {
-      n = std::stoi((*it)[1].str());
-    }
-    return n;
-  }
-  // The guest lets go of `tag` in the share at `dir` (it polls for
-  // release-<id>) and says so.
-  void Release(const std::string& dir, const std::string& tag) {
-    std::ofstream(dir + "/release-" + id_) << "";
-    Await("GUEST: " + tag + " unmounted");
-  }
-  // Keeps running: two more ticks come.
-  bool KeepsTicking() {
-    const int now = Ticks();
-    return WaitUntil([&] { return Ticks() >= now + 2; },
-                     std::chrono::seconds(30));
-  }
-
- private:
-  Guest guest_;
-  std::string console_;
-  std::string id_;
-};
-
 // The running domain's XML as libvirt has it.
 std::string LiveDomainXml(const std::string& server) {
   Process virsh("virsh", {"/usr/bin/virsh", "-c", "qemu:///system", "dumpxml",
@@ -99,23 +36,6 @@ std::vector<std::string> MountedUnder(const std::string& base) {
     }
   }
   return out;
-}
-
-// A share of the emulator whose export directory holds hello.txt.
-std::string NfsShare(Stack& stack, const std::string& exports,
-                     const std::string& hello, std::string* dir) {
-  const std::string share = stack.CreateShare("NFS");
-  *dir = exports + "/share-" + share;
-  REQUIRE(std::filesystem::is_directory(*dir));
-  std::ofstream(*dir + "/hello.txt") << hello;
-  return share;
-}
-
-// `work` with its exports and console directories made.
-std::string Prepared(const std::string& work) {
-  std::filesystem::create_directories(work + "/exports");
-  std::filesystem::create_directories(work + "/console");
-  return work;
 }
 
 struct NfsStack {

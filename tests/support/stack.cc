@@ -308,7 +308,8 @@ void Stack::Resume(const std::string& point) {
   std::ofstream(pause_dir_ + "/" + point + ".go") << "go\n";
 }
 
-void Stack::StartCompute(const std::string& host, const std::string& pause_at) {
+void Stack::StartCompute(const std::string& host, const std::string& pause_at,
+                         const std::vector<std::string>& flags) {
   Daemon& d = ComputeHostDaemon(host);
   std::vector<std::string> argv = {
       BinaryPath("compute-agent/shareplane-compute"), "--config-file",
@@ -327,6 +328,7 @@ void Stack::StartCompute(const std::string& host, const std::string& pause_at) {
       for (auto& f : TestPki::Get().Flags(host)) argv.push_back(f);
     }
   }
+  argv.insert(argv.end(), flags.begin(), flags.end());
   d.process = std::make_unique<Process>(
       host == "hv1" ? "compute" : "compute-" + host, argv, PauseEnv(pause_at));
   bool registered = WaitUntil([&] {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "shareplane/agent/v1/agent.pb.h"
 #include "tests/support/test_support.h"
@@ -55,8 +56,10 @@ class Stack {
   // Registers `host` ("hv<N>", storage ip 192.0.2.<9+N>) through the
   // conductor; each host has its own ports and mount base.
   // With `pause_at`, the agent stops at those test points until Resume.
+  // `flags` go after the others (--section.option=value overrides).
   void StartCompute(const std::string& host = "hv1",
-                    const std::string& pause_at = "");
+                    const std::string& pause_at = "",
+                    const std::vector<std::string>& flags = {});
   void StopConductor() { conductor_.reset(); }
   void KillConductor();
   // Stops the compute agent (SIGTERM, waits); StartCompute starts it again
