@@ -62,15 +62,15 @@ class OpenStackCli {
   std::string home_;
 };
 
-}  // namespace
+std::string KeystoneStackConfig() {
+  return "[api]\nauth_strategy = keystone\n" +
+         KeystoneServiceConfig("keystone_authtoken") +
+         KeystoneServiceConfig("manila");
+}
 
-TEST_CASE("the openstack command manages servers and flavors through us",
-          "[integration][keystone]") {
-  const std::string admin = KeystoneToken("admin", "admin");
-  const std::string region = UniqueName("region");
-  Stack stack("[api]\nauth_strategy = keystone\n" +
-              KeystoneServiceConfig("keystone_authtoken") +
-              KeystoneServiceConfig("manila"));
+// The stack's daemons, the compute API registered in `region`'s catalog.
+void StartInRegion(Stack& stack, const std::string& region,
+                   const std::vector<std::string>& hosts) {
   RegisterKeystoneEndpoint(region, "compute", stack.api_url() + "/v2.1");
   // `server show` and `server list` build an image client up front (with
   // version discovery), so the catalog needs an image endpoint even for
@@ -80,8 +80,18 @@ TEST_CASE("the openstack command manages servers and flavors through us",
                            manila.substr(0, manila.rfind("/v2")) + "/image");
   stack.StartEmulator(30, {"--keystone_url=" + Ks().keystone_url});
   stack.StartConductor();
-  stack.StartCompute();
+  for (const std::string& host : hosts) stack.StartCompute(host);
   stack.StartApi();
+}
+
+}  // namespace
+
+TEST_CASE("the openstack command manages servers and flavors through us",
+          "[integration][keystone]") {
+  const std::string admin = KeystoneToken("admin", "admin");
+  const std::string region = UniqueName("region");
+  Stack stack(KeystoneStackConfig());
+  StartInRegion(stack, region, {"hv1"});
   const std::string home = UniqueName("/tmp/osc-home");
   OpenStackCli osc(region, home);
 
@@ -197,4 +207,105 @@ TEST_CASE("the openstack command manages servers and flavors through us",
   CommandResult old =
       osc.Run({"server", "list", "-f", "json"}, "alice", "demo", "2.1");
   CHECK(old.exit_code == 0);
+}
+
+TEST_CASE("the openstack command moves a server with a share",
+          "[integration][keystone]") {
+  const std::string region = UniqueName("region");
+  Stack stack(KeystoneStackConfig());
+  StartInRegion(stack, region, {"hv1", "hv2"});
+  OpenStackCli osc(region, UniqueName("/tmp/osc-home"));
+  for (const char* name : {"m1.tiny", "m1.small"}) {
+    osc.Json({"flavor", "create", "--ram", "256", "--vcpus", "1", "--disk", "1",
+              name},
+             "admin", "admin");
+  }
+  const std::string token = KeystoneToken("alice", "demo");
+  HttpResponse created = Http(
+      "POST", stack.api_url() + "/v2.1/servers",
+      {{"X-Auth-Token", token}, {"OpenStack-API-Version", "compute 2.97"}},
+      R"({"server": {"name": "vm1", "flavorRef": "m1.tiny", "networks": "none"}})");
+  REQUIRE(created.status == 202);
+  const std::string id = json::parse(created.body)["server"]["id"];
+  auto shown = [&](const std::string& field) {
+    CommandResult r =
+        osc.Run({"server", "show", id, "-f", "value", "-c", field}, "admin",
+                "admin", "2.97");
+    return r.exit_code == 0 ? r.out.substr(0, r.out.find('\n'))
+                            : "exit " + std::to_string(r.exit_code);
+  };
+  auto settles = [&](const std::string& status) {
+    return WaitUntil([&] { return shown("status") == status; },
+                     std::chrono::seconds(60));
+  };
+  REQUIRE(settles("ACTIVE"));
+  auto share_status = [&](const std::string& share) {
+    HttpResponse r = Http(
+        "GET", stack.api_url() + "/v2.1/servers/" + id + "/shares/" + share,
+        {{"X-Auth-Token", token}, {"OpenStack-API-Version", "compute 2.97"}});
+    return r.status == 200
+               ? json::parse(r.body)["share"]["status"].get<std::string>()
+               : std::to_string(r.status);
+  };
+  // A share, attached while it is stopped (libvirt's test driver does not
+  // hot-plug).
+  const std::string share = stack.CreateShare();
+  REQUIRE(
+      osc.Run({"server", "stop", "vm1"}, "alice", "demo", "2.97").exit_code ==
+      0);
+  REQUIRE(settles("SHUTOFF"));
+  HttpResponse attach =
+      Http("POST", stack.api_url() + "/v2.1/servers/" + id + "/shares",
+           {{"X-Auth-Token", token}, {"OpenStack-API-Version", "compute 2.97"}},
+           AttachBody(share));
+  REQUIRE(attach.status == 201);
+  REQUIRE(WaitUntil([&] { return share_status(share) == "inactive"; }));
+  REQUIRE(
+      osc.Run({"server", "start", "vm1"}, "alice", "demo", "2.97").exit_code ==
+      0);
+  REQUIRE(settles("ACTIVE"));
+  const std::string first = shown("OS-EXT-SRV-ATTR:host");
+
+  // The owner resizes and confirms; the admin migrates and reverts.
+  struct Step {
+    std::vector<std::string> args;
+    std::string user, project, then;
+  };
+  const std::vector<Step> steps = {
+      {{"server", "resize", "--flavor", "m1.small", "vm1"},
+       "alice",
+       "demo",
+       "VERIFY_RESIZE"},
+      {{"server", "resize", "confirm", "vm1"}, "alice", "demo", "ACTIVE"},
+      {{"server", "migrate", id}, "admin", "admin", "VERIFY_RESIZE"},
+      {{"server", "resize", "revert", "vm1"}, "alice", "demo", "ACTIVE"},
+  };
+  for (const Step& step : steps) {
+    CommandResult r = osc.Run(step.args, step.user, step.project, "2.97");
+    INFO(step.args[1] << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(settles(step.then));
+  }
+  const std::string after_resize = shown("OS-EXT-SRV-ATTR:host");
+  CHECK(after_resize != first);
+  CHECK(shown("flavor").find("m1.small") != std::string::npos);
+  CHECK(share_status(share) == "active");
+  CHECK(stack.ManilaRules(share).size() == 1);
+  json migrations = osc.Json({"server", "migration", "list"}, "admin", "admin");
+  CHECK(migrations.size() == 2);
+
+  // The host goes down; the admin marks it so and evacuates.
+  stack.KillCompute(after_resize);
+  CommandResult down = osc.Run({"compute", "service", "set", "--down",
+                                after_resize, "shareplane-compute"},
+                               "admin", "admin", "2.97");
+  INFO(down.err);
+  REQUIRE(down.exit_code == 0);
+  CommandResult evacuate =
+      osc.Run({"server", "evacuate", id}, "admin", "admin", "2.97");
+  INFO(evacuate.err);
+  REQUIRE(evacuate.exit_code == 0);
+  REQUIRE(settles("SHUTOFF"));
+  CHECK(shown("OS-EXT-SRV-ATTR:host") == first);
+  CHECK(WaitUntil([&] { return stack.ManilaRules(share).size() == 1; }));
 }
