@@ -232,11 +232,23 @@ HttpResponse ResourcesApi::ListServices(const RequestContext& ctx,
       !s.ok()) {
     return FaultFromStatus(s);
   }
+  // Nova's filters (`openstack compute service set` finds its service so).
+  const auto query = ParseQuery(req.query);
+  auto filter = [&](const char* key) {
+    auto it = query.find(key);
+    return it == query.end() ? std::string() : it->second;
+  };
+  const std::string host = filter("host"), binary = filter("binary");
   ojson out = ojson::array();
   absl::Status s = deps_.db.Transact([&](pqxx::work& w) {
     int n = 0;
     for (const ComputeHost& h : ListComputeHosts(w)) {
-      out.push_back(ServiceView(h, ++n, deps_.service_down_time));
+      ojson view = ServiceView(h, ++n, deps_.service_down_time);
+      if ((!host.empty() && h.hostname != host) ||
+          (!binary.empty() && view["binary"] != binary)) {
+        continue;
+      }
+      out.push_back(std::move(view));
     }
     return absl::OkStatus();
   });

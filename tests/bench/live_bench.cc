@@ -21,36 +21,6 @@ using namespace shareplane;
 using namespace shareplane::testing;
 using Steady = std::chrono::steady_clock;
 
-namespace {
-
-// Runs `one(i)` for i in [0, n), `clients` at a time; prints the figures.
-int Phase(const char* what, int n, int clients, Latencies& l,
-          const std::function<bool(int)>& one) {
-  std::atomic<int> next{0}, errors{0};
-  const auto t0 = Steady::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&] {
-      for (int i; (i = next++) < n;) {
-        const auto s = Steady::now();
-        if (!one(i)) ++errors;
-        l.Add(std::chrono::duration<double, std::milli>(Steady::now() - s)
-                  .count());
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  const double secs = std::chrono::duration<double>(Steady::now() - t0).count();
-  std::printf(
-      "%-26s %5d in %6.2f s = %6.1f/s  p50 %7.1f ms  p90 %7.1f ms  "
-      "max %7.1f ms  errors %d\n",
-      what, n, secs, n / secs, l.Pct(0.5), l.Pct(0.9), l.Pct(1.0),
-      errors.load());
-  return errors;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   const int servers = argc > 1 ? std::atoi(argv[1]) : 50;
   const int clients = argc > 2 ? std::atoi(argv[2]) : 8;

@@ -152,7 +152,19 @@ struct MoveStack {
           std::string(R"({"forced_down": )") + (down ? "true" : "false") + "}",
           kAdmin);
       REQUIRE(r.status == 200);
-      CHECK(json::parse(r.body)["service"]["state"] == (down ? "down" : "up"));
+      CHECK(json::parse(r.body)["service"]["forced_down"] == down);
+      if (down) CHECK(json::parse(r.body)["service"]["state"] == "down");
+    }
+    // Up again once its heartbeat is young (a restarted agent's first).
+    if (!down) {
+      REQUIRE(WaitUntil([&] {
+        json now =
+            json::parse(stack.Api("GET", "/v2.1/os-services", "", kAdmin).body);
+        for (const json& s : now["services"]) {
+          if (s["host"] == host) return s["state"] == "up";
+        }
+        return false;
+      }));
     }
   }
 };

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "tests/support/stack.h"
 
 using namespace shareplane;
@@ -228,9 +229,8 @@ TEST_CASE("the openstack command moves a server with a share",
   REQUIRE(created.status == 202);
   const std::string id = json::parse(created.body)["server"]["id"];
   auto shown = [&](const std::string& field) {
-    CommandResult r =
-        osc.Run({"server", "show", id, "-f", "value", "-c", field}, "admin",
-                "admin", "2.97");
+    CommandResult r = osc.Run(
+        {"server", "show", id, "-f", "value", "-c", field}, "admin", "admin");
     return r.exit_code == 0 ? r.out.substr(0, r.out.find('\n'))
                             : "exit " + std::to_string(r.exit_code);
   };
@@ -239,6 +239,15 @@ TEST_CASE("the openstack command moves a server with a share",
                      std::chrono::seconds(60));
   };
   REQUIRE(settles("ACTIVE"));
+  const std::string admin_token = KeystoneToken("admin", "admin");
+  auto rules = [&](const std::string& share) {
+    HttpResponse r = Http(
+        "GET", stack.manila_url() + "/share-access-rules?share_id=" + share,
+        {{"X-Auth-Token", admin_token},
+         {"X-OpenStack-Manila-API-Version", "2.82"}});
+    return r.status == 200 ? json::parse(r.body)["access_list"].size()
+                           : size_t{999};
+  };
   auto share_status = [&](const std::string& share) {
     HttpResponse r = Http(
         "GET", stack.api_url() + "/v2.1/servers/" + id + "/shares/" + share,
@@ -249,10 +258,15 @@ TEST_CASE("the openstack command moves a server with a share",
   };
   // A share, attached while it is stopped (libvirt's test driver does not
   // hot-plug).
-  const std::string share = stack.CreateShare();
-  REQUIRE(
-      osc.Run({"server", "stop", "vm1"}, "alice", "demo", "2.97").exit_code ==
-      0);
+  HttpResponse made = Http(
+      "POST", stack.manila_url() + "/shares",
+      {{"X-Auth-Token", KeystoneToken("admin", "admin")}},
+      json{{"share",
+            {{"share_proto", "NFS"}, {"project_id", Ks().demo_project_id}}}}
+          .dump());
+  REQUIRE(made.status == 200);
+  const std::string share = json::parse(made.body)["share"]["id"];
+  REQUIRE(osc.Run({"server", "stop", "vm1"}, "alice", "demo").exit_code == 0);
   REQUIRE(settles("SHUTOFF"));
   HttpResponse attach =
       Http("POST", stack.api_url() + "/v2.1/servers/" + id + "/shares",
@@ -260,9 +274,7 @@ TEST_CASE("the openstack command moves a server with a share",
            AttachBody(share));
   REQUIRE(attach.status == 201);
   REQUIRE(WaitUntil([&] { return share_status(share) == "inactive"; }));
-  REQUIRE(
-      osc.Run({"server", "start", "vm1"}, "alice", "demo", "2.97").exit_code ==
-      0);
+  REQUIRE(osc.Run({"server", "start", "vm1"}, "alice", "demo").exit_code == 0);
   REQUIRE(settles("ACTIVE"));
   const std::string first = shown("OS-EXT-SRV-ATTR:host");
 
@@ -281,7 +293,7 @@ TEST_CASE("the openstack command moves a server with a share",
       {{"server", "resize", "revert", "vm1"}, "alice", "demo", "ACTIVE"},
   };
   for (const Step& step : steps) {
-    CommandResult r = osc.Run(step.args, step.user, step.project, "2.97");
+    CommandResult r = osc.Run(step.args, step.user, step.project);
     INFO(step.args[1] << ": " << r.err);
     REQUIRE(r.exit_code == 0);
     REQUIRE(settles(step.then));
@@ -290,7 +302,7 @@ TEST_CASE("the openstack command moves a server with a share",
   CHECK(after_resize != first);
   CHECK(shown("flavor").find("m1.small") != std::string::npos);
   CHECK(share_status(share) == "active");
-  CHECK(stack.ManilaRules(share).size() == 1);
+  CHECK(rules(share) == 1);
   json migrations = osc.Json({"server", "migration", "list"}, "admin", "admin");
   CHECK(migrations.size() == 2);
 
@@ -298,14 +310,21 @@ TEST_CASE("the openstack command moves a server with a share",
   stack.KillCompute(after_resize);
   CommandResult down = osc.Run({"compute", "service", "set", "--down",
                                 after_resize, "shareplane-compute"},
-                               "admin", "admin", "2.97");
+                               "admin", "admin");
   INFO(down.err);
   REQUIRE(down.exit_code == 0);
   CommandResult evacuate =
-      osc.Run({"server", "evacuate", id}, "admin", "admin", "2.97");
+      osc.Run({"server", "evacuate", id}, "admin", "admin");
   INFO(evacuate.err);
-  REQUIRE(evacuate.exit_code == 0);
-  REQUIRE(settles("SHUTOFF"));
+  // Debian's OSC 6.0.0 sends the evacuation, then fails on novaclient's
+  // answer (`server = server.evacuate(...)` is a TupleWithMeta, whatever
+  // the server said); newer clients exit 0.
+  CHECK((evacuate.exit_code == 0 ||
+         absl::StrContains(evacuate.err,
+                           "'TupleWithMeta' object has no "
+                           "attribute")));
+  // At 2.92 (OSC's) an evacuated server keeps its power state.
+  REQUIRE(settles("ACTIVE"));
   CHECK(shown("OS-EXT-SRV-ATTR:host") == first);
-  CHECK(WaitUntil([&] { return stack.ManilaRules(share).size() == 1; }));
+  CHECK(WaitUntil([&] { return rules(share) == 1; }));
 }
