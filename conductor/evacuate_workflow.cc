@@ -32,7 +32,7 @@ absl::Status StartOnDestination(WorkflowDeps& deps, const task::v1::Task& task,
   TestPoint("evacuate.dest_granted");
   if (!run) return absl::OkStatus();
   SP_ASSIGN_OR_RETURN(auto spec, SpecOn(deps, task, mv, mv.dest, mv.l.flavor));
-  SP_RETURN_IF_ERROR(deps.agents.PowerOn(mv.dest, spec).status());
+  SP_RETURN_IF_ERROR(AgentStep(deps.agents.PowerOn(mv.dest, spec).status()));
   TestPoint("evacuate.dest_started");
   return absl::OkStatus();
 }

@@ -99,6 +99,11 @@ absl::Status GrantDestination(WorkflowDeps& deps, const task::v1::Task& task,
   return absl::OkStatus();
 }
 
+absl::Status AgentStep(const absl::Status& s) {
+  if (s.code() != absl::StatusCode::kUnavailable) return s;
+  return absl::FailedPreconditionError(s.message());
+}
+
 absl::StatusOr<agent::v1::ServerSpec> SpecOn(
     WorkflowDeps& deps, const task::v1::Task& task, const Move& mv,
     const ComputeHost& host, const std::optional<Flavor>& flavor) {

@@ -50,6 +50,12 @@ absl::Status Advance(WorkflowDeps& deps, const task::v1::Task& task, Move& mv,
 absl::Status GrantDestination(WorkflowDeps& deps, const task::v1::Task& task,
                               const Move& mv);
 
+// An agent call's outcome as a step's: an agent still unreachable after
+// the client's retries fails the step (Unavailable would run the task
+// again and again while the host is down; it stays the database's and the
+// lock's "run again").
+absl::Status AgentStep(const absl::Status& s);
+
 // The agent's spec for the server on `host` with `flavor`.
 absl::StatusOr<agent::v1::ServerSpec> SpecOn(
     WorkflowDeps& deps, const task::v1::Task& task, const Move& mv,

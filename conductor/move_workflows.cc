@@ -38,8 +38,8 @@ absl::Status RunPhases(WorkflowDeps& deps, const task::v1::Task& task, Move& mv,
   }
   if (mv.l.server.task_state == "resize_migrating") {
     touched_source = true;
-    SP_RETURN_IF_ERROR(
-        deps.agents.StopServer(mv.source, mv.l.server.uuid).status());
+    SP_RETURN_IF_ERROR(AgentStep(
+        deps.agents.StopServer(mv.source, mv.l.server.uuid).status()));
     TestPoint("migrate.source_stopped");
     SP_RETURN_IF_ERROR(Advance(deps, task, mv, "resize_finish",
                                "post-migrating", "compute_resize_instance",
@@ -50,7 +50,8 @@ absl::Status RunPhases(WorkflowDeps& deps, const task::v1::Task& task, Move& mv,
     if (running) {
       SP_ASSIGN_OR_RETURN(auto spec,
                           SpecOn(deps, task, mv, mv.dest, mv.new_flavor));
-      SP_RETURN_IF_ERROR(deps.agents.PowerOn(mv.dest, spec).status());
+      SP_RETURN_IF_ERROR(
+          AgentStep(deps.agents.PowerOn(mv.dest, spec).status()));
     }
     TestPoint("migrate.dest_started");
   }
@@ -127,7 +128,7 @@ absl::Status RunConfirmResize(WorkflowDeps& deps, const task::v1::Task& task) {
   // leaves.
   TestPoint("confirm.notified");
   absl::Status s =
-      deps.agents.DeleteServer(mv.source, mv.l.server.uuid).status();
+      AgentStep(deps.agents.DeleteServer(mv.source, mv.l.server.uuid).status());
   TestPoint("confirm.source_removed");
   if (s.ok()) s = ReleaseHostRules(deps, task, mv, mv.source);
   if (s.code() == absl::StatusCode::kUnavailable) return s;
@@ -154,7 +155,8 @@ absl::Status RunRevertResize(WorkflowDeps& deps, const task::v1::Task& task) {
   TestPoint("revert.notified");
   // The server left the destination for its source: the destination's
   // guest, mounts and unused rules go.
-  absl::Status s = deps.agents.DeleteServer(mv.dest, mv.l.server.uuid).status();
+  absl::Status s =
+      AgentStep(deps.agents.DeleteServer(mv.dest, mv.l.server.uuid).status());
   TestPoint("revert.dest_removed");
   if (s.ok()) s = ReleaseHostRules(deps, task, mv, mv.dest);
   if (s.code() == absl::StatusCode::kUnavailable) return s;
@@ -170,7 +172,7 @@ absl::Status RunRevertResize(WorkflowDeps& deps, const task::v1::Task& task) {
   if (mv.l.server.power_state == kRunning) {
     auto spec = SpecOn(deps, task, mv, mv.source, mv.old_flavor);
     s = spec.status();
-    if (s.ok()) s = deps.agents.PowerOn(mv.source, *spec).status();
+    if (s.ok()) s = AgentStep(deps.agents.PowerOn(mv.source, *spec).status());
     if (s.code() == absl::StatusCode::kUnavailable) return s;
     if (!s.ok()) {
       const std::string reason = absl::StrCat(

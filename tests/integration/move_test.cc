@@ -554,3 +554,30 @@ TEST_CASE("the reconciler finishes moves whose task was lost",
   CHECK(RulesAre(stack, share, {dest}));
   CHECK(s.Domain(dest, server) == "running");
 }
+
+TEST_CASE("a confirm whose source host is unreachable can be asked again",
+          "[integration]") {
+  MoveStack s("[conductor]\nagent_retry_timeout = 1\n");
+  Stack& stack = s.stack;
+  const auto with_share = s.WithShare();
+  const std::string server = with_share.first, share = with_share.second;
+  const std::string source = HostOf(stack, server), dest = Other(source);
+  REQUIRE(Act(stack, server, R"({"migrate": null})").status == 202);
+  REQUIRE(Settles(stack, server, "VERIFY_RESIZE"));
+  stack.KillCompute(source);
+  HttpResponse confirm = Act(stack, server, R"({"confirmResize": null})");
+  REQUIRE(confirm.status == 204);
+  // Not retried while the host is away: the confirm ends in error and the
+  // server waits for another one, both hosts still held.
+  REQUIRE(WaitUntil([&] { return !s.Events(confirm, server).empty(); }));
+  CHECK(s.Events(confirm, server) ==
+        std::vector<std::string>{"compute_confirm_resize:Error"});
+  CHECK(Shown(stack, server)["status"] == "VERIFY_RESIZE");
+  CHECK(s.Migration(server)["status"] == "finished");
+  CHECK(RulesAre(stack, share, {source, dest}));
+  stack.StartCompute(source);
+  REQUIRE(Act(stack, server, R"({"confirmResize": null})").status == 204);
+  REQUIRE(Settles(stack, server, "ACTIVE"));
+  CHECK(RulesAre(stack, share, {dest}));
+  CHECK(s.Domain(source, server) == "absent");
+}
