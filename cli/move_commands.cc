@@ -51,15 +51,27 @@ absl::Status ServerShelve(Ctx& c) {
   auto server = FindServer(c, c.args.positional[0]);
   if (!server.ok()) return server.status();
   const std::string id = (*server)["id"];
-  // --offload asks for it when the cloud keeps shelved servers on their
-  // host; one that offloads at once is SHELVED_OFFLOADED already.
-  absl::Status s = ServerAction(c, {{"shelve", nullptr}}, "shelve",
-                                {"SHELVED", "SHELVED_OFFLOADED"});
-  if (!s.ok() || !c.args.Has("--offload")) return s;
-  auto status = ServerStatus(c, id);
-  if (!status.ok() || *status == "SHELVED_OFFLOADED") return status.status();
-  return ServerAction(c, {{"shelveOffload", nullptr}}, "shelve offload",
-                      {"SHELVED_OFFLOADED"});
+  auto status = [&] { return ServerStatus(c, id); };
+  auto act = [&](const char* action) {
+    return c.api
+        .Call("POST", "/servers/" + id + "/action", json{{action, nullptr}})
+        .status();
+  };
+  // --offload asks for it where shelved servers stay on their host (one
+  // that offloads at once is SHELVED_OFFLOADED already), after the shelve
+  // ended: an offload asked during it would be refused.
+  const bool offload = c.args.Has("--offload");
+  absl::Status s = act("shelve");
+  if (!s.ok() || (!offload && !c.args.Has("--wait"))) return s;
+  s = WaitFor(c, "server shelve", status, {"SHELVED", "SHELVED_OFFLOADED"},
+              {"ERROR", ""});
+  if (!s.ok() || !offload) return s;
+  auto now = status();
+  if (!now.ok() || *now == "SHELVED_OFFLOADED") return now.status();
+  s = act("shelveOffload");
+  if (!s.ok() || !c.args.Has("--wait")) return s;
+  return WaitFor(c, "server shelve offload", status, {"SHELVED_OFFLOADED"},
+                 {"ERROR", ""});
 }
 
 absl::Status ServerUnshelve(Ctx& c) {

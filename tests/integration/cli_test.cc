@@ -273,3 +273,43 @@ TEST_CASE("the shareplane CLI runs the seed workflow and more",
   CHECK(cli.Json({"server", "list"}).empty());
   std::filesystem::remove_all(home);
 }
+
+TEST_CASE("the shareplane CLI moves and shelves servers", "[integration]") {
+  // Shelved servers stay on their host until offloaded.
+  Stack stack("[DEFAULT]\nshelved_offload_time = -1\n");
+  stack.StartEmulator();
+  stack.StartConductor();
+  stack.StartCompute("hv1");
+  stack.StartCompute("hv2");
+  stack.StartApi();
+  const std::string home = UniqueName("/tmp/sp-cli-move");
+  Cli cli(stack, home);
+  const std::string id = stack.BootServer();
+  auto status = [&] {
+    return cli.Json({"server", "show", id})["status"].get<std::string>();
+  };
+  // Without --wait, --offload still waits for the shelve to end first
+  // (offloading is the admin's, as in Nova).
+  CHECK(cli.Run({"server", "shelve", id, "--offload"}).exit_code != 0);
+  REQUIRE(WaitUntil([&] { return status() == "SHELVED"; }));
+  cli.Ok({"server", "unshelve", id, "--wait"});
+  cli.Ok({"server", "shelve", id, "--offload"}, "admin", "admin");
+  REQUIRE(WaitUntil([&] { return status() == "SHELVED_OFFLOADED"; }));
+  cli.Ok({"server", "unshelve", id, "--wait"});
+  CHECK(status() == "ACTIVE");
+  // A migration and its revert, as the admin and the owner.
+  const std::string host = cli.Json({"server", "show", id}, "admin",
+                                    "admin")["OS-EXT-SRV-ATTR:host"];
+  cli.Ok({"server", "migrate", id, "--wait"}, "admin", "admin");
+  CHECK(status() == "VERIFY_RESIZE");
+  CHECK(cli.Json({"server", "show", id}, "admin",
+                 "admin")["OS-EXT-SRV-ATTR:host"] != host);
+  cli.Ok({"server", "resize", "revert", id, "--wait"});
+  CHECK(status() == "ACTIVE");
+  json migrations = cli.Json({"server", "migration", "list", "--server", id},
+                             "admin", "admin");
+  REQUIRE(migrations.size() == 1);
+  CHECK(migrations[0]["Status"] == "reverted");
+  CHECK(migrations[0]["Type"] == "migration");
+  std::filesystem::remove_all(home);
+}
