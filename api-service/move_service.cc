@@ -192,13 +192,8 @@ absl::StatusOr<std::string> ServerService::Evacuate(
     }
     const std::vector<ShareMapping> mappings =
         ListShareMappings(w, server.uuid);
-    for (const ShareMapping& m : mappings) {
-      if (m.status == "attaching" || m.status == "detaching") {
-        return absl::FailedPreconditionError(
-            absl::StrCat("Cannot 'evacuate' instance ", server.uuid,
-                         " while share ", m.share_id, " is ", m.status));
-      }
-    }
+    // The host is down: only the shares' states are checked.
+    SP_RETURN_IF_ERROR(CheckSharesSettled("evacuate", server, mappings));
     std::optional<Flavor> flavor = GetFlavor(w, server.flavor_id);
     if (!flavor) {
       return absl::FailedPreconditionError(

@@ -29,6 +29,9 @@ absl::Status CheckCanAct(pqxx::transaction_base& w, const std::string& op,
                          const Server& server,
                          const std::vector<ShareMapping>& mappings,
                          int service_down_time);
+// 409 when a share of the server is attaching or detaching.
+absl::Status CheckSharesSettled(const std::string& op, const Server& server,
+                                const std::vector<ShareMapping>& mappings);
 
 }  // namespace shareplane
 

@@ -149,6 +149,11 @@ absl::Status CheckCanAct(pqxx::transaction_base& w, const std::string& op,
                        ": compute host ", server.host, " is down"));
     }
   }
+  return CheckSharesSettled(op, server, mappings);
+}
+
+absl::Status CheckSharesSettled(const std::string& op, const Server& server,
+                                const std::vector<ShareMapping>& mappings) {
   for (const ShareMapping& m : mappings) {
     if (m.status == "attaching" || m.status == "detaching") {
       return absl::FailedPreconditionError(

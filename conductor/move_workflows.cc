@@ -82,6 +82,31 @@ absl::Status RecordFinished(WorkflowDeps& deps, const task::v1::Task& task,
   });
 }
 
+// The end of a confirm or revert (`verb`) on the host the server leaves:
+// its guest and mounts there go (`removed` is the crash point after), then
+// its NFS rules there where unused. nullopt to go on; else what the run
+// returns: Unavailable runs it again, any other failure is recorded and
+// the server is back in VERIFY_RESIZE, to be asked again.
+std::optional<absl::Status> LeaveHost(WorkflowDeps& deps,
+                                      const task::v1::Task& task,
+                                      const Move& mv, const ComputeHost& host,
+                                      const std::string& verb,
+                                      const std::string& event,
+                                      const std::string& removed) {
+  absl::Status s =
+      AgentStep(deps.agents.DeleteServer(host, mv.l.server.uuid).status());
+  TestPoint(removed);
+  if (s.ok()) s = ReleaseHostRules(deps, task, mv, host);
+  if (s.ok()) return std::nullopt;
+  if (s.code() == absl::StatusCode::kUnavailable) return s;
+  const std::string reason = absl::StrCat(
+      "Failed to ", verb, " the resize of server ", mv.l.server.uuid, " (",
+      host.hostname, " could not be cleaned up; ", verb,
+      " again): ", s.message());
+  SP_LOG(Warning) << reason;
+  return Unconfirm(deps, task, mv, event, reason);
+}
+
 }  // namespace
 
 absl::Status RunMigrateServer(WorkflowDeps& deps, const task::v1::Task& task) {
@@ -127,18 +152,9 @@ absl::Status RunConfirmResize(WorkflowDeps& deps, const task::v1::Task& task) {
   // Here the server is on the destination and mv.source is the host it
   // leaves.
   TestPoint("confirm.notified");
-  absl::Status s =
-      AgentStep(deps.agents.DeleteServer(mv.source, mv.l.server.uuid).status());
-  TestPoint("confirm.source_removed");
-  if (s.ok()) s = ReleaseHostRules(deps, task, mv, mv.source);
-  if (s.code() == absl::StatusCode::kUnavailable) return s;
-  if (!s.ok()) {
-    const std::string reason =
-        absl::StrCat("Failed to confirm the resize of server ",
-                     mv.l.server.uuid, " (", mv.source.hostname,
-                     " could not be cleaned up; confirm again): ", s.message());
-    SP_LOG(Warning) << reason;
-    return Unconfirm(deps, task, mv, event, reason);
+  if (auto ended = LeaveHost(deps, task, mv, mv.source, "confirm", event,
+                             "confirm.source_removed")) {
+    return *ended;
   }
   TestPoint("confirm.source_revoked");
   return Settle(deps, task, mv, mv.dest.hostname, mv.l.server.flavor_id,
@@ -155,23 +171,14 @@ absl::Status RunRevertResize(WorkflowDeps& deps, const task::v1::Task& task) {
   TestPoint("revert.notified");
   // The server left the destination for its source: the destination's
   // guest, mounts and unused rules go.
-  absl::Status s =
-      AgentStep(deps.agents.DeleteServer(mv.dest, mv.l.server.uuid).status());
-  TestPoint("revert.dest_removed");
-  if (s.ok()) s = ReleaseHostRules(deps, task, mv, mv.dest);
-  if (s.code() == absl::StatusCode::kUnavailable) return s;
-  if (!s.ok()) {
-    const std::string reason =
-        absl::StrCat("Failed to revert the resize of server ", mv.l.server.uuid,
-                     " (", mv.dest.hostname,
-                     " could not be cleaned up; revert again): ", s.message());
-    SP_LOG(Warning) << reason;
-    return Unconfirm(deps, task, mv, event, reason);
+  if (auto ended = LeaveHost(deps, task, mv, mv.dest, "revert", event,
+                             "revert.dest_removed")) {
+    return *ended;
   }
   TestPoint("revert.dest_revoked");
   if (mv.l.server.power_state == kRunning) {
     auto spec = SpecOn(deps, task, mv, mv.source, mv.old_flavor);
-    s = spec.status();
+    absl::Status s = spec.status();
     if (s.ok()) s = AgentStep(deps.agents.PowerOn(mv.source, *spec).status());
     if (s.code() == absl::StatusCode::kUnavailable) return s;
     if (!s.ok()) {

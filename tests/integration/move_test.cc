@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "common/core/ids.h"
 #include "common/pg/store.h"
-#include "tests/support/stack.h"
+#include "tests/integration/two_hosts.h"
 
 using namespace shareplane;
 using namespace shareplane::testing;
@@ -33,28 +33,9 @@ HttpResponse ActAt(Stack& stack, const std::string& server,
               body);
 }
 
-json Shown(Stack& stack, const std::string& id) {
-  return json::parse(
-      stack.Api("GET", "/v2.1/servers/" + id, "", kAdmin).body)["server"];
-}
-
 std::string HostOf(Stack& stack, const std::string& id) {
   json host = Shown(stack, id)["OS-EXT-SRV-ATTR:host"];
   return host.is_string() ? host.get<std::string>() : "";
-}
-
-bool Settles(Stack& stack, const std::string& id, const std::string& status) {
-  return WaitUntil(
-      [&] {
-        json s = Shown(stack, id);
-        return s["status"] == status && s["OS-EXT-STS:task_state"].is_null();
-      },
-      std::chrono::seconds(30));
-}
-
-// hv<N> registers 192.0.2.<9+N>.
-std::string StorageIp(const std::string& host) {
-  return "192.0.2." + std::to_string(9 + std::stoi(host.substr(2)));
 }
 
 std::string Other(const std::string& host) {
@@ -79,42 +60,17 @@ bool RulesAre(Stack& stack, const std::string& share,
   return WaitUntil([&] { return RuleAddresses(stack, share) == want; });
 }
 
-struct MoveStack {
-  Stack stack;
+// Two hosts and a second flavor to resize to.
+struct MoveStack : TwoHostStack {
   explicit MoveStack(const std::string& extra = "",
                      const std::string& crash_at = "")
-      : stack(extra) {
-    stack.StartEmulator();
-    stack.StartConductor(crash_at);
-    stack.StartCompute("hv1");
-    stack.StartCompute("hv2");
-    stack.StartApi();
+      : TwoHostStack(extra, crash_at) {
     HttpResponse f = stack.Api(
         "POST", "/v2.1/flavors",
         R"({"flavor": {"name": "m1.bigger", "id": "m1.bigger", "ram": 512,
             "vcpus": 2, "disk": 1}})",
         kAdmin);
     REQUIRE(f.status == 200);
-  }
-  // A server with an NFS share, running (or stopped).
-  std::pair<std::string, std::string> WithShare(bool running = true) {
-    const std::string server = stack.BootServer(/*stopped=*/true);
-    const std::string share = stack.CreateShare();
-    stack.AttachShare(server, share);
-    if (running) {
-      REQUIRE(Act(stack, server, R"({"os-start": null})").status == 202);
-      REQUIRE(WaitUntil(
-          [&] { return stack.ShareStatus(server, share) == "active"; }));
-    }
-    return {server, share};
-  }
-  // "running", "shutoff" or "absent".
-  std::string Domain(const std::string& host, const std::string& server) {
-    const agent::v1::HostState state = stack.HostState(host);
-    for (const auto& d : state.domains()) {
-      if (d.server_uuid() == server) return d.domain_state();
-    }
-    return "absent";
   }
   json Migration(const std::string& server) {
     json all = json::parse(

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
-#include "tests/support/stack.h"
+#include "tests/integration/two_hosts.h"
 
 using namespace shareplane;
 using namespace shareplane::testing;
@@ -21,55 +21,8 @@ HttpResponse Act(Stack& stack, const std::string& server,
   return stack.Api("POST", "/v2.1/servers/" + server + "/action", body, token);
 }
 
-// As the admin sees it (with OS-EXT-SRV-ATTR:host).
-json Shown(Stack& stack, const std::string& id) {
-  return json::parse(stack.Api("GET", "/v2.1/servers/" + id, "", "admin:admin")
-                         .body)["server"];
-}
-
-bool Settles(Stack& stack, const std::string& id, const std::string& status) {
-  return WaitUntil(
-      [&] {
-        json s = Shown(stack, id);
-        return s["status"] == status && s["OS-EXT-STS:task_state"].is_null();
-      },
-      std::chrono::seconds(30));
-}
-
-// The storage address a test host registers with: hv<N> -> 192.0.2.<9+N>.
-std::string StorageIp(const std::string& host) {
-  return "192.0.2." + std::to_string(9 + std::stoi(host.substr(2)));
-}
-
-struct ShelveStack {
-  Stack stack;
-  explicit ShelveStack(const std::string& extra = "",
-                       const std::string& crash_at = "")
-      : stack(extra) {
-    stack.StartEmulator();
-    stack.StartConductor(crash_at);
-    stack.StartCompute("hv1");
-    stack.StartCompute("hv2");
-    stack.StartApi();
-  }
-  // A running server with an active NFS share.
-  std::pair<std::string, std::string> Running() {
-    const std::string server = stack.BootServer(/*stopped=*/true);
-    const std::string share = stack.CreateShare();
-    stack.AttachShare(server, share);
-    REQUIRE(Act(stack, server, R"({"os-start": null})").status == 202);
-    REQUIRE(WaitUntil(
-        [&] { return stack.ShareStatus(server, share) == "active"; }));
-    return {server, share};
-  }
-  bool HostRuns(const std::string& host, const std::string& server) {
-    const agent::v1::HostState state = stack.HostState(host);
-    for (const auto& d : state.domains()) {
-      if (d.server_uuid() == server) return true;
-    }
-    return false;
-  }
-};
+// Shelve's stack: two hosts.
+using ShelveStack = TwoHostStack;
 
 }  // namespace
 
@@ -79,7 +32,7 @@ TEST_CASE("a server with shares shelves off its host and unshelves anew",
   ShelveStack s("[notifications]\nexchange = " + exchange + "\n");
   NotificationListener listener(exchange);
   Stack& stack = s.stack;
-  const auto running = s.Running();
+  const auto running = s.WithShare();
   const std::string server = running.first, share = running.second;
   const std::string first = Shown(stack, server)["OS-EXT-SRV-ATTR:host"];
   REQUIRE(stack.ManilaRules(share).size() == 1);
@@ -90,7 +43,7 @@ TEST_CASE("a server with shares shelves off its host and unshelves anew",
   CHECK(Shown(stack, server)["OS-EXT-SRV-ATTR:host"].is_null());
   CHECK(stack.ShareStatus(server, share) == "inactive");
   // Nothing of it left on its host, in Manila or in the mounts.
-  CHECK_FALSE(s.HostRuns(first, server));
+  CHECK(s.Domain(first, server) == "absent");
   CHECK(stack.MountPoints(first).empty());
   REQUIRE(WaitUntil([&] { return stack.ManilaRules(share).empty(); }));
 
@@ -117,7 +70,7 @@ TEST_CASE("a server with shares shelves off its host and unshelves anew",
     CHECK(rules[0]["access_to"] == StorageIp(now));
     CHECK(rules[0]["state"] == "active");
   }
-  CHECK(s.HostRuns(now, server));
+  CHECK(s.Domain(now, server) != "absent");
   CHECK(stack.MountPoints(now).size() == 2);
 
   for (const auto& [r, event] :
@@ -143,7 +96,7 @@ TEST_CASE("shelved_offload_time = -1 keeps a shelved server on its host",
           "[integration]") {
   ShelveStack s("[DEFAULT]\nshelved_offload_time = -1\n");
   Stack& stack = s.stack;
-  const auto running = s.Running();
+  const auto running = s.WithShare();
   const std::string server = running.first, share = running.second;
   const std::string host = Shown(stack, server)["OS-EXT-SRV-ATTR:host"];
   REQUIRE(Act(stack, server, R"({"shelve": null})").status == 202);
@@ -177,7 +130,7 @@ TEST_CASE("a conductor killed at each step of shelve and unshelve",
           "[integration]") {
   ShelveStack s;
   Stack& stack = s.stack;
-  const auto running = s.Running();
+  const auto running = s.WithShare();
   const std::string server = running.first, share = running.second;
   auto crash_at = [&](const std::string& point, const std::string& body,
                       const std::string& then) {
